@@ -1,0 +1,1 @@
+"""Market data sources: CSV files, ccxt exchanges, the synthetic market."""

@@ -1,0 +1,131 @@
+"""ccxt exchange construction, error mapping and retry with backoff.
+
+Every ccxt error is mapped here onto tradeloop's exception tree; callers never see ccxt types.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import ccxt
+
+from tradeloop.domain.errors import (
+    ExchangeError,
+    ExchangeRejectedError,
+    TransientExchangeError,
+)
+from tradeloop.ports import Clock
+from tradeloop.settings import ExchangeSettings, Secrets
+
+T = TypeVar("T")
+_HOST = re.compile(r"^https?://[^/]+")
+
+
+def make_exchange(settings: ExchangeSettings, secrets: Secrets | None = None) -> Any:
+    """A ccxt exchange configured from settings; credentials only from ``secrets``."""
+    cls = getattr(ccxt, settings.name, None)
+    if cls is None or not isinstance(cls, type):
+        raise ExchangeError(f"unknown exchange {settings.name!r}: not a ccxt exchange id")
+    params: dict[str, Any] = {
+        "enableRateLimit": True,
+        "rateLimit": max(1, int(60_000 / settings.rate_limit_per_minute)),
+        "timeout": int(settings.timeout_seconds * 1000),
+    }
+    if secrets is not None:
+        for field, name in (("exchange_api_key", "apiKey"), ("exchange_api_secret", "secret"),
+                            ("exchange_api_password", "password")):
+            value = getattr(secrets, field)
+            if value is not None:
+                params[name] = value.get_secret_value()
+    exchange = cls(params)
+    if settings.sandbox:
+        exchange.set_sandbox_mode(True)
+    options = exchange.options
+    if isinstance(options.get("fetchMarkets"), dict):
+        options["fetchMarkets"]["types"] = ["spot"]  # tradeloop trades spot markets
+    if "fetchCurrencies" in options or exchange.has.get("fetchCurrencies"):
+        options["fetchCurrencies"] = False
+    if settings.base_url:
+        point_at(exchange, settings.base_url)
+    return exchange
+
+
+def point_at(exchange: Any, base_url: str) -> None:
+    """Send every REST call of ``exchange`` to ``base_url`` (keeping each endpoint's path)."""
+    base = base_url.rstrip("/")
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, str):
+            return _HOST.sub(base, node)
+        if isinstance(node, dict):
+            return {k: rewrite(v) for k, v in node.items()}
+        return node
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
+
+
+def map_error(exc: Exception, what: str) -> ExchangeError:
+    """Translate a ccxt exception into tradeloop's tree."""
+    text = f"{what}: {exc.__class__.__name__}: {str(exc)[:300]}"
+    if isinstance(exc, ccxt.NetworkError):  # timeouts, 5xx, DDoS/rate limits, resets
+        return TransientExchangeError(text)
+    if isinstance(exc, ccxt.BaseError):
+        return ExchangeRejectedError(text)
+    return ExchangeError(text)
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    *,
+    what: str,
+    clock: Clock,
+    max_retries: int,
+    exchange: Any = None,
+    base_delay: float = 0.5,
+    max_delay: float = 30.0,
+    rng: random.Random | None = None,
+    on_retry: Callable[[int, float, ExchangeError], None] | None = None,
+) -> T:
+    """Run ``fn``; retry transient failures with exponential backoff and full jitter.
+
+    A ``Retry-After`` header on the failed response sets the wait instead. Permanent errors
+    (bad symbol, bad request, auth) are raised at once.
+    """
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if isinstance(exc, ExchangeError):
+                mapped: ExchangeError = exc
+            elif isinstance(exc, ccxt.BaseError):
+                mapped = map_error(exc, what)
+            else:
+                raise
+            if not isinstance(mapped, TransientExchangeError) or attempt >= max_retries:
+                if isinstance(mapped, TransientExchangeError):
+                    raise TransientExchangeError(
+                        f"{mapped} (gave up after {attempt + 1} attempts)") from None
+                raise mapped from None
+            delay = _retry_after(exchange)
+            if delay is None:
+                delay = rng.uniform(0, min(max_delay, base_delay * 2**attempt))
+            attempt += 1
+            if on_retry is not None:
+                on_retry(attempt, delay, mapped)
+            clock.sleep(delay)
+
+
+def _retry_after(exchange: Any) -> float | None:
+    headers = getattr(exchange, "last_response_headers", None) or {}
+    for name, value in dict(headers).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return min(60.0, max(0.0, float(value)))
+            except (TypeError, ValueError):
+                return None
+    return None

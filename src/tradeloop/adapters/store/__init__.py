@@ -1,0 +1,1 @@
+"""SQL storage (SQLAlchemy 2.0 + Alembic): SQLite in WAL mode by default, PostgreSQL by URL."""

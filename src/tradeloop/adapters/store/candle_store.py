@@ -1,0 +1,250 @@
+"""Candle persistence: idempotent bulk upserts, fast range reads, gap bookkeeping, status.
+
+Candles live in ``candle_data`` keyed on (series_id, open_time); ``candle_series`` maps
+(exchange, symbol, timeframe) to the id. Bulk paths use the driver directly: SQLite
+``executemany`` upserts and ADBC (Arrow) reads; PostgreSQL ``COPY`` into a temporary table and
+``INSERT ... ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from tradeloop.adapters.store.database import redact_url
+from tradeloop.adapters.store.schema import CandleDataRow, CandleGapRow, CandleSeriesRow
+from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.errors import StorageError
+from tradeloop.domain.series import Gap, find_gaps
+from tradeloop.domain.timeframes import Timeframe
+
+_VALUES = ("open", "high", "low", "close", "volume")
+_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _VALUES)
+_SQLITE_UPSERT = (
+    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, open_time) DO UPDATE SET "
+    f"{_UPDATE} WHERE " + " OR ".join(f"candle_data.{c} IS NOT excluded.{c}" for c in _VALUES)
+)
+_PG_UPSERT = (
+    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "
+    "SELECT %s, open_time, open, high, low, close, volume FROM candles_in "
+    f"ON CONFLICT (series_id, open_time) DO UPDATE SET {_UPDATE} WHERE "
+    + " OR ".join(f"candle_data.{c} IS DISTINCT FROM excluded.{c}" for c in _VALUES)
+)
+_SELECT = ("SELECT open_time, open, high, low, close, volume FROM candle_data "
+           "WHERE series_id = {p} AND open_time >= {p} AND open_time < {p} ORDER BY open_time")
+_FAR = 2**62
+
+
+@dataclass(frozen=True)
+class SeriesStatus:
+    """Coverage of one stored series, for ``tradeloop data status``."""
+
+    key: SeriesKey
+    first_open: int
+    last_open: int
+    rows: int
+    gaps: int
+    missing: int
+
+
+class CandleStore:
+    """Reads and writes candles through one SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pg = engine.url.get_backend_name() == "postgresql"
+        db = engine.url.database
+        self._sqlite_file = None if self._pg or not db or db == ":memory:" else db
+        self._ids: dict[SeriesKey, int] = {}
+
+    # -- series ids -----------------------------------------------------------------------
+    def series_id(self, key: SeriesKey, *, create: bool = False) -> int | None:
+        """The id of a series; with ``create`` it is added when missing."""
+        if key in self._ids:
+            return self._ids[key]
+        where = (CandleSeriesRow.exchange == key.exchange, CandleSeriesRow.symbol == key.symbol,
+                 CandleSeriesRow.timeframe == key.timeframe)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(CandleSeriesRow.id).where(*where)).scalar_one_or_none()
+        if found is None and create:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(CandleSeriesRow).values(
+                        exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe))
+            except IntegrityError:
+                pass  # created concurrently by another writer
+            with self.engine.connect() as conn:
+                found = conn.execute(select(CandleSeriesRow.id).where(*where)).scalar_one()
+        if found is not None:
+            self._ids[key] = int(found)
+        return None if found is None else int(found)
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(self, key: SeriesKey, candles: CandleArrays, *, refresh_gaps: bool = True) -> int:
+        """Upsert validated candles in one transaction; returns rows inserted or changed.
+
+        Either every row of the batch is stored or none is: a failure leaves what was stored
+        before untouched. Rows identical to the stored ones are not rewritten.
+        """
+        if len(candles) == 0:
+            return 0
+        sid = self.series_id(key, create=True)
+        assert sid is not None
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                if self._pg:
+                    changed = self._copy_upsert(cur, sid, candles)
+                else:
+                    before = raw.driver_connection.total_changes  # type: ignore[union-attr]
+                    cur.executemany(_SQLITE_UPSERT, self._rows(sid, candles))
+                    changed = raw.driver_connection.total_changes - before  # type: ignore[union-attr]
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                raw.close()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"writing candles for {key} failed: {exc}") from None
+        except Exception as exc:
+            if exc.__class__.__module__.split(".")[0] in ("sqlite3", "psycopg"):
+                raise StorageError(f"writing candles for {key} to "
+                                   f"{redact_url(str(self.engine.url))} failed: {exc}") from None
+            raise
+        if refresh_gaps:
+            self.refresh_gaps(key)
+        return int(changed)
+
+    @staticmethod
+    def _rows(sid: int, c: CandleArrays) -> Iterator[tuple[Any, ...]]:
+        return zip([sid] * len(c), c.open_time.tolist(), c.open.tolist(), c.high.tolist(),
+                   c.low.tolist(), c.close.tolist(), c.volume.tolist(), strict=True)
+
+    @staticmethod
+    def _copy_upsert(cur: Any, sid: int, c: CandleArrays) -> int:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS candles_in (open_time bigint, open float8, "
+                    "high float8, low float8, close float8, volume float8) ON COMMIT DELETE ROWS")
+        buf = io.StringIO()
+        for row in zip(c.open_time.tolist(), *(getattr(c, f).tolist() for f in _VALUES),
+                       strict=True):
+            buf.write("\t".join(map(repr, row)) + "\n")
+        with cur.copy("COPY candles_in FROM STDIN") as copy:
+            copy.write(buf.getvalue())
+        cur.execute(_PG_UPSERT, (sid,))
+        return int(cur.rowcount)
+
+    # -- reads ----------------------------------------------------------------------------
+    def load(self, key: SeriesKey, start_ms: int | None = None, end_ms: int | None = None
+             ) -> CandleArrays:
+        """Candles with ``start_ms <= open_time < end_ms``, sorted."""
+        sid = self.series_id(key)
+        if sid is None:
+            return CandleArrays.empty()
+        lo = -_FAR if start_ms is None else int(start_ms)
+        hi = _FAR if end_ms is None else int(end_ms)
+        try:
+            cols = self._fetch_columns(_SELECT, (sid, lo, hi), 6)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading candles for {key} failed: {exc}") from None
+        return CandleArrays.from_columns(**dict(zip(
+            ("open_time", "open", "high", "low", "close", "volume"), cols, strict=True)))
+
+    def _fetch_columns(self, sql: str, params: tuple[Any, ...], ncols: int) -> list[np.ndarray]:
+        if self._sqlite_file is not None:
+            import adbc_driver_sqlite.dbapi as adbc
+
+            with adbc.connect(self._sqlite_file) as conn, conn.cursor() as cur:
+                cur.execute(sql.format(p="?"), params)
+                table = cur.fetch_arrow_table()
+            if table.num_rows == 0:
+                return [np.empty(0)] * ncols
+            return [table.column(i).to_numpy() for i in range(ncols)]
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql.format(p="%s" if self._pg else "?"), params)
+            rows = cur.fetchall()
+        finally:
+            raw.close()
+        if not rows:
+            return [np.empty(0)] * ncols
+        table = np.array(rows, dtype=np.float64 if ncols > 1 else np.int64)
+        return [table[:, i] for i in range(ncols)]
+
+    def last_open_time(self, key: SeriesKey) -> int | None:
+        sid = self.series_id(key)
+        if sid is None:
+            return None
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(CandleDataRow.open_time))
+                                 .where(CandleDataRow.series_id == sid)).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    def open_times(self, key: SeriesKey) -> np.ndarray:
+        sid = self.series_id(key)
+        if sid is None:
+            return np.empty(0, dtype=np.int64)
+        (col,) = self._fetch_columns(
+            "SELECT open_time FROM candle_data WHERE series_id = {p} ORDER BY open_time",
+            (sid,), 1)
+        return col.astype(np.int64)
+
+    def count(self, key: SeriesKey | None = None) -> int:
+        stmt = select(func.count()).select_from(CandleDataRow)
+        if key is not None:
+            stmt = stmt.where(CandleDataRow.series_id == (self.series_id(key) or -1))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    # -- gaps and status ------------------------------------------------------------------
+    def refresh_gaps(self, key: SeriesKey) -> list[Gap]:
+        """Recompute and store the gaps of one series."""
+        sid = self.series_id(key)
+        if sid is None:
+            return []
+        gaps = find_gaps(self.open_times(key), Timeframe.parse(key.timeframe))
+        with self.engine.begin() as conn:
+            conn.execute(delete(CandleGapRow).where(CandleGapRow.series_id == sid))
+            if gaps:
+                conn.execute(insert(CandleGapRow), [
+                    {"series_id": sid, "first_missing": g.first_missing,
+                     "last_missing": g.last_missing, "missing": g.missing} for g in gaps])
+        return gaps
+
+    def gaps(self, key: SeriesKey) -> list[Gap]:
+        sid = self.series_id(key)
+        if sid is None:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(CandleGapRow.first_missing, CandleGapRow.last_missing, CandleGapRow.missing)
+                .where(CandleGapRow.series_id == sid).order_by(CandleGapRow.first_missing)).all()
+        return [Gap(int(a), int(b), int(n)) for a, b, n in rows]
+
+    def status(self) -> list[SeriesStatus]:
+        """Per series: first and last candle, rows, gaps and missing candles."""
+        with self.engine.connect() as conn:
+            series = {int(i): SeriesKey(e, s, t) for i, e, s, t in conn.execute(
+                select(CandleSeriesRow.id, CandleSeriesRow.exchange, CandleSeriesRow.symbol,
+                       CandleSeriesRow.timeframe))}
+            spans = conn.execute(
+                select(CandleDataRow.series_id, func.min(CandleDataRow.open_time),
+                       func.max(CandleDataRow.open_time), func.count())
+                .group_by(CandleDataRow.series_id)).all()
+            gap_rows = conn.execute(
+                select(CandleGapRow.series_id, func.count(), func.sum(CandleGapRow.missing))
+                .group_by(CandleGapRow.series_id)).all()
+        gaps = {int(s): (int(n), int(m or 0)) for s, n, m in gap_rows}
+        out = [SeriesStatus(series[int(s)], int(lo), int(hi), int(n), *gaps.get(int(s), (0, 0)))
+               for s, lo, hi, n in spans]
+        return sorted(out, key=lambda st: (st.key.exchange, st.key.symbol,
+                                           Timeframe.parse(st.key.timeframe).ms))

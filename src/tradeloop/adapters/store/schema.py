@@ -1,0 +1,284 @@
+"""Typed table models. Table and column names are an operator interface (seed 002's SQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every tradeloop table."""
+
+
+class CandleSeriesRow(Base):
+    """One candle series: (exchange, symbol, timeframe) -> a small integer id."""
+
+    __tablename__ = "candle_series"
+    __table_args__ = (UniqueConstraint("exchange", "symbol", "timeframe", name="uq_candle_series"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+
+
+class CandleDataRow(Base):
+    """One closed candle, upserted on (series, open_time).
+
+    Operators query the ``candles`` view, which joins in exchange, symbol and timeframe; the
+    narrow integer key here keeps bulk writes and range reads fast.
+    """
+
+    __tablename__ = "candle_data"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    open_time: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # ms since epoch, UTC
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+
+
+class CandleGapRow(Base):
+    """Missing candles in a stored series (recorded, never filled)."""
+
+    __tablename__ = "candle_gaps"
+    __table_args__ = (Index("ix_candle_gaps_series", "series_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    series_id: Mapped[int] = mapped_column(Integer)
+    first_missing: Mapped[int] = mapped_column(BigInteger)
+    last_missing: Mapped[int] = mapped_column(BigInteger)
+    missing: Mapped[int] = mapped_column(Integer)
+
+
+class TradeOutcomeRow(Base):
+    """A closed trade and how it turned out."""
+
+    __tablename__ = "trade_outcomes"
+    __table_args__ = (Index("ix_trade_outcomes_symbol_exit", "symbol", "exit_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    position_id: Mapped[int | None] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(8))
+    predicted_direction: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entry_time: Mapped[datetime] = mapped_column()
+    exit_time: Mapped[datetime] = mapped_column()
+    entry_price: Mapped[float] = mapped_column(Float)
+    exit_price: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[float] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float, default=0.0)
+    pnl_absolute: Mapped[float] = mapped_column(Float)
+    pnl_percent: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(8))  # win | loss
+    exit_reason: Mapped[str | None] = mapped_column(String(32))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class RetrainingHistoryRow(Base):
+    """One retraining run, whatever its outcome."""
+
+    __tablename__ = "retraining_history"
+    __table_args__ = (Index("ix_retraining_history_triggered", "triggered_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    trigger_reason: Mapped[str] = mapped_column(String(32))  # loss_immediate|drift|scheduled|manual
+    triggered_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    validation_confidence: Mapped[float | None] = mapped_column(Float)
+    validation_accuracy: Mapped[float | None] = mapped_column(Float)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class LearningStateRow(Base):
+    """A TRADING/LEARNING transition of one symbol, with its reason."""
+
+    __tablename__ = "learning_states"
+    __table_args__ = (Index("ix_learning_states_symbol_ts", "symbol", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    symbol: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    previous_mode: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ConfidenceHistoryRow(Base):
+    """The aggregated confidence of one symbol at each decision."""
+
+    __tablename__ = "confidence_history"
+    __table_args__ = (Index("ix_confidence_history_symbol_ts", "symbol", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    symbol: Mapped[str] = mapped_column(String(32))
+    confidence_score: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[float | None] = mapped_column(Float)
+
+
+class ErrorLogRow(Base):
+    """Every caught error."""
+
+    __tablename__ = "error_log"
+    __table_args__ = (Index("ix_error_log_ts", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    error_type: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    component: Mapped[str | None] = mapped_column(String(64))
+
+
+class PositionRow(Base):
+    """An open or closed position."""
+
+    __tablename__ = "positions"
+    __table_args__ = (Index("ix_positions_status", "status", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[float] = mapped_column(Float)
+    entry_price: Mapped[float] = mapped_column(Float)
+    entry_time: Mapped[datetime] = mapped_column()
+    stop_loss: Mapped[float | None] = mapped_column(Float)
+    take_profit: Mapped[float | None] = mapped_column(Float)
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    exit_time: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    pnl: Mapped[float | None] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float, default=0.0)
+    entry_client_order_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class OrderRow(Base):
+    """An order; the client order id is made and stored before the order is sent."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("client_order_id", name="uq_orders_client_order_id"),
+        Index("ix_orders_status", "status", "symbol"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    position_id: Mapped[int | None] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # new|sent|open|filled|canceled|rejected
+    filled_quantity: Mapped[float] = mapped_column(Float, default=0.0)
+    average_price: Mapped[float | None] = mapped_column(Float)
+    fee: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class PredictionRow(Base):
+    """One model prediction for a closed candle, scored once its horizon has passed."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_series", "symbol", "timeframe", "candle_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    candle_time: Mapped[int] = mapped_column(BigInteger)
+    direction: Mapped[str] = mapped_column(String(8))
+    p_down: Mapped[float] = mapped_column(Float)
+    p_flat: Mapped[float] = mapped_column(Float)
+    p_up: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str | None] = mapped_column(String(16))
+    hit: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class HealthCheckRow(Base):
+    """One health-check result of a deployment."""
+
+    __tablename__ = "health_checks"
+    __table_args__ = (Index("ix_health_checks_ts", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    check_name: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16), default="info")
+    message: Mapped[str | None] = mapped_column(Text)
+    health_score: Mapped[float | None] = mapped_column(Float)
+
+
+class DeploymentRow(Base):
+    """A rollout phase run and its verdict."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phase: Mapped[int] = mapped_column(Integer)
+    symbols: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # running|completed|rolled_back|failed
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    duration_hours: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # APPROVED | REJECTED
+    criteria_met: Mapped[int | None] = mapped_column(Integer)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRow(Base):
+    """An alert raised by a health check or a component."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_ts", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    severity: Mapped[str] = mapped_column(String(16))  # info|warning|critical
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    channels: Mapped[str | None] = mapped_column(String(100))
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+OPERATOR_TABLES = (
+    "candles", "trade_outcomes", "retraining_history", "learning_states",
+    "confidence_history", "error_log", "positions",
+)

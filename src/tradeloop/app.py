@@ -1,0 +1,44 @@
+"""Composition root: turns Settings into wired components. The only place adapters are chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tradeloop.adapters.clock import WallClock
+from tradeloop.adapters.market_data.ccxt_client import make_exchange
+from tradeloop.adapters.store import database
+from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.ports import Clock
+from tradeloop.settings import Settings
+
+
+@dataclass
+class StoreHandle:
+    """The opened database: its engine and the candle store on it."""
+
+    engine: Engine
+    candles: CandleStore
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> StoreHandle:
+    """Open the configured database, bringing its schema up to date first."""
+    engine = database.make_engine(settings.database_url)
+    if migrate:
+        database.upgrade(engine)
+    return StoreHandle(engine, CandleStore(engine))
+
+
+def exchange_for(settings: Settings, name: str | None = None) -> Any:
+    """A ccxt client for the configured exchange (or ``name``), credentials from the env."""
+    cfg = settings.exchange if name is None else settings.exchange.model_copy(update={"name": name})
+    return make_exchange(cfg, settings.secrets)
+
+
+def wall_clock() -> Clock:
+    return WallClock()

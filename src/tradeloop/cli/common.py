@@ -1,0 +1,49 @@
+"""Helpers shared by the CLI command modules."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from tradeloop.domain.errors import DataError
+from tradeloop.settings import Settings, load_settings
+
+console = Console(highlight=False)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def fmt_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def parse_date_ms(text: str) -> int:
+    """``2024-01-01``, ``2024-01-01T12:00`` (UTC) or integer milliseconds."""
+    if text.isdigit():
+        return int(text)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DataError(f"bad date {text!r}; expected YYYY-MM-DD[THH:MM] (UTC) or ms") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def progress_bar(*, count: bool = False) -> Progress:
+    columns = [TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn() if count else TextColumn("{task.percentage:>5.1f}%"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    return Progress(*columns, console=console, transient=False)

@@ -1,0 +1,52 @@
+"""The one exception tree of tradeloop.
+
+Every error a user can cause or meet is a ``TradeloopError``; third-party errors (ccxt,
+SQLAlchemy, pydantic, YAML) are mapped onto this tree at the adapter edge so that the CLI can
+print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TradeloopError(Exception):
+    """Base of every error tradeloop raises on purpose."""
+
+
+class ConfigError(TradeloopError):
+    """The configuration file or environment is invalid."""
+
+
+class SecretInConfigError(ConfigError):
+    """A secret value was placed in a config file instead of the environment."""
+
+
+class DataError(TradeloopError):
+    """Market data is malformed, missing or inconsistent."""
+
+
+class UnknownTimeframeError(DataError):
+    """A timeframe string is not one tradeloop knows."""
+
+
+class UnknownSymbolError(DataError):
+    """A symbol is malformed or not listed by the exchange."""
+
+
+class InsufficientDataError(DataError):
+    """Fewer candles are stored than an operation needs."""
+
+
+class StorageError(TradeloopError):
+    """The database cannot be opened, migrated, read or written."""
+
+
+class ExchangeError(TradeloopError):
+    """An exchange request failed."""
+
+
+class TransientExchangeError(ExchangeError):
+    """A request failed in a way that may succeed when retried (timeouts, 5xx, rate limits)."""
+
+
+class ExchangeRejectedError(ExchangeError):
+    """The exchange refused the request for good (bad symbol, bad parameters, auth)."""

@@ -1,0 +1,383 @@
+"""Settings: one pydantic model for ``config.yaml``; secrets from the environment / ``.env``.
+
+A bad key or value fails at start with the key's path, the value found and what was expected
+(:func:`load_settings` raises :class:`ConfigError` with that one message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tradeloop.domain.errors import ConfigError, SecretInConfigError
+from tradeloop.domain.symbols import parse_symbol
+from tradeloop.domain.timeframes import SUPPORTED, Timeframe
+
+DEFAULT_CONFIG = "config.yaml"
+SECRET_ENV_VARS = (
+    "EXCHANGE_API_KEY",
+    "EXCHANGE_API_SECRET",
+    "EXCHANGE_API_PASSWORD",
+    "TELEGRAM_BOT_TOKEN",
+    "ALERT_WEBHOOK_URL",
+    "TRADELOOP_DATABASE_URL",
+)
+_SECRET_KEY = re.compile(r"(api_?key|secret|password|passphrase|token|private_?key)", re.I)
+_URL_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]+:[^/@]+@", re.I)
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class LiveTradingSettings(_Section):
+    """Which engine mode ``deploy_production.py`` and ``tradeloop run`` start in."""
+
+    mode: Literal["replay", "paper", "testnet", "live"] = "paper"
+    enabled: bool = True
+
+
+class ConfidenceSettings(_Section):
+    """Confidence gate: LEARNING -> TRADING at ``trading_threshold``, back below
+    ``trading_threshold - hysteresis``."""
+
+    trading_threshold: Fraction = 0.80
+    hysteresis: Fraction = 0.05
+    min_dwell_minutes: Annotated[float, Field(ge=0)] = 15.0
+
+    @model_validator(mode="after")
+    def _band(self) -> ConfidenceSettings:
+        if self.hysteresis >= self.trading_threshold:
+            raise ValueError(
+                f"hysteresis ({self.hysteresis}) must be smaller than trading_threshold "
+                f"({self.trading_threshold})"
+            )
+        return self
+
+
+class RetrainingSettings(_Section):
+    """When and how models are retrained."""
+
+    on_loss: bool = True
+    max_epochs: Annotated[int, Field(ge=1, le=10_000)] = 50
+    target_confidence: Fraction = 0.80
+    patience: Annotated[int, Field(ge=1)] = 5
+    min_interval_hours: Annotated[float, Field(ge=0)] = 1.0
+    drift_threshold: Fraction = 0.70
+
+
+class ContinuousLearningSettings(_Section):
+    enabled: bool = True
+    confidence: ConfidenceSettings = ConfidenceSettings()
+    retraining: RetrainingSettings = RetrainingSettings()
+
+
+class RiskSettings(_Section):
+    """Risk limits applied to every order (fractions of equity unless named percent)."""
+
+    max_drawdown_percent: Annotated[float, Field(gt=0, le=100)] = 15.0
+    daily_loss_limit: Annotated[float, Field(gt=0, le=1)] = 0.05
+    max_position_size_percent: Annotated[float, Field(gt=0, le=1)] = 0.10
+
+
+class IntervalSettings(_Section):
+    interval: str
+    weight: Annotated[float, Field(gt=0)]
+
+    @field_validator("interval")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return Timeframe.parse(value).name
+
+
+class TimeframeSettings(_Section):
+    intervals: list[IntervalSettings] = Field(
+        default_factory=lambda: [
+            IntervalSettings(interval=i, weight=w)
+            for i, w in (("1m", 0.05), ("5m", 0.10), ("15m", 0.15),
+                         ("1h", 0.30), ("4h", 0.25), ("1d", 0.15))
+        ],
+        min_length=1,
+    )
+
+    @field_validator("intervals")
+    @classmethod
+    def _unique(cls, value: list[IntervalSettings]) -> list[IntervalSettings]:
+        names = [i.interval for i in value]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"interval listed more than once: {', '.join(dup)}")
+        return value
+
+    @property
+    def names(self) -> list[str]:
+        return [i.interval for i in self.intervals]
+
+
+class ExchangeSettings(_Section):
+    """Exchange reached through ccxt. ``base_url`` points REST calls elsewhere (a proxy, or a
+    loopback fake exchange in tests)."""
+
+    name: str = "binance"
+    sandbox: bool = False
+    base_url: str | None = None
+    rate_limit_per_minute: Annotated[int, Field(gt=0)] = 600
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+
+    @field_validator("name")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_]+", value.strip().lower()):
+            raise ValueError("expected a ccxt exchange id such as 'binance'")
+        return value.strip().lower()
+
+
+class DatabaseSettings(_Section):
+    """SQLAlchemy URL; SQLite (WAL) by default, PostgreSQL by URL. A URL with a password
+    belongs in TRADELOOP_DATABASE_URL, not here."""
+
+    url: str = "sqlite:///data/trading.db"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class MlflowSettings(_Section):
+    tracking_uri: str = "sqlite:///data/mlflow.db"
+    artifact_location: str = "mlruns"
+
+
+class PathSettings(_Section):
+    data_dir: str = "data"
+    models_dir: str = "models"
+    reports_dir: str = "production_reports"
+    logs_dir: str = "logs"
+    backups_dir: str = "data/backups"
+
+
+class Settings(_Section):
+    """The whole of ``config.yaml``. Relative paths are resolved against ``base_dir``."""
+
+    live_trading: LiveTradingSettings = LiveTradingSettings()
+    continuous_learning: ContinuousLearningSettings = ContinuousLearningSettings()
+    risk: RiskSettings = RiskSettings()
+    symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"], min_length=1)
+    timeframes: TimeframeSettings = TimeframeSettings()
+    exchange: ExchangeSettings = ExchangeSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    mlflow: MlflowSettings = MlflowSettings()
+    paths: PathSettings = PathSettings()
+
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    secrets: Secrets = Field(default_factory=lambda: Secrets(), exclude=True)
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: list[str]) -> list[str]:
+        out = [parse_symbol(s) for s in value]
+        if len(set(out)) != len(out):
+            raise ValueError("a symbol is listed more than once")
+        return out
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_url(self) -> str:
+        """The effective database URL: TRADELOOP_DATABASE_URL wins; relative SQLite paths are
+        resolved against ``base_dir``."""
+        url = self.secrets.database_url.get_secret_value() if self.secrets.database_url else None
+        url = url or self.database.url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url.removeprefix("sqlite:///")
+            if rel and rel != ":memory:":
+                return f"sqlite:///{self.path(rel)}"
+        return url
+
+
+class Secrets(BaseModel):
+    """Credentials, read only from the environment or ``.env``; never written anywhere."""
+
+    model_config = ConfigDict(frozen=True)
+
+    exchange_api_key: SecretStr | None = None
+    exchange_api_secret: SecretStr | None = None
+    exchange_api_password: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    alert_webhook_url: SecretStr | None = None
+    database_url: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Secrets:
+        values: dict[str, Any] = {}
+        for var in SECRET_ENV_VARS:
+            key = var.lower().removeprefix("tradeloop_")
+            if env.get(var):
+                values[key] = SecretStr(env[var])
+        return cls(**values)
+
+    def values(self) -> list[str]:
+        """Every secret value that is set (for redaction)."""
+        out = []
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if v is not None and v.get_secret_value():
+                out.append(v.get_secret_value())
+        return out
+
+
+Settings.model_rebuild()
+
+
+def _find_secrets(node: Any, path: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if _SECRET_KEY.search(str(key)) and value not in (None, ""):
+                found.append(sub)
+            found.extend(_find_secrets(value, sub))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(_find_secrets(value, f"{path}[{i}]"))
+    elif isinstance(node, str) and _URL_PASSWORD.match(node):
+        found.append(path)
+    return found
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", None)
+        model = args[0] if args and hasattr(args[0], "model_fields") else ann
+    if not hasattr(model, "model_fields"):
+        return []
+    return [k for k, f in model.model_fields.items() if not f.exclude]
+
+
+def format_validation_error(err: ValidationError, source: str, raw: Any) -> str:
+    """One message naming each bad key path, the value found and what was expected."""
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("function-after",))
+        path = _loc(loc) or "(top level)"
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc))
+            lines.append(f"{path}: unknown key; expected one of: {allowed}")
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{path}: {msg}{shown}")
+    head = f"invalid configuration in {source}:"
+    return head + ("\n  " + "\n  ".join(lines) if len(lines) > 1 else " " + lines[0])
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read and validate a config file (``config.yaml`` in the working directory by default).
+
+    Secrets come from ``env`` (default: ``os.environ`` over ``.env`` next to the config file).
+    A missing default file means all defaults; a missing named file is an error.
+    """
+    explicit = path is not None
+    cfg_path = Path(path) if path is not None else Path(DEFAULT_CONFIG)
+    base_dir = cfg_path.resolve().parent
+    raw: Any = {}
+    if cfg_path.exists():
+        try:
+            text = cfg_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {cfg_path}: {exc}") from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                f"{cfg_path}:{where}: YAML syntax error: {exc.problem}"
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{cfg_path}: YAML syntax error: {exc}") from None
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                f"{cfg_path}: expected a mapping of sections at the top level, "
+                f"got {type(raw).__name__}"
+            )
+    elif explicit:
+        raise ConfigError(f"config file not found: {cfg_path}")
+
+    leaked = _find_secrets(raw)
+    if leaked:
+        raise SecretInConfigError(
+            f"{cfg_path}: secrets must not be stored in config files ({', '.join(leaked)}); "
+            f"set them in the environment or .env instead ({', '.join(SECRET_ENV_VARS)})"
+        )
+    if overrides:
+        raw = _deep_merge(raw, overrides)
+
+    if env is None:
+        env = {k: v for k, v in dotenv_values(base_dir / ".env").items() if v is not None}
+        env.update(os.environ)
+    try:
+        return Settings.model_validate(
+            {**raw, "base_dir": base_dir, "secrets": Secrets.from_env(env)}
+        )
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(cfg_path), raw)) from None
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+__all__ = ["SUPPORTED", "Settings", "load_settings"]
