@@ -31,7 +31,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> StoreHandle:
     engine = database.make_engine(settings.database_url)
     if migrate:
         database.upgrade(engine)
-    return StoreHandle(engine, CandleStore(engine))
+    return StoreHandle(
+        engine, CandleStore(engine, settings.path(settings.paths.data_dir) / "cache" / "candles")
+    )
 
 
 def exchange_for(settings: Settings, name: str | None = None) -> Any:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from tradeloop.domain.errors import ConfigError, SecretInConfigError
+from tradeloop.domain.errors import ConfigError, SecretInConfigError, TradeloopError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import SUPPORTED, Timeframe
 
@@ -103,7 +103,10 @@ class IntervalSettings(_Section):
     @field_validator("interval")
     @classmethod
     def _known(cls, value: str) -> str:
-        return Timeframe.parse(value).name
+        try:
+            return Timeframe.parse(value).name
+        except TradeloopError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class TimeframeSettings(_Section):
@@ -195,7 +198,10 @@ class Settings(_Section):
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, value: list[str]) -> list[str]:
-        out = [parse_symbol(s) for s in value]
+        try:
+            out = [parse_symbol(s) for s in value]
+        except TradeloopError as exc:
+            raise ValueError(str(exc)) from None
         if len(set(out)) != len(out):
             raise ValueError("a symbol is listed more than once")
         return out

@@ -1,9 +1,10 @@
 """Candle persistence: idempotent bulk upserts, fast range reads, gap bookkeeping, status.
 
 Candles live in ``candle_data`` keyed on (series_id, open_time); ``candle_series`` maps
-(exchange, symbol, timeframe) to the id. Bulk paths use the driver directly: SQLite
-``executemany`` upserts and ADBC (Arrow) reads; PostgreSQL ``COPY`` into a temporary table and
-``INSERT ... ON CONFLICT``.
+(exchange, symbol, timeframe) to the id and carries a version bumped by every write that
+changes the series. Bulk writes use the driver directly (SQLite ``executemany`` upserts;
+PostgreSQL ``COPY`` into a temporary table, then ``INSERT ... ON CONFLICT``). Large reads go
+through the versioned columnar cache (:mod:`candle_cache`) when one is configured.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from tradeloop.adapters.store.candle_cache import CandleCache, slice_rows, to_rows
 from tradeloop.adapters.store.database import redact_url
 from tradeloop.adapters.store.schema import CandleDataRow, CandleGapRow, CandleSeriesRow
 from tradeloop.domain.candles import CandleArrays, SeriesKey
@@ -40,6 +43,8 @@ _PG_UPSERT = (
 _SELECT = ("SELECT open_time, open, high, low, close, volume FROM candle_data "
            "WHERE series_id = {p} AND open_time >= {p} AND open_time < {p} ORDER BY open_time")
 _FAR = 2**62
+# A cold read expected to return more rows than this builds the series' cache file.
+CACHE_MIN_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,10 @@ class SeriesStatus:
 class CandleStore:
     """Reads and writes candles through one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache_dir: Path | None = None) -> None:
         self.engine = engine
         self._pg = engine.url.get_backend_name() == "postgresql"
-        db = engine.url.database
-        self._sqlite_file = None if self._pg or not db or db == ":memory:" else db
+        self.cache = CandleCache(cache_dir) if cache_dir is not None else None
         self._ids: dict[SeriesKey, int] = {}
 
     # -- series ids -----------------------------------------------------------------------
@@ -107,6 +111,9 @@ class CandleStore:
                     before = raw.driver_connection.total_changes  # type: ignore[union-attr]
                     cur.executemany(_SQLITE_UPSERT, self._rows(sid, candles))
                     changed = raw.driver_connection.total_changes - before  # type: ignore[union-attr]
+                if changed:
+                    cur.execute("UPDATE candle_series SET version = version + 1 WHERE id = "
+                                + ("%s" if self._pg else "?"), (sid,))
                 raw.commit()
             except BaseException:
                 raw.rollback()
@@ -149,36 +156,44 @@ class CandleStore:
         sid = self.series_id(key)
         if sid is None:
             return CandleArrays.empty()
-        lo = -_FAR if start_ms is None else int(start_ms)
-        hi = _FAR if end_ms is None else int(end_ms)
         try:
-            cols = self._fetch_columns(_SELECT, (sid, lo, hi), 6)
+            return self._load(key, sid, start_ms, end_ms)
         except SQLAlchemyError as exc:
             raise StorageError(f"reading candles for {key} failed: {exc}") from None
-        return CandleArrays.from_columns(**dict(zip(
-            ("open_time", "open", "high", "low", "close", "volume"), cols, strict=True)))
 
-    def _fetch_columns(self, sql: str, params: tuple[Any, ...], ncols: int) -> list[np.ndarray]:
-        if self._sqlite_file is not None:
-            import adbc_driver_sqlite.dbapi as adbc
-
-            with adbc.connect(self._sqlite_file) as conn, conn.cursor() as cur:
-                cur.execute(sql.format(p="?"), params)
-                table = cur.fetch_arrow_table()
-            if table.num_rows == 0:
-                return [np.empty(0)] * ncols
-            return [table.column(i).to_numpy() for i in range(ncols)]
+    def _load(self, key: SeriesKey, sid: int, start_ms: int | None, end_ms: int | None
+              ) -> CandleArrays:
+        lo = -_FAR if start_ms is None else int(start_ms)
+        hi = _FAR if end_ms is None else int(end_ms)
+        ph = "%s" if self._pg else "?"
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
-            cur.execute(sql.format(p="%s" if self._pg else "?"), params)
+            # One read transaction: the version and the rows come from the same snapshot.
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" if self._pg else "BEGIN")
+            cur.execute(f"SELECT version FROM candle_series WHERE id = {ph}", (sid,))
+            version = int(cur.fetchone()[0])
+            if self.cache is not None:
+                cached = self.cache.get(sid, version)
+                if cached is not None:
+                    raw.rollback()
+                    return slice_rows(cached, start_ms, end_ms)
+            span = min(hi, _FAR // 2) - max(lo, -_FAR // 2)
+            whole = self.cache is not None and (
+                span // Timeframe.parse(key.timeframe).ms > CACHE_MIN_ROWS)
+            cur.execute(_SELECT.format(p=ph), (sid, -_FAR, _FAR) if whole else (sid, lo, hi))
             rows = cur.fetchall()
+            raw.rollback()
         finally:
             raw.close()
-        if not rows:
-            return [np.empty(0)] * ncols
-        table = np.array(rows, dtype=np.float64 if ncols > 1 else np.int64)
-        return [table[:, i] for i in range(ncols)]
+        # open_time (ms, < 2**53) survives the float64 table exactly.
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
+        candles = CandleArrays(table[:, 0].astype(np.int64), *(
+            np.ascontiguousarray(table[:, i]) for i in range(1, 6)))
+        if whole and self.cache is not None:
+            self.cache.put(sid, version, candles)
+            return slice_rows(to_rows(candles), start_ms, end_ms)
+        return candles
 
     def last_open_time(self, key: SeriesKey) -> int | None:
         sid = self.series_id(key)
@@ -193,10 +208,14 @@ class CandleStore:
         sid = self.series_id(key)
         if sid is None:
             return np.empty(0, dtype=np.int64)
-        (col,) = self._fetch_columns(
-            "SELECT open_time FROM candle_data WHERE series_id = {p} ORDER BY open_time",
-            (sid,), 1)
-        return col.astype(np.int64)
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("SELECT open_time FROM candle_data WHERE series_id = "
+                        + ("%s" if self._pg else "?") + " ORDER BY open_time", (sid,))
+            return np.fromiter((r[0] for r in cur), dtype=np.int64)
+        finally:
+            raw.close()
 
     def count(self, key: SeriesKey | None = None) -> int:
         stmt = select(func.count()).select_from(CandleDataRow)
@@ -248,3 +267,4 @@ class CandleStore:
                for s, lo, hi, n in spans]
         return sorted(out, key=lambda st: (st.key.exchange, st.key.symbol,
                                            Timeframe.parse(st.key.timeframe).ms))
+

@@ -22,6 +22,8 @@ class CandleSeriesRow(Base):
     exchange: Mapped[str] = mapped_column(String(32))
     symbol: Mapped[str] = mapped_column(String(32))
     timeframe: Mapped[str] = mapped_column(String(8))
+    # Bumped in the same transaction as every write that changes candles (cache validity).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CandleDataRow(Base):

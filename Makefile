@@ -1,0 +1,33 @@
+# tradeloop — the two commands of the README quick start, and helpers.
+#   make demo   sets up the virtual environment (first use) and runs the main job
+#   make test   sets up the virtual environment (first use) and runs the whole test suite
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
+	@scripts/bootstrap.sh
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@scripts/demo.sh
+
+test: $(STAMP)
+	@scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_data.py
+
+lock: $(STAMP)
+	@scripts/lock.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
