@@ -52,6 +52,7 @@ class FakeExchange:
         self.candles: dict[tuple[str, str], CandleArrays] = {}
         self.faults: deque[str] = deque()
         self.requests: list[str] = []
+        self.request_times: list[float] = []
         self.now_ms = now_ms
         self.max_limit = 1000
         self._lock = threading.Lock()
@@ -124,6 +125,7 @@ class FakeExchange:
             def do_GET(self) -> None:
                 parsed = urlparse(self.path)
                 fx.requests.append(parsed.path)
+                fx.request_times.append(time.monotonic())
                 fault = fx._next_fault() if parsed.path.endswith("/klines") else None
                 if fault == "429":
                     self._send(429, {"code": -1003, "msg": "Too many requests."},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -18,7 +19,10 @@ from rich.progress import (
 from tradeloop.domain.errors import DataError
 from tradeloop.settings import Settings, load_settings
 
-console = Console(highlight=False)
+# Piped output (logs, CI, tests) gets a wide console so tables are not squeezed to 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -9,9 +9,17 @@ from typing import Any
 from rich.table import Table
 
 from tradeloop.adapters.market_data import csv_files, downloader
+from tradeloop.adapters.market_data.rate_limit import RateLimiter
 from tradeloop.adapters.market_data.synthetic import DEFAULT_START_MS, synth_market
 from tradeloop.app import exchange_for, open_store, wall_clock
-from tradeloop.cli.common import console, fmt_ms, parse_date_ms, progress_bar, settings_from
+from tradeloop.cli.common import (
+    console,
+    err_console,
+    fmt_ms,
+    parse_date_ms,
+    progress_bar,
+    settings_from,
+)
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import DataError, InsufficientDataError
 from tradeloop.domain.series import resample
@@ -89,7 +97,7 @@ def import_(args: argparse.Namespace) -> int:
                                                 timeframe=args.timeframe)
                 except DataError as exc:
                     failed += 1
-                    bar.console.print(f"✗ {path}: {str(exc).removeprefix(f'{path}: ')}")
+                    err_console.print(f"✗ {path}: {str(exc).removeprefix(f'{path}: ')}")
                     bar.advance(task)
                     continue
                 rep = res.report
@@ -130,7 +138,8 @@ def download(args: argparse.Namespace) -> int:
             res = downloader.download(
                 exchange, store.candles, key, since_ms=parse_date_ms(args.since),
                 until_ms=parse_date_ms(args.until) if args.until else None, clock=wall_clock(),
-                max_retries=settings.exchange.max_retries, progress=progress)
+                max_retries=settings.exchange.max_retries, progress=progress,
+                limiter=RateLimiter(settings.exchange.rate_limit_per_minute, wall_clock()))
             bar.update(task, completed=1.0)
     finally:
         store.close()

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
+from tradeloop.adapters.market_data.rate_limit import RateLimiter
 from tradeloop.domain.errors import (
     ExchangeError,
     ExchangeRejectedError,
@@ -29,9 +30,10 @@ def make_exchange(settings: ExchangeSettings, secrets: Secrets | None = None) ->
     cls = getattr(ccxt, settings.name, None)
     if cls is None or not isinstance(cls, type):
         raise ExchangeError(f"unknown exchange {settings.name!r}: not a ccxt exchange id")
+    # ccxt's own limiter stays on: it knows each endpoint's weight at this exchange. Our
+    # RateLimiter caps the request rate at the configured rate_limit_per_minute on top.
     params: dict[str, Any] = {
         "enableRateLimit": True,
-        "rateLimit": max(1, int(60_000 / settings.rate_limit_per_minute)),
         "timeout": int(settings.timeout_seconds * 1000),
     }
     if secrets is not None:
@@ -70,7 +72,7 @@ def point_at(exchange: Any, base_url: str) -> None:
 def map_error(exc: Exception, what: str) -> ExchangeError:
     """Translate a ccxt exception into tradeloop's tree."""
     text = f"{what}: {exc.__class__.__name__}: {str(exc)[:300]}"
-    if isinstance(exc, ccxt.NetworkError):  # timeouts, 5xx, DDoS/rate limits, resets
+    if isinstance(exc, ccxt.OperationFailed):  # timeouts, 5xx, rate limits, resets: retry
         return TransientExchangeError(text)
     if isinstance(exc, ccxt.BaseError):
         return ExchangeRejectedError(text)
@@ -87,6 +89,7 @@ def call_with_retry(
     base_delay: float = 0.5,
     max_delay: float = 30.0,
     rng: random.Random | None = None,
+    limiter: RateLimiter | None = None,
     on_retry: Callable[[int, float, ExchangeError], None] | None = None,
 ) -> T:
     """Run ``fn``; retry transient failures with exponential backoff and full jitter.
@@ -97,6 +100,8 @@ def call_with_retry(
     rng = rng or random.Random()
     attempt = 0
     while True:
+        if limiter is not None:
+            limiter.acquire()
         try:
             return fn()
         except Exception as exc:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tradeloop.adapters.market_data.ccxt_client import call_with_retry
+from tradeloop.adapters.market_data.rate_limit import RateLimiter
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import DataError, UnknownSymbolError, UnknownTimeframeError
@@ -58,11 +59,13 @@ def download(
     clock: Clock,
     max_retries: int = 5,
     page_limit: int = PAGE_LIMIT,
+    limiter: RateLimiter | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> DownloadResult:
     """Fetch ``[since_ms, until_ms)`` (or up to now) of ``key`` and store it.
 
-    ``progress(done_ms, total_ms, rows)`` is called after each page.
+    ``progress(done_ms, total_ms, rows)`` is called after each page; ``limiter`` spaces the
+    requests (its own clock, so replayed data time and real request time stay separate).
     """
     tf = Timeframe.parse(key.timeframe)
     retries = 0
@@ -73,7 +76,7 @@ def download(
 
     def retry(fn: Callable[[], Any], what: str) -> Any:
         return call_with_retry(fn, what=what, clock=clock, max_retries=max_retries,
-                               exchange=exchange, on_retry=on_retry)
+                               exchange=exchange, limiter=limiter, on_retry=on_retry)
 
     retry(exchange.load_markets, f"{key.exchange}: loading markets")
     if key.symbol not in exchange.markets:
@@ -99,8 +102,8 @@ def download(
 
     cursor = start
     while cursor < end:
-        rows = retry(lambda c=cursor: exchange.fetch_ohlcv(key.symbol, key.timeframe, since=c,
-                                                           limit=page_limit),
+        rows = retry(lambda c=cursor: exchange.fetch_ohlcv(
+            key.symbol, key.timeframe, since=c, limit=page_limit, params={"until": end - 1}),
                      f"{key.exchange}: fetching {key.symbol} {key.timeframe} candles")
         result.pages += 1
         page = rows_to_arrays(rows)
