@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MLFLOW_DISABLE_TELEMETRY=true PYTHONHASHSEED=0
 
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
 
 pgdir=$(mktemp -d /tmp/tradeloop-pg.XXXXXX)
 trap 'scripts/pg_throwaway.sh stop "$pgdir"' EXIT

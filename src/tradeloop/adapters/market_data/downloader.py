@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -102,8 +103,8 @@ def download(
 
     cursor = start
     while cursor < end:
-        rows = retry(lambda c=cursor: exchange.fetch_ohlcv(
-            key.symbol, key.timeframe, since=c, limit=page_limit, params={"until": end - 1}),
+        rows = retry(partial(exchange.fetch_ohlcv, key.symbol, key.timeframe, since=cursor,
+                             limit=page_limit, params={"until": end - 1}),
                      f"{key.exchange}: fetching {key.symbol} {key.timeframe} candles")
         result.pages += 1
         page = rows_to_arrays(rows)

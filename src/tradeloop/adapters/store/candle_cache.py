@@ -41,10 +41,10 @@ class CandleCache:
             return None
         return rows if rows.dtype == ROW_DTYPE else None
 
-    def put(self, series_id: int, version: int, candles: CandleArrays) -> None:
-        """Store a series at ``version`` atomically and drop its older files."""
+    def put_rows(self, series_id: int, version: int, rows: np.ndarray) -> None:
+        """Store a series (rows in the cache layout) at ``version`` atomically and drop its
+        older files."""
         self.root.mkdir(parents=True, exist_ok=True)
-        rows = to_rows(candles)
         final = self._path(series_id, version)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
@@ -62,14 +62,6 @@ class CandleCache:
                 path.unlink()
                 n += 1
         return n
-
-
-def to_rows(candles: CandleArrays) -> np.ndarray:
-    """Pack candles into one structured array (the cache file layout)."""
-    rows = np.empty(len(candles), dtype=ROW_DTYPE)
-    for name, col in zip(ROW_DTYPE.names or (), candles.columns().values(), strict=True):
-        rows[name] = col
-    return rows
 
 
 def slice_rows(rows: np.ndarray, start_ms: int | None, end_ms: int | None) -> CandleArrays:

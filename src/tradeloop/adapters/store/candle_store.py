@@ -9,6 +9,7 @@ through the versioned columnar cache (:mod:`candle_cache`) when one is configure
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from tradeloop.adapters.store.candle_cache import CandleCache, slice_rows, to_rows
+from tradeloop.adapters.store.candle_cache import ROW_DTYPE, CandleCache, slice_rows
 from tradeloop.adapters.store.database import redact_url
 from tradeloop.adapters.store.schema import CandleDataRow, CandleGapRow, CandleSeriesRow
 from tradeloop.domain.candles import CandleArrays, SeriesKey
@@ -101,10 +102,12 @@ class CandleStore:
             return 0
         sid = self.series_id(key, create=True)
         assert sid is not None
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # hundreds of thousands of row tuples: no cycles, skip collector passes
         try:
             raw = self.engine.raw_connection()
             try:
-                cur = raw.cursor()
+                cur: Any = raw.cursor()
                 if self._pg:
                     changed = self._copy_upsert(cur, sid, candles)
                 else:
@@ -127,6 +130,9 @@ class CandleStore:
                 raise StorageError(f"writing candles for {key} to "
                                    f"{redact_url(str(self.engine.url))} failed: {exc}") from None
             raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         if refresh_gaps:
             self.refresh_gaps(key)
         return int(changed)
@@ -168,7 +174,7 @@ class CandleStore:
         ph = "%s" if self._pg else "?"
         raw = self.engine.raw_connection()
         try:
-            cur = raw.cursor()
+            cur: Any = raw.cursor()
             # One read transaction: the version and the rows come from the same snapshot.
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" if self._pg else "BEGIN")
             cur.execute(f"SELECT version FROM candle_series WHERE id = {ph}", (sid,))
@@ -186,14 +192,10 @@ class CandleStore:
             raw.rollback()
         finally:
             raw.close()
-        # open_time (ms, < 2**53) survives the float64 table exactly.
-        table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
-        candles = CandleArrays(table[:, 0].astype(np.int64), *(
-            np.ascontiguousarray(table[:, i]) for i in range(1, 6)))
+        packed = np.array(rows, dtype=ROW_DTYPE)
         if whole and self.cache is not None:
-            self.cache.put(sid, version, candles)
-            return slice_rows(to_rows(candles), start_ms, end_ms)
-        return candles
+            self.cache.put_rows(sid, version, packed)
+        return slice_rows(packed, start_ms, end_ms)
 
     def last_open_time(self, key: SeriesKey) -> int | None:
         sid = self.series_id(key)
@@ -210,7 +212,7 @@ class CandleStore:
             return np.empty(0, dtype=np.int64)
         raw = self.engine.raw_connection()
         try:
-            cur = raw.cursor()
+            cur: Any = raw.cursor()
             cur.execute("SELECT open_time FROM candle_data WHERE series_id = "
                         + ("%s" if self._pg else "?") + " ORDER BY open_time", (sid,))
             return np.fromiter((r[0] for r in cur), dtype=np.int64)

@@ -1,0 +1,1 @@
+"""Phased rollout: pre-deployment checks (phases, health checks and rollback build on them)."""
