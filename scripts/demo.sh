@@ -11,6 +11,10 @@ $tl data synth --symbol SYN/USDT --days 30 --seed 7
 if [ -d ../shared/data ]; then
   echo "== real Binance candles from ../shared/data"
   $tl data import ../shared/data
+  echo "== 15m candles derived from 5m (the shared data has no 15m files)"
+  for symbol in BTC/USDT ETH/USDT; do
+    $tl data resample --symbol "$symbol" --source 5m --to 15m
+  done
 fi
 $tl db check
 $tl data status
