@@ -1,1 +1,3 @@
-"""tradeloop."""
+"""tradeloop: continuous-learning ML trading system."""
+
+__version__ = "0.1.0"

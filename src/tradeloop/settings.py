@@ -133,6 +133,28 @@ class TimeframeSettings(_Section):
         return [i.interval for i in self.intervals]
 
 
+class ModelSettings(_Section):
+    """The per-(symbol, timeframe) classifier: architecture, labels, data window, training."""
+
+    architecture: Literal["mlp", "gru"] = "mlp"
+    hidden_size: Annotated[int, Field(ge=4, le=1024)] = 64
+    num_layers: Annotated[int, Field(ge=1, le=8)] = 2
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    sequence_length: Annotated[int, Field(ge=2, le=256)] = 16  # GRU: feature rows per sample
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 1e-3
+    weight_decay: Annotated[float, Field(ge=0, le=1)] = 1e-4
+    batch_size: Annotated[int, Field(ge=8, le=65536)] = 256
+    horizon_bars: Annotated[int, Field(ge=1, le=500)] = 4  # label: direction over this many bars
+    fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0  # per side; sets the flat dead band
+    slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0
+    max_train_candles: Annotated[int, Field(ge=1000)] = 20_000  # most recent candles per run
+    min_samples: Annotated[int, Field(ge=100)] = 1_000
+    val_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
+    test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
+    embargo_bars: Annotated[int, Field(ge=0)] = 0  # extra gap on top of the label purge
+    seed: int = 42
+
+
 class ExchangeSettings(_Section):
     """Exchange reached through ccxt. ``base_url`` points REST calls elsewhere (a proxy, or a
     loopback fake exchange in tests)."""
@@ -187,6 +209,7 @@ class Settings(_Section):
     risk: RiskSettings = RiskSettings()
     symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"], min_length=1)
     timeframes: TimeframeSettings = TimeframeSettings()
+    model: ModelSettings = ModelSettings()
     exchange: ExchangeSettings = ExchangeSettings()
     database: DatabaseSettings = DatabaseSettings()
     mlflow: MlflowSettings = MlflowSettings()
@@ -209,6 +232,21 @@ class Settings(_Section):
     def path(self, relative: str) -> Path:
         p = Path(relative)
         return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """Tracking URI with relative SQLite/file paths resolved against ``base_dir``."""
+        uri = self.mlflow.tracking_uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            return f"sqlite:///{self.path(uri.removeprefix('sqlite:///'))}"
+        if "://" not in uri:
+            return self.path(uri).resolve().as_uri()
+        return uri
+
+    @property
+    def mlflow_artifact_location(self) -> str:
+        loc = self.mlflow.artifact_location
+        return loc if "://" in loc else self.path(loc).resolve().as_uri()
 
     @property
     def database_url(self) -> str:

@@ -50,3 +50,11 @@ class TransientExchangeError(ExchangeError):
 
 class ExchangeRejectedError(ExchangeError):
     """The exchange refused the request for good (bad symbol, bad parameters, auth)."""
+
+
+class ModelError(TradeloopError):
+    """A model cannot be trained, stored or served."""
+
+
+class ModelLoadError(ModelError):
+    """A model file is missing, corrupt or incompatible with this version."""

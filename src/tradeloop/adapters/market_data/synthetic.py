@@ -108,3 +108,23 @@ def random_walk(n: int, *, timeframe: str = "1h", seed: int = 0, start_ms: int =
     volume = rng.lognormal(3.0, 0.5, size=n)
     open_time = tf.floor(start_ms) + np.arange(n, dtype=np.int64) * tf.ms
     return CandleArrays(open_time, open_, high, low, close, volume)
+
+
+def planted_signal(n: int, *, lag: int = 3, strength: float = 0.7, timeframe: str = "1h",
+                   seed: int = 0, start_ms: int = DEFAULT_START_MS, vol: float = 0.01
+                   ) -> CandleArrays:
+    """Candles whose log return repeats ``strength`` x the return ``lag`` bars earlier, plus
+    noise: a known, learnable signal (corr(r_t, r_{t-lag}) = strength)."""
+    tf = Timeframe.parse(timeframe)
+    rng = np.random.default_rng(seed)
+    eps = rng.normal(0.0, vol * np.sqrt(1 - strength**2), size=n)
+    r = np.zeros(n)
+    for i in range(n):
+        r[i] = (strength * r[i - lag] if i >= lag else 0.0) + eps[i]
+    close = 100.0 * np.exp(np.cumsum(r))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, vol / 2, size=n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, vol / 2, size=n)))
+    volume = rng.lognormal(3.0, 0.5, size=n)
+    return CandleArrays(tf.floor(start_ms) + np.arange(n, dtype=np.int64) * tf.ms, open_, high,
+                        low, close, volume)

@@ -1,0 +1,1 @@
+"""Model registries: MLflow (authoritative) and the champion files mirrored for serving."""

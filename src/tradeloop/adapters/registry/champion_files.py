@@ -1,0 +1,45 @@
+"""``models/<SYMBOL>/<timeframe>/champion.json``: which model file is in service.
+
+Written whenever the MLflow ``champion`` alias moves, read by the live predictor so that
+serving needs neither MLflow nor Lightning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tradeloop.domain.errors import ModelLoadError
+from tradeloop.domain.symbols import symbol_slug
+from tradeloop.ports import ModelRef
+
+
+class ChampionFiles:
+    """Champion pointers under ``models_dir``; implements the ModelRegistry port."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+
+    def folder(self, symbol: str, timeframe: str) -> Path:
+        return self.models_dir / symbol_slug(symbol) / timeframe
+
+    def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
+        pointer = self.folder(symbol, timeframe) / "champion.json"
+        if not pointer.exists():
+            return None
+        try:
+            data = json.loads(pointer.read_text())
+            return ModelRef(symbol, timeframe, str(data["version"]),
+                            pointer.parent / data["file"], data.get("run_id"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"unreadable champion pointer {pointer}: {exc}") from None
+
+    def set(self, symbol: str, timeframe: str, version: str, file: str,
+            run_id: str | None) -> None:
+        folder = self.folder(symbol, timeframe)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".champion.json.{os.getpid()}"
+        tmp.write_text(json.dumps({"version": version, "file": file, "run_id": run_id},
+                                  indent=2) + "\n")
+        tmp.replace(folder / "champion.json")

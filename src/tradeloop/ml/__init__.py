@@ -1,0 +1,1 @@
+"""Machine learning: features, labels, datasets, nets, training, calibration, prediction."""

@@ -1,0 +1,114 @@
+"""Calibration (temperature + class bias) and the report (accuracy, log loss, Brier, ECE, ...).
+
+Plain temperature scaling cannot shrink a spurious up/down preference without also lifting a
+class that never occurs; a per-class bias beside the temperature can. With no real signal the
+fit falls back to the class priors, which is the honest answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """probabilities = softmax(logits / temperature + bias)."""
+
+    temperature: float = 1.0
+    bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def apply(self, logits: np.ndarray) -> np.ndarray:
+        return softmax(logits / self.temperature + np.asarray(self.bias))
+
+
+def fit_calibration(logits: np.ndarray, y: np.ndarray) -> Calibration:
+    """Temperature and class bias minimising validation log loss (deterministic L-BFGS)."""
+
+    def loss(p: np.ndarray) -> float:
+        return nll(softmax(logits / np.exp(p[0]) + np.array([0.0, p[1], p[2]])), y)
+
+    res = minimize(loss, np.zeros(3), method="L-BFGS-B",
+                   bounds=[(-4.0, 6.0), (-20.0, 20.0), (-20.0, 20.0)])
+    return Calibration(float(np.exp(res.x[0])), (0.0, float(res.x[1]), float(res.x[2])))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    conf = probs.max(axis=1)
+    hit = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(hit[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Held-out quality of a classifier's calibrated probabilities."""
+
+    samples: int
+    accuracy: float
+    log_loss: float
+    brier: float
+    ece: float
+    mean_confidence: float
+    majority_baseline: float
+    class_balance: tuple[float, float, float]
+    directional_accuracy: float | None
+    directional_decisions: int
+
+    @property
+    def miscalibration(self) -> float:
+        """|mean confidence - accuracy|."""
+        return abs(self.mean_confidence - self.accuracy)
+
+    def as_metrics(self, prefix: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k, v in asdict(self).items():
+            if k == "class_balance":
+                for name, share in zip(("down", "flat", "up"), v, strict=True):
+                    out[f"{prefix}class_share_{name}"] = float(share)
+            elif v is not None:
+                out[f"{prefix}{k}"] = float(v)
+        out[f"{prefix}miscalibration"] = self.miscalibration
+        return out
+
+
+def evaluate(probs: np.ndarray, y: np.ndarray, fwd_return: np.ndarray, train_majority: int
+             ) -> CalibrationReport:
+    """Report on held-out rows. ``directional_accuracy``: of the up/down predictions, the share
+    whose forward return had the predicted sign."""
+    pred = probs.argmax(axis=1)
+    onehot = np.eye(3)[y]
+    balance = np.bincount(y, minlength=3) / max(len(y), 1)
+    directional = pred != 1
+    hits = np.where(pred == 2, fwd_return > 0, fwd_return < 0)[directional]
+    return CalibrationReport(
+        samples=len(y),
+        accuracy=float((pred == y).mean()),
+        log_loss=nll(probs, y),
+        brier=float(np.mean(np.sum((probs - onehot) ** 2, axis=1))),
+        ece=expected_calibration_error(probs, y),
+        mean_confidence=float(probs.max(axis=1).mean()),
+        majority_baseline=float((y == train_majority).mean()),
+        class_balance=(float(balance[0]), float(balance[1]), float(balance[2])),
+        directional_accuracy=float(hits.mean()) if hits.size else None,
+        directional_decisions=int(directional.sum()),
+    )

@@ -1,0 +1,109 @@
+"""Samples, chronological splits with purge and embargo, and the train-only scaler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tradeloop.domain.candles import CandleArrays
+from tradeloop.ml.features import LOOKBACK, compute_features
+from tradeloop.ml.labels import UNKNOWN, make_labels
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Aligned rows: features ``X`` of closed candle ``open_time`` and its label ``y``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    fwd_return: np.ndarray
+    open_time: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def take(self, index: slice | np.ndarray) -> Samples:
+        return Samples(self.X[index], self.y[index], self.fwd_return[index], self.open_time[index])
+
+
+def build_samples(candles: CandleArrays, horizon: int, band: float,
+                  step_ms: int | None = None) -> Samples:
+    """Rows with a full feature lookback and a known label, in time order.
+
+    With ``step_ms`` (the timeframe) a row is kept only when its whole lookback window and its
+    label horizon are contiguous candles: a gap in the data never passes for adjacent bars.
+    """
+    X = compute_features(candles)
+    y, fwd = make_labels(candles.close, horizon, band)
+    ok = ~np.isnan(X).any(axis=1) & (y != UNKNOWN)
+    if step_ms is not None and len(candles) > 1:
+        breaks = np.concatenate(([0], np.cumsum(np.diff(candles.open_time) != step_ms)))
+        n = len(candles)
+        t = np.arange(n)
+        lo = np.clip(t - LOOKBACK + 1, 0, n - 1)
+        hi = np.clip(t + horizon, 0, n - 1)
+        ok &= breaks[hi] == breaks[lo]
+    return Samples(X[ok], y[ok], fwd[ok], candles.open_time[ok])
+
+
+@dataclass(frozen=True)
+class Split:
+    """Index ranges of one chronological split: train < val < test, with gaps between."""
+
+    train: slice
+    val: slice
+    test: slice
+
+
+def chronological_split(n: int, val_fraction: float, test_fraction: float, gap: int) -> Split:
+    """train | gap | val | gap | test. ``gap`` = label horizon (purge) + embargo, so no label
+    of an earlier part looks into a later part."""
+    n_test = int(n * test_fraction)
+    n_val = int(n * val_fraction)
+    test_start = n - n_test
+    val_start = test_start - gap - n_val
+    train_end = val_start - gap
+    if train_end <= 0 or n_val <= 0 or n_test <= 0:
+        raise ValueError(f"{n} samples are too few for this split")
+    return Split(slice(0, train_end), slice(val_start, val_start + n_val), slice(test_start, n))
+
+
+def walk_forward(n: int, *, folds: int, test_size: int, val_size: int, gap: int,
+                 min_train: int) -> list[Split]:
+    """Expanding-window folds: each fold trains on everything before its validation part and
+    is tested on the next ``test_size`` samples; the test windows tile the end of the data."""
+    splits = []
+    for k in range(folds):
+        test_start = n - (folds - k) * test_size
+        val_start = test_start - gap - val_size
+        train_end = val_start - gap
+        if train_end < min_train:
+            raise ValueError(f"fold {k}: {train_end} training samples < {min_train}")
+        splits.append(Split(slice(0, train_end), slice(val_start, val_start + val_size),
+                            slice(test_start, test_start + test_size)))
+    return splits
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Standardisation fitted on training rows only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Scaler:
+        std = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean) / self.std).astype(np.float32)
+
+
+def sequences(X: np.ndarray, length: int) -> np.ndarray:
+    """Windows of ``length`` consecutive rows ending at each row >= length - 1."""
+    if len(X) < length:
+        return np.empty((0, length, X.shape[1]), dtype=X.dtype)
+    win = np.lib.stride_tricks.sliding_window_view(X, length, axis=0)  # (n-l+1, k, l)
+    return np.ascontiguousarray(win.transpose(0, 2, 1))

@@ -1,0 +1,55 @@
+"""Small PyTorch classifiers (plain torch: the inference path never imports Lightning)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+N_CLASSES = 3
+
+
+class MLP(nn.Module):
+    """Feed-forward classifier over one feature row."""
+
+    def __init__(self, in_dim: int, hidden_size: int = 64, num_layers: int = 2,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_dim
+        for _ in range(num_layers):
+            layers += [nn.Linear(width, hidden_size), nn.GELU(), nn.Dropout(dropout)]
+            width = hidden_size
+        layers.append(nn.Linear(width, N_CLASSES))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class GRUNet(nn.Module):
+    """GRU over the last ``sequence_length`` feature rows; classifies from the last state."""
+
+    def __init__(self, in_dim: int, hidden_size: int = 64, num_layers: int = 1,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.gru = nn.GRU(in_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                          dropout=dropout if num_layers > 1 else 0.0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, N_CLASSES))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(x)
+        return self.head(out[:, -1])
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"mlp": MLP, "gru": GRUNet}
+
+
+def build_net(architecture: str, in_dim: int, params: dict[str, Any]) -> nn.Module:
+    try:
+        cls = ARCHITECTURES[architecture]
+    except KeyError:
+        raise ValueError(f"unknown architecture {architecture!r}; expected one of "
+                         f"{', '.join(ARCHITECTURES)}") from None
+    return cls(in_dim, **params)

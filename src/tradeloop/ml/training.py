@@ -1,0 +1,217 @@
+"""Training one classifier: Lightning for the loop, temperature + class-bias calibration.
+
+Chronological split with purge (label horizon) and embargo, scaler fitted on the training part
+only, early stopping on validation loss (``patience``), ``max_epochs``, a stop once the
+calibrated validation confidence reaches ``target_confidence``, the best epoch restored, then
+the calibration fitted on validation and everything reported on the untouched test part.
+Seeded and deterministic. Lightning is imported here only, never on the inference path.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from tradeloop.ml.calibration import Calibration, CalibrationReport, evaluate, fit_calibration
+from tradeloop.ml.dataset import Samples, Scaler, Split, chronological_split, sequences
+from tradeloop.ml.nets import build_net
+from tradeloop.settings import ModelSettings
+
+for _name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", ".*does not have many workers.*")
+warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")
+
+
+@dataclass(frozen=True)
+class TrainingLimits:
+    max_epochs: int
+    patience: int
+    target_confidence: float
+
+
+@dataclass
+class TrainOutcome:
+    """A trained, calibrated classifier and how it did."""
+
+    net: nn.Module
+    architecture: str
+    arch_params: dict[str, Any]
+    scaler: Scaler
+    calibration: Calibration
+    sequence_length: int
+    val: CalibrationReport
+    test: CalibrationReport
+    history: list[dict[str, float]] = field(default_factory=list)
+    stop_reason: str = "max_epochs"
+    best_epoch: int = 0
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+    train_majority: int = 1
+    seconds: float = 0.0
+
+
+class _Classifier(L.LightningModule):
+    def __init__(self, net: nn.Module, lr: float, weight_decay: float) -> None:
+        super().__init__()
+        self.net = net
+        self.lr, self.weight_decay = lr, weight_decay
+        self.loss = nn.CrossEntropyLoss()
+        self._val_logits: list[torch.Tensor] = []
+        self._val_y: list[torch.Tensor] = []
+        self._train_losses: list[float] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss(self.net(x), y)
+        self._train_losses.append(float(loss.detach()))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        x, y = batch
+        self._val_logits.append(self.net(x).detach())
+        self._val_y.append(y)
+
+    def on_validation_epoch_end(self) -> None:
+        logits = torch.cat(self._val_logits).numpy().astype(np.float64)
+        y = torch.cat(self._val_y).numpy()
+        self._val_logits.clear()
+        self._val_y.clear()
+        val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)))
+        probs = fit_calibration(logits, y).apply(logits)
+        train_loss = float(np.mean(self._train_losses)) if self._train_losses else float("nan")
+        self._train_losses.clear()
+        self.log_dict({"val_loss": val_loss, "train_loss": train_loss,
+                       "val_accuracy": float((probs.argmax(1) == y).mean()),
+                       "val_confidence": float(probs.max(1).mean())})
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.net.parameters(), lr=self.lr,
+                                 weight_decay=self.weight_decay)
+
+
+class _Data(L.LightningDataModule):
+    def __init__(self, train: TensorDataset, val: TensorDataset, batch_size: int, seed: int
+                 ) -> None:
+        super().__init__()
+        self.train, self.val, self.batch_size, self.seed = train, val, batch_size, seed
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True,
+                          generator=torch.Generator().manual_seed(self.seed))
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val, batch_size=len(self.val))
+
+
+class _Monitor(L.Callback):
+    """Keeps the best weights, records history, stops at the target confidence."""
+
+    def __init__(self, target_confidence: float,
+                 on_epoch: Callable[[int, dict[str, float]], None] | None) -> None:
+        self.target = target_confidence
+        self.on_epoch = on_epoch
+        self.history: list[dict[str, float]] = []
+        self.best_loss = float("inf")
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_epoch = 0
+        self.target_hit = False
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        m = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        epoch = trainer.current_epoch + 1
+        self.history.append({"epoch": epoch, **m})
+        if m["val_loss"] < self.best_loss:
+            self.best_loss, self.best_epoch = m["val_loss"], epoch
+            self.best_state = copy.deepcopy(module.state_dict())
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, m)
+        if m["val_confidence"] >= self.target:
+            self.target_hit = True
+            trainer.should_stop = True
+
+
+def _inputs(X: np.ndarray, seq_len: int, architecture: str) -> tuple[np.ndarray, int]:
+    """Network inputs for every row and the first row that has one."""
+    if architecture == "gru":
+        return sequences(X, seq_len), seq_len - 1
+    return X, 0
+
+
+def train_classifier(
+    samples: Samples,
+    cfg: ModelSettings,
+    limits: TrainingLimits,
+    *,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    split: Split | None = None,
+) -> TrainOutcome:
+    """Train, calibrate and evaluate one classifier on time-ordered ``samples``."""
+    started = time.perf_counter()
+    torch.set_num_threads(1)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    seq_len = cfg.sequence_length if cfg.architecture == "gru" else 1
+    split = split or chronological_split(len(samples), cfg.val_fraction, cfg.test_fraction,
+                                         gap=cfg.horizon_bars + cfg.embargo_bars)
+    train_idx = np.arange(len(samples))[split.train]
+    scaler = Scaler.fit(samples.X[split.train])
+    inputs, first = _inputs(scaler.transform(samples.X), seq_len, cfg.architecture)
+
+    def part(sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx = np.arange(len(samples))[sl]
+        idx = idx[idx >= first]
+        return idx - first, samples.y[idx], samples.fwd_return[idx]
+
+    (tr_i, tr_y, _), (va_i, va_y, va_r), (te_i, te_y, te_r) = (
+        part(split.train), part(split.val), part(split.test))
+    x = torch.from_numpy(inputs)
+    arch_params = {"hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers,
+                   "dropout": cfg.dropout}
+    net = build_net(cfg.architecture, samples.X.shape[1], arch_params)
+    module = _Classifier(net, cfg.learning_rate, cfg.weight_decay)
+    data = _Data(TensorDataset(x[tr_i], torch.from_numpy(tr_y)),
+                 TensorDataset(x[va_i], torch.from_numpy(va_y)), cfg.batch_size, cfg.seed)
+    monitor = _Monitor(limits.target_confidence, on_epoch)
+    early = L.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=limits.patience,
+                                              mode="min")
+    trainer = L.Trainer(max_epochs=limits.max_epochs, accelerator="cpu", devices=1,
+                        deterministic=True, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        num_sanity_val_steps=0, callbacks=[monitor, early])
+    trainer.fit(module, datamodule=data)
+    if monitor.best_state is not None:
+        module.load_state_dict(monitor.best_state)
+    net.eval()
+    with torch.no_grad():
+        val_logits = net(x[va_i]).numpy().astype(np.float64)
+        test_logits = net(x[te_i]).numpy().astype(np.float64)
+    calibration = fit_calibration(val_logits, va_y)
+    majority = int(np.bincount(samples.y[train_idx], minlength=3).argmax())
+    stop = ("target_confidence" if monitor.target_hit else
+            "early_stopping" if early.stopped_epoch else "max_epochs")
+    return TrainOutcome(
+        net=net, architecture=cfg.architecture, arch_params=arch_params, scaler=scaler,
+        calibration=calibration, sequence_length=seq_len,
+        val=evaluate(calibration.apply(val_logits), va_y, va_r, majority),
+        test=evaluate(calibration.apply(test_logits), te_y, te_r, majority),
+        history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
+        n_train=len(tr_i), n_val=len(va_i), n_test=len(te_i), train_majority=majority,
+        seconds=time.perf_counter() - started)

@@ -1,0 +1,142 @@
+"""Train the model of one (symbol, timeframe) from stored candles and record it.
+
+Loads the most recent candles (never past ``until_ms``), builds gap-aware samples, trains and
+calibrates, writes the model file, logs the run to the registry (MLflow) and makes the first
+model of a series its champion. Later promotions are the engine's job.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tradeloop
+from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.errors import InsufficientDataError
+from tradeloop.domain.symbols import symbol_slug
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.ml.dataset import build_samples
+from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
+from tradeloop.ml.labels import CLASS_NAMES, dead_band
+from tradeloop.ml.model_file import ModelArtifact
+from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
+from tradeloop.ports import CandleReader, ModelRecorder
+from tradeloop.settings import Settings
+
+
+@dataclass
+class TrainingSummary:
+    """What one training produced."""
+
+    symbol: str
+    timeframe: str
+    version: str
+    run_id: str
+    became_champion: bool
+    model_path: Path
+    outcome: TrainOutcome
+    data_from: int
+    data_to: int
+
+
+def candles_needed(settings: Settings) -> int:
+    cfg = settings.model
+    seq = cfg.sequence_length if cfg.architecture == "gru" else 1
+    return LOOKBACK + seq - 1 + cfg.horizon_bars + cfg.min_samples
+
+
+def code_version() -> str:
+    """Package version and git commit of the running code (``+dirty`` when modified)."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
+                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
+        return f"{tradeloop.__version__}+{sha}{'.dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return tradeloop.__version__
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def train_series(
+    settings: Settings,
+    candles: CandleReader,
+    registry: ModelRecorder,
+    symbol: str,
+    timeframe: str,
+    *,
+    until_ms: int | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainingSummary:
+    """Train, record and (for a series' first model) promote one classifier."""
+    cfg = settings.model
+    tf = Timeframe.parse(timeframe)
+    key = SeriesKey(settings.exchange.name, symbol, tf.name)
+    data = candles.load(key, end_ms=until_ms)
+    need = candles_needed(settings)
+    if len(data) < need:
+        raise InsufficientDataError(
+            f"{symbol} {tf}: {len(data):,} candles found on {key.exchange}, {need:,} needed "
+            f"({LOOKBACK} lookback + {cfg.horizon_bars} horizon + {cfg.min_samples:,} samples); "
+            f"import or download more")
+    data = data.take(slice(max(0, len(data) - cfg.max_train_candles), None))
+    band = dead_band(cfg.fee_bps, cfg.slippage_bps)
+    samples = build_samples(data, cfg.horizon_bars, band, step_ms=tf.ms)
+    if len(samples) < cfg.min_samples:
+        raise InsufficientDataError(
+            f"{symbol} {tf}: only {len(samples):,} usable samples in the last {len(data):,} "
+            f"candles (gaps cut the rest), {cfg.min_samples:,} needed")
+    retrain = settings.continuous_learning.retraining
+    limits = TrainingLimits(retrain.max_epochs, retrain.patience, retrain.target_confidence)
+    outcome = train_classifier(samples, cfg, limits, on_epoch=on_epoch)
+
+    folder = settings.path(settings.paths.models_dir) / symbol_slug(symbol) / tf.name
+    metrics = {**outcome.val.as_metrics("val_"), **outcome.test.as_metrics("test_"),
+               "temperature": outcome.calibration.temperature,
+               "training_seconds": outcome.seconds, "best_epoch": float(outcome.best_epoch)}
+    artifact = ModelArtifact(
+        symbol=symbol, timeframe=tf.name, architecture=outcome.architecture,
+        arch_params=outcome.arch_params,
+        state_dict={k: v.detach().clone() for k, v in outcome.net.state_dict().items()},
+        feature_names=list(FEATURE_NAMES), scaler_mean=outcome.scaler.mean.tolist(),
+        scaler_std=outcome.scaler.std.tolist(), temperature=outcome.calibration.temperature,
+        class_bias=list(outcome.calibration.bias), sequence_length=outcome.sequence_length,
+        horizon_bars=cfg.horizon_bars, dead_band=band,
+        trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
+        metrics=metrics)
+    staging = artifact.save(folder / ".staging" / "model.pt")
+    params = {
+        "symbol": symbol, "timeframe": tf.name, "exchange": key.exchange,
+        **{f"model.{k}": v for k, v in cfg.model_dump().items()},
+        "max_epochs": retrain.max_epochs, "patience": retrain.patience,
+        "target_confidence": retrain.target_confidence, "dead_band": round(band, 6),
+        "n_train": outcome.n_train, "n_val": outcome.n_val, "n_test": outcome.n_test,
+        "data_first_candle": _iso(int(data.open_time[0])),
+        "data_last_candle": _iso(int(data.open_time[-1])),
+        "features": ",".join(FEATURE_NAMES), "classes": ",".join(CLASS_NAMES),
+    }
+    report = {"validation": outcome.val.__dict__, "test": outcome.test.__dict__,
+              "calibration": outcome.calibration.__dict__, "stop_reason": outcome.stop_reason,
+              "history": outcome.history}
+    run_id, version = registry.log_training(
+        symbol, tf.name, model_path=staging, params=params, history=outcome.history,
+        metrics=metrics,
+        tags={"code_version": code_version(), "stop_reason": outcome.stop_reason},
+        artifacts={"features.json": json.dumps(list(FEATURE_NAMES)),
+                   "report.json": json.dumps(report, indent=2, default=str)})
+    final = folder / f"v{version}.pt"
+    staging.replace(final)
+    staging.parent.rmdir()
+    first = registry.champion_version(symbol, tf.name) is None
+    if first:
+        registry.set_champion(symbol, tf.name, version, final)
+    return TrainingSummary(symbol, tf.name, version, run_id, first, final, outcome,
+                           int(data.open_time[0]), int(data.open_time[-1]))
