@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import nn
@@ -33,6 +32,7 @@ for _name in ("lightning", "lightning.pytorch", "lightning.fabric"):
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 warnings.filterwarnings("ignore", ".*GPU available but not used.*")
 warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")
+import lightning as L  # noqa: E402  (after the warning filters: its import warns)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class TrainOutcome:
     sequence_length: int
     val: CalibrationReport
     test: CalibrationReport
+    test_probabilities: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     history: list[dict[str, float]] = field(default_factory=list)
     stop_reason: str = "max_epochs"
     best_epoch: int = 0
@@ -212,6 +213,7 @@ def train_classifier(
         calibration=calibration, sequence_length=seq_len,
         val=evaluate(calibration.apply(val_logits), va_y, va_r, majority),
         test=evaluate(calibration.apply(test_logits), te_y, te_r, majority),
+        test_probabilities=calibration.apply(test_logits),
         history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
         n_train=len(tr_i), n_val=len(va_i), n_test=len(te_i), train_majority=majority,
         seconds=time.perf_counter() - started)

@@ -1,0 +1,93 @@
+"""Honesty tests: on a random walk the system finds nothing and says so with calibrated
+confidence; on a planted signal it learns; predictions never look ahead."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tests.fakes import FakeRecorder
+
+from tradeloop.adapters.market_data.csv_files import read_csv
+from tradeloop.adapters.market_data.synthetic import planted_signal, random_walk
+from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.domain.candles import SeriesKey
+from tradeloop.ml.dataset import build_samples, walk_forward
+from tradeloop.ml.features import LOOKBACK, compute_features
+from tradeloop.ml.predictor import Predictor, load_model
+from tradeloop.ml.training import TrainingLimits, train_classifier
+from tradeloop.ml.training_job import train_series
+from tradeloop.settings import ModelSettings, load_settings
+
+NO_FEES = ModelSettings(horizon_bars=1, fee_bps=0, slippage_bps=0)
+LIMITS = TrainingLimits(max_epochs=50, patience=5, target_confidence=0.8)
+
+
+def test_random_walk_finds_nothing_and_knows_it() -> None:
+    samples = build_samples(random_walk(24_000, seed=11), horizon=1, band=0.0)
+    folds = walk_forward(len(samples), folds=5, test_size=1200, val_size=3000, gap=1,
+                         min_train=2000)
+    hits = decisions = n = 0
+    correct = conf_sum = 0.0
+    probs = []
+    for split in folds:
+        out = train_classifier(samples, NO_FEES, LIMITS, split=split)
+        t = out.test
+        n += t.samples
+        correct += t.accuracy * t.samples
+        conf_sum += t.mean_confidence * t.samples
+        decisions += t.directional_decisions
+        hits += round((t.directional_accuracy or 0.0) * t.directional_decisions)
+        probs.append(out.test_probabilities)
+    assert n >= 5000 and decisions >= 5000
+    directional = hits / decisions
+    accuracy, confidence = correct / n, conf_sum / n
+    assert abs(directional - 0.5) <= 0.02, directional
+    assert abs(confidence - accuracy) <= 0.03, (confidence, accuracy)
+    # The gate would never leave LEARNING: no prediction comes near a trading threshold.
+    assert np.concatenate(probs).max(axis=1).max() < 0.6
+
+
+def test_planted_signal_is_learned_and_calibrated() -> None:
+    samples = build_samples(planted_signal(8000, lag=3, strength=0.7, seed=5), horizon=1,
+                            band=0.0)
+    out = train_classifier(samples, NO_FEES, LIMITS)
+    assert out.test.samples >= 1000
+    assert out.test.accuracy >= 0.65, out.test
+    assert out.test.miscalibration <= 0.03, out.test
+    assert out.test.accuracy > out.test.majority_baseline + 0.15
+
+
+def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_store: CandleStore,
+                                                    tmp_path: Path) -> None:
+    candles = read_csv(shared_data / "binance_BTC_USDT_1h.csv").candles
+    candles = candles.take(slice(len(candles) - 4000, None))
+    key = SeriesKey("binance", "BTC/USDT", "1h")
+    sqlite_store.write(key, candles)
+    (tmp_path / "config.yaml").write_text(
+        "continuous_learning: {retraining: {max_epochs: 3}}\n"
+        "model: {min_samples: 500, max_train_candles: 3000}\n")
+    settings = load_settings(tmp_path / "config.yaml", env={})
+    recorder = FakeRecorder(tmp_path / "models")
+    cut = 3000  # train on the first 3000 candles only
+    train_series(settings, sqlite_store, recorder, "BTC/USDT", "1h",
+                 until_ms=int(candles.open_time[cut]))
+    predictor = Predictor(recorder)
+    model = load_model(recorder.champion("BTC/USDT", "1h"))  # type: ignore[arg-type]
+    feats = ((compute_features(candles) - model.mean) / model.std).astype(np.float32)
+    rng = np.random.default_rng(1)
+    for t in sorted(rng.integers(cut, len(candles), size=40)):
+        with torch.no_grad():  # reference: the full history's feature row t
+            logits = model.net(torch.from_numpy(feats[t : t + 1])).numpy()
+        reference = model.calibration.apply(logits.astype(np.float64))[0]
+        p = predictor.predict("BTC/USDT", "1h", candles.take(slice(0, t + 1)))
+        assert p is not None and p.candle_time == candles.open_time[t]
+        assert p.probabilities == tuple(reference.tolist())
+        # The live path needs only the last LOOKBACK candles.
+        q = predictor.predict("BTC/USDT", "1h", candles.take(slice(t + 1 - LOOKBACK, t + 1)))
+        assert q == p
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)

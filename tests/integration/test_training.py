@@ -1,0 +1,154 @@
+"""`tradeloop train` with a real MLflow store; the Predictor serving its champions."""
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.adapters.registry.champion_files import ChampionFiles
+from tradeloop.adapters.registry.mlflow_registry import MlflowRegistry, model_name
+from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.cli import main as cli
+from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.errors import InsufficientDataError
+from tradeloop.ml.model_file import ModelArtifact
+from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.training_job import train_series
+from tradeloop.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = """
+exchange: {name: synthetic}
+symbols: [SYN/USDT]
+continuous_learning: {retraining: {max_epochs: 4, patience: 2}}
+model: {min_samples: 400, max_train_candles: 3000}
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path, sqlite_store: CandleStore) -> tuple[Settings, CandleStore]:
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    candles, _ = synth_market(200, timeframe="1h", seed=3)
+    sqlite_store.write(SeriesKey("synthetic", "SYN/USDT", "1h"), candles)
+    return load_settings(tmp_path / "config.yaml", env={}), sqlite_store
+
+
+def test_training_is_logged_registered_and_served(setup: tuple[Settings, CandleStore]) -> None:
+    settings, store = setup
+    registry = MlflowRegistry(settings.mlflow_tracking_uri, settings.mlflow_artifact_location,
+                              settings.path("models"))
+    first = train_series(settings, store, registry, "SYN/USDT", "1h")
+    assert first.became_champion and first.version == "1"
+    assert first.model_path == settings.path("models") / "SYN_USDT" / "1h" / "v1.pt"
+
+    run = registry.client.get_run(first.run_id)
+    assert run.data.params["symbol"] == "SYN/USDT" and "logret_1" in run.data.params["features"]
+    assert run.data.params["data_first_candle"] == "2024-03-16T00:00:00Z"  # last 3,000 of 4,800
+    assert run.data.tags["code_version"].startswith("0.1.0")
+    for metric in ("test_accuracy", "test_log_loss", "test_brier", "test_ece",
+                   "test_mean_confidence", "test_majority_baseline", "test_class_share_up"):
+        assert metric in run.data.metrics
+    epochs = registry.client.get_metric_history(first.run_id, "val_loss")
+    assert len(epochs) == len(first.outcome.history) >= 1
+    artifacts = {a.path for a in registry.client.list_artifacts(first.run_id)}
+    assert {"model", "features.json", "report.json"} <= artifacts
+
+    mv = registry.client.get_model_version_by_alias(model_name("SYN/USDT", "1h"), "champion")
+    assert mv.version == "1"
+    second = train_series(settings, store, registry, "SYN/USDT", "1h")
+    assert second.version == "2" and not second.became_champion
+    assert registry.champion_version("SYN/USDT", "1h") == "1"  # promotion is the engine's job
+
+    candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
+    prediction = Predictor(ChampionFiles(settings.path("models"))).predict(
+        "SYN/USDT", "1h", candles)
+    assert prediction is not None and prediction.model_version == "1"
+    assert prediction.direction in ("down", "flat", "up")
+    assert sum(prediction.probabilities) == pytest.approx(1.0)
+    assert prediction.confidence == max(prediction.probabilities)
+
+
+def test_too_little_data_names_series_and_counts(setup: tuple[Settings, CandleStore],
+                                                 tmp_path: Path) -> None:
+    settings, store = setup
+    with pytest.raises(InsufficientDataError,
+                       match=r"SYN/USDT 4h: 0 candles found on synthetic, 516 needed"):
+        train_series(settings, store, MlflowRegistry(
+            settings.mlflow_tracking_uri, settings.mlflow_artifact_location, tmp_path / "m"),
+            "SYN/USDT", "4h")
+
+
+def test_broken_models_never_crash_the_caller(setup: tuple[Settings, CandleStore],
+                                             tmp_path: Path) -> None:
+    settings, store = setup
+    files = ChampionFiles(tmp_path / "models")
+    candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
+    predictor = Predictor(files)
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "no champion model for SYN/USDT 1h" in predictor.errors[("SYN/USDT", "1h")]
+
+    folder = files.folder("SYN/USDT", "1h")
+    folder.mkdir(parents=True)
+    (folder / "v1.pt").write_bytes(b"not a model")
+    files.set("SYN/USDT", "1h", "1", "v1.pt", None)
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "corrupt model file" in predictor.errors[("SYN/USDT", "1h")]
+
+    torch.save({"format": "tradeloop-classifier/0"}, folder / "v1.pt")
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "incompatible model file" in predictor.errors[("SYN/USDT", "1h")]
+
+    from tests.fakes import FakeRecorder
+
+    recorder = FakeRecorder(tmp_path / "good")
+    train_series(settings, store, recorder, "SYN/USDT", "1h")
+    art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
+    art.feature_names = [*art.feature_names[:-1], "sentiment"]
+    art.save(folder / "v1.pt")
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "trained on features" in predictor.errors[("SYN/USDT", "1h")]
+
+    art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
+    art.arch_params = {**art.arch_params, "hidden_size": 8}
+    art.save(folder / "v1.pt")
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "size mismatch" in predictor.errors[("SYN/USDT", "1h")]
+
+    assert predictor.predict("SYN/USDT", "1h", candles.take(slice(0, 50))) is None
+    assert json.loads((folder / "champion.json").read_text())["version"] == "1"
+
+
+def test_cli_train_and_the_seed_wrapper(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(CONFIG.replace("max_epochs: 4", "max_epochs: 2"))
+    assert cli(["--config", str(cfg), "data", "synth", "--symbol", "SYN/USDT", "--days", "60",
+                "--timeframes", "15m,1h,4h"]) == 0
+    capsys.readouterr()
+    assert cli(["--config", str(cfg), "train", "--symbol", "SYN/USDT", "--interval", "1h"]) == 0
+    out = capsys.readouterr().out
+    assert "[SYN/USDT_1h] Epoch 1/2: Loss=" in out and "Training data:" in out
+    assert "version 1 (champion)" in out and "held-out test results" in out
+
+    wrapper = runpy.run_path(str(ROOT / "src" / "multi_currency_system.py"), run_name="w")
+    assert wrapper["main"](["--train", "--symbol", "SYN/USDT", "--config", str(cfg)]) == 1
+    captured = capsys.readouterr()
+    assert "[SYN/USDT_15m] Training done" in captured.out
+    assert "SYN/USDT 4h: 360 candles found on synthetic, 516 needed" in captured.err
+    assert "SYN/USDT 1m: 0 candles found" in captured.err
+    assert (tmp_path / "models" / "SYN_USDT" / "1h" / "v2.pt").exists()
+
+
+def test_inference_path_never_imports_lightning_or_mlflow() -> None:
+    code = ("import sys; from tradeloop.ml.predictor import Predictor; "
+            "from tradeloop.app import champion_files; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'mlflow', "
+            "'pytorch_lightning')]; print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

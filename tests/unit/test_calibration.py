@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from tradeloop.ml.calibration import (
+    Calibration,
+    evaluate,
+    expected_calibration_error,
+    fit_calibration,
+    softmax,
+)
+
+
+def test_fit_recovers_a_known_temperature() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 1.5, size=(20_000, 3))
+    probs = softmax(true_logits)
+    y = np.array([rng.choice(3, p=p) for p in probs])
+    cal = fit_calibration(true_logits * 3.0, y)  # an overconfident model: logits x3
+    assert cal.temperature == pytest.approx(3.0, rel=0.08)
+    assert max(abs(b) for b in cal.bias) < 0.1
+
+
+def test_no_signal_falls_back_to_class_priors() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.choice([0, 2], p=[0.45, 0.55], size=5000)
+    noise = rng.normal(0, 2, size=(5000, 3))
+    probs = fit_calibration(noise, y).apply(noise)
+    assert probs[:, 2].mean() == pytest.approx(0.55, abs=0.02)
+    assert probs.max(axis=1).std() < 0.02  # no spurious confidence left
+
+
+def test_report_metrics_against_hand_computation() -> None:
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    y = np.array([0, 2, 0, 2])
+    fwd = np.array([-0.01, 0.02, 0.03, 0.01])
+    r = evaluate(probs, y, fwd, train_majority=2)
+    assert r.accuracy == 0.5
+    assert r.mean_confidence == pytest.approx((0.7 + 0.6 + 0.5 + 0.6) / 4)
+    assert r.majority_baseline == 0.5
+    assert r.log_loss == pytest.approx(-np.mean(np.log([0.7, 0.6, 0.2, 0.3])))
+    assert r.brier == pytest.approx(np.mean([0.09 + 0.04 + 0.01, 0.01 + 0.09 + 0.16,
+                                             0.64 + 0.25 + 0.09, 0.36 + 0.01 + 0.49]))
+    assert r.directional_decisions == 3 and r.directional_accuracy == pytest.approx(2 / 3)
+    assert r.class_balance == (0.5, 0.0, 0.5)
+    # ECE by hand with 15 bins: bins of 0.5, 0.6 (x2), 0.7
+    ece = (1 / 4) * abs(0 - 0.5) + (2 / 4) * abs(0.5 - 0.6) + (1 / 4) * abs(1 - 0.7)
+    assert expected_calibration_error(probs, y) == pytest.approx(ece)
+    assert Calibration().apply(np.log(probs)).round(6).tolist() == probs.round(6).tolist()
