@@ -59,7 +59,7 @@ def test_training_is_logged_registered_and_served(setup: tuple[Settings, CandleS
     assert {"model", "features.json", "report.json"} <= artifacts
 
     mv = registry.client.get_model_version_by_alias(model_name("SYN/USDT", "1h"), "champion")
-    assert mv.version == "1"
+    assert str(mv.version) == "1"
     second = train_series(settings, store, registry, "SYN/USDT", "1h")
     assert second.version == "2" and not second.became_champion
     assert registry.champion_version("SYN/USDT", "1h") == "1"  # promotion is the engine's job
