@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_data.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_train.py
 
 lock: $(STAMP)
 	@scripts/lock.sh

@@ -27,12 +27,14 @@ from tradeloop.ml.dataset import Samples, Scaler, Split, chronological_split, se
 from tradeloop.ml.nets import build_net
 from tradeloop.settings import ModelSettings
 
-for _name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 warnings.filterwarnings("ignore", ".*GPU available but not used.*")
 warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")
 import lightning as L  # noqa: E402  (after the warning filters: its import warns)
+
+for _name in ("lightning", "lightning.pytorch", "lightning.fabric",
+              "lightning.pytorch.utilities.rank_zero"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,29 @@ class ChampionFiles:
 
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
+        self._cache: dict[Path, tuple[tuple[int, int], ModelRef]] = {}
 
     def folder(self, symbol: str, timeframe: str) -> Path:
         return self.models_dir / symbol_slug(symbol) / timeframe
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
         pointer = self.folder(symbol, timeframe) / "champion.json"
-        if not pointer.exists():
+        try:
+            st = pointer.stat()
+        except FileNotFoundError:
             return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(pointer)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         try:
             data = json.loads(pointer.read_text())
-            return ModelRef(symbol, timeframe, str(data["version"]),
-                            pointer.parent / data["file"], data.get("run_id"))
+            ref = ModelRef(symbol, timeframe, str(data["version"]),
+                           pointer.parent / data["file"], data.get("run_id"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"unreadable champion pointer {pointer}: {exc}") from None
+        self._cache[pointer] = (stamp, ref)
+        return ref
 
     def set(self, symbol: str, timeframe: str, version: str, file: str,
             run_id: str | None) -> None:
