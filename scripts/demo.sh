@@ -18,3 +18,10 @@ if [ -d ../shared/data ]; then
 fi
 $tl db check
 $tl data status
+if [ -d ../shared/data ]; then
+  echo "== models: one per timeframe for BTC/USDT, logged to MLflow (data/mlflow.db, mlruns/)"
+  OMP_NUM_THREADS=1 $tl train --symbol BTC/USDT
+  echo "== seed 002 pre-deployment checks"
+  .venv/bin/python deploy_production.py --check ||
+    echo "(a failed check is reported as it is; offline, the exchange cannot be reached)"
+fi

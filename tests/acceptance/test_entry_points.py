@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from tests.support.fake_exchange import FakeExchange
 
+from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,8 @@ def test_pre_deployment_checks_report_each_failure(stocked: Path,
         assert deploy(["--config", cfg, "--phase", "1", "--symbol", "BTC/USDT"]) == 1
     out = capsys.readouterr().out
     assert "✓ Database integrity: OK" in out
-    assert "✗ Models missing for BTC/USDT 1m, 5m, 15m, 1h, 4h, 1d (0/6 timeframes trained)" in out
+    assert ("✗ Champion models missing for BTC/USDT 1m, 5m, 15m, 1h, 4h, 1d (0/6 timeframes "
+            "trained; run `tradeloop train --symbol BTC/USDT`)") in out
     assert "✗ Historical data: 0 candles" in out  # the synthetic candles are another exchange
     assert "✓ Configuration valid" in out
     assert "✓ Data provider initialized (binance)" in out
@@ -53,10 +55,12 @@ def test_pre_deployment_checks_replay_mode(stocked: Path, capsys: pytest.Capture
                                           ) -> None:
     cfg = stocked / "config.yaml"
     cfg.write_text(cfg.read_text() + "live_trading: {mode: replay}\n")
+    files = ChampionFiles(stocked / "models")
     for tf in ("1m", "5m", "15m", "1h", "4h", "1d"):
-        folder = stocked / "models" / "BTC_USDT" / tf
+        folder = files.folder("BTC/USDT", tf)
         folder.mkdir(parents=True)
-        (folder / "model.pt").write_bytes(b"x")
+        (folder / "v1.pt").write_bytes(b"x")
+        files.set("BTC/USDT", tf, "1", "v1.pt", None)
     deploy = load_entry("deploy_production.py")
     assert deploy(["--config", str(cfg), "--check"]) == 1
     out = capsys.readouterr().out

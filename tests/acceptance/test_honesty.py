@@ -91,3 +91,14 @@ def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_st
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)
+
+
+def test_a_dominant_class_alone_does_not_count_as_reaching_the_target() -> None:
+    """Where 'flat' dominates, the prior alone is confident: that is not learning."""
+    candles = random_walk(6000, seed=4, vol=0.002)
+    samples = build_samples(candles, horizon=1, band=0.004)  # ~95 % flat
+    assert (samples.y == 1).mean() > 0.9
+    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.8))
+    assert out.stop_reason != "target_confidence"
+    assert out.test.mean_confidence > 0.8  # confident, yet no better than the majority class
+    assert out.test.accuracy <= out.test.majority_baseline + 0.01

@@ -6,15 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
-from tradeloop.domain.symbols import symbol_slug
 from tradeloop.settings import Settings
 
 MIN_CANDLES_PER_TIMEFRAME = 500
-MODEL_SUFFIXES = (".pt", ".pth")
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,22 @@ def check_database(store: CandleStore) -> CheckResult:
 
 
 def check_models(settings: Settings, symbol: str) -> CheckResult:
-    folder = settings.path(settings.paths.models_dir) / symbol_slug(symbol)
-    missing = [tf for tf in settings.timeframes.names
-               if not any(p.suffix in MODEL_SUFFIXES for p in (folder / tf).glob("*"))]
+    """A champion model file for every configured timeframe."""
+    files = ChampionFiles(settings.path(settings.paths.models_dir))
+    missing = []
+    for tf in settings.timeframes.names:
+        try:
+            ref = files.champion(symbol, tf)
+        except TradeloopError:
+            ref = None
+        if ref is None or not ref.path.exists():
+            missing.append(tf)
     n = len(settings.timeframes.names)
     if not missing:
         return CheckResult("models", True, f"All models exist ({n} timeframes)")
-    return CheckResult("models", False, f"Models missing for {symbol} "
-                       f"{', '.join(missing)} ({n - len(missing)}/{n} timeframes trained)")
+    return CheckResult("models", False, f"Champion models missing for {symbol} "
+                       f"{', '.join(missing)} ({n - len(missing)}/{n} timeframes trained; "
+                       f"run `tradeloop train --symbol {symbol}`)")
 
 
 def check_history(settings: Settings, store: CandleStore, symbol: str) -> CheckResult:

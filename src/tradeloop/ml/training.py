@@ -102,7 +102,8 @@ class _Classifier(L.LightningModule):
         self._train_losses.clear()
         self.log_dict({"val_loss": val_loss, "train_loss": train_loss,
                        "val_accuracy": float((probs.argmax(1) == y).mean()),
-                       "val_confidence": float(probs.max(1).mean())})
+                       "val_confidence": float(probs.max(1).mean()),
+                       "val_majority_share": float(np.bincount(y, minlength=3).max() / len(y))})
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.net.parameters(), lr=self.lr,
@@ -147,7 +148,9 @@ class _Monitor(L.Callback):
             self.best_state = copy.deepcopy(module.state_dict())
         if self.on_epoch is not None:
             self.on_epoch(epoch, m)
-        if m["val_confidence"] >= self.target:
+        # Confidence counts only once the model beats "always the majority class": where one
+        # class dominates (e.g. flat on 1m candles) the prior alone would reach the target.
+        if m["val_confidence"] >= self.target and m["val_accuracy"] > m["val_majority_share"]:
             self.target_hit = True
             trainer.should_stop = True
 
