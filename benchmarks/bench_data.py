@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED_DATA, write_result
+from benchmarks.common import SHARED_DATA, report
 from tradeloop.adapters.market_data import csv_files
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.adapters.store import database
@@ -105,10 +105,7 @@ def main() -> int:
                   "goals": {"import_candles_per_s": ">= 200000", "load_1m_seconds": "<= 1.0"}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    path = write_result("bench_data", result)
-    for k, v in result.items():
-        print(f"{k}: {v}")
-    print(f"written: {path}")
+    report("bench_data", result)
     return 0
 
 

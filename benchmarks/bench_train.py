@@ -25,15 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
+from tests.fakes import FakeRecorder
 
-from benchmarks.common import write_result  # noqa: E402
-from tests.fakes import FakeRecorder  # noqa: E402
-from tradeloop.adapters.market_data.synthetic import synth_market  # noqa: E402
-from tradeloop.adapters.store import database  # noqa: E402
-from tradeloop.adapters.store.candle_store import CandleStore  # noqa: E402
-from tradeloop.domain.candles import SeriesKey  # noqa: E402
-from tradeloop.settings import load_settings  # noqa: E402
+from benchmarks.common import report
+from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.adapters.store import database
+from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.domain.candles import SeriesKey
+from tradeloop.settings import load_settings
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT")
 TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
@@ -132,10 +132,7 @@ def main() -> int:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    path = write_result("bench_train", result)
-    for k, v in result.items():
-        print(f"{k}: {v}")
-    print(f"written: {path}")
+    report("bench_train", result)
     return 0
 
 

@@ -29,3 +29,11 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({**result, "machine": machine()}, indent=2) + "\n")
     return path
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    """Write ``results/<name>.json`` and print each figure."""
+    path = write_result(name, result)
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    print(f"written: {path}")

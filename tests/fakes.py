@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,7 @@ class FakeRecorder:
         return None if ref is None else ref.version
 
     def set_champion(self, symbol: str, timeframe: str, version: str, local_file: Path) -> None:
-        folder = self.files.folder(symbol, timeframe)
-        if local_file.parent != folder:
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(local_file, folder / local_file.name)
-        self.files.set(symbol, timeframe, version, local_file.name, None)
+        self.files.install(symbol, timeframe, version, local_file, None)
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
         return self.files.champion(symbol, timeframe)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from tradeloop.domain.errors import ModelLoadError
@@ -43,6 +44,15 @@ class ChampionFiles:
             raise ModelLoadError(f"unreadable champion pointer {pointer}: {exc}") from None
         self._cache[pointer] = (stamp, ref)
         return ref
+
+    def install(self, symbol: str, timeframe: str, version: str, local_file: Path,
+                run_id: str | None) -> None:
+        """Make ``local_file`` the champion, copying it into the series folder if elsewhere."""
+        folder = self.folder(symbol, timeframe)
+        if local_file.parent != folder:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(local_file, folder / local_file.name)
+        self.set(symbol, timeframe, version, local_file.name, run_id)
 
     def set(self, symbol: str, timeframe: str, version: str, file: str,
             run_id: str | None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -94,11 +93,7 @@ class MlflowRegistry:
         name = model_name(symbol, timeframe)
         self.client.set_registered_model_alias(name, CHAMPION, version)
         run_id = self.client.get_model_version(name, version).run_id
-        folder = self.files.folder(symbol, timeframe)
-        if local_file.parent != folder:
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(local_file, folder / local_file.name)
-        self.files.set(symbol, timeframe, version, local_file.name, run_id)
+        self.files.install(symbol, timeframe, version, local_file, run_id)
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
         return self.files.champion(symbol, timeframe)
