@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
-from tests.fakes import FakeRecorder
 
 from benchmarks.common import report
+from tests.fakes import FakeRecorder
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore

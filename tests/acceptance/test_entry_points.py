@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.support.fake_exchange import FakeExchange
 
+from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.cli import main as cli
 

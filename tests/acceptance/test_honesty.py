@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.fakes import FakeRecorder
 
+from tests.fakes import FakeRecorder
 from tradeloop.adapters.market_data.csv_files import read_csv
 from tradeloop.adapters.market_data.synthetic import planted_signal, random_walk
 from tradeloop.adapters.store.candle_store import CandleStore

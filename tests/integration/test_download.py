@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.support.fake_exchange import FakeExchange
 
+from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.clock import SimClock, WallClock
 from tradeloop.adapters.market_data.ccxt_client import make_exchange
 from tradeloop.adapters.market_data.downloader import download
