@@ -152,3 +152,24 @@ def test_inference_path_never_imports_lightning_or_mlflow() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_gru_sequence_model_trains_and_serves_without_lookahead(
+    setup: tuple[Settings, CandleStore], tmp_path: Path
+) -> None:
+    from tests.fakes import FakeRecorder
+
+    settings, store = setup
+    settings = settings.model_copy(update={"model": settings.model.model_copy(
+        update={"architecture": "gru", "sequence_length": 8, "hidden_size": 16})})
+    recorder = FakeRecorder(tmp_path / "gru")
+    summary = train_series(settings, store, recorder, "SYN/USDT", "1h")
+    assert summary.outcome.architecture == "gru" and summary.outcome.sequence_length == 8
+    candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
+    predictor = Predictor(recorder)
+    full = predictor.predict("SYN/USDT", "1h", candles.take(slice(0, 4000)))
+    assert full is not None and full.model_version == "1"
+    short = predictor.predict("SYN/USDT", "1h", candles.take(slice(4000 - 71, 4000)))
+    assert short == full  # 64 lookback + 8 sequence rows - 1 candles suffice, and agree
+    assert predictor.predict("SYN/USDT", "1h", candles.take(slice(4000 - 70, 4000))) is None
+    assert "71 needed" in predictor.errors[("SYN/USDT", "1h")]
