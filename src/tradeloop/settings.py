@@ -94,6 +94,14 @@ class RiskSettings(_Section):
     max_drawdown_percent: Annotated[float, Field(gt=0, le=100)] = 15.0
     daily_loss_limit: Annotated[float, Field(gt=0, le=1)] = 0.05
     max_position_size_percent: Annotated[float, Field(gt=0, le=1)] = 0.10
+    risk_per_trade: Annotated[float, Field(gt=0, le=1)] = 0.01  # equity lost if the stop hits
+    max_open_positions: Annotated[int, Field(ge=1)] = 4
+    stop_loss_percent: Annotated[float, Field(gt=0, lt=100)] = 2.0
+    take_profit_percent: Annotated[float, Field(gt=0)] = 4.0
+    max_consecutive_losses: Annotated[int, Field(ge=1)] = 3
+    loss_pause_minutes: Annotated[float, Field(ge=0)] = 60.0
+    blacklist: list[str] = Field(default_factory=list)
+    blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
 
 
 class IntervalSettings(_Section):

@@ -1,0 +1,99 @@
+"""Risk rules applied to every entry order. A refusal is a value with a reason, never an
+exception: the loop goes on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    max_drawdown: float  # fraction
+    daily_loss_limit: float
+    max_position_fraction: float
+    risk_per_trade: float
+    max_open_positions: int
+    stop_loss: float  # fraction below entry
+    take_profit: float  # fraction above entry
+    max_consecutive_losses: int
+    loss_pause_ms: int
+    blacklist: frozenset[str]
+    blocked_hours: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDecision:
+    approved: bool
+    reason: str
+    quantity: float = 0.0
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+
+class RiskManager:
+    """Sizes entries and refuses the ones the limits forbid; tracks the state they need."""
+
+    def __init__(self, limits: RiskLimits, initial_equity: float) -> None:
+        self.limits = limits
+        self.peak_equity = initial_equity
+        self.day_start_equity = initial_equity
+        self.day = -1
+        self.halted_reason: str | None = None
+        self.consecutive_losses = 0
+        self.last_loss_ms: int | None = None
+
+    def on_equity(self, now_ms: int, equity: float) -> str | None:
+        """Update peak/day state; returns the halt reason when max drawdown is breached now."""
+        day = now_ms // DAY_MS
+        if day != self.day:
+            self.day, self.day_start_equity = day, equity
+        self.peak_equity = max(self.peak_equity, equity)
+        drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
+        if self.halted_reason is None and drawdown >= self.limits.max_drawdown:
+            self.halted_reason = (f"max drawdown {drawdown:.2%} >= "
+                                  f"{self.limits.max_drawdown:.2%} limit: trading halted")
+            return self.halted_reason
+        return None
+
+    def on_trade_closed(self, won: bool, now_ms: int) -> None:
+        if won:
+            self.consecutive_losses = 0
+        else:
+            self.consecutive_losses += 1
+            self.last_loss_ms = now_ms
+
+    def check_entry(self, symbol: str, price: float, now_ms: int, equity: float, cash: float,
+                    open_symbols: set[str], fee_rate: float) -> EntryDecision:
+        lim = self.limits
+        if self.halted_reason:
+            return EntryDecision(False, self.halted_reason)
+        if symbol in lim.blacklist:
+            return EntryDecision(False, f"{symbol} is blacklisted")
+        hour = (now_ms % DAY_MS) // HOUR_MS
+        if hour in lim.blocked_hours:
+            return EntryDecision(False, f"{hour:02d}:00 UTC is a blocked hour")
+        if symbol in open_symbols:
+            return EntryDecision(False, f"already holding {symbol} (one position per symbol)")
+        if len(open_symbols) >= lim.max_open_positions:
+            return EntryDecision(False, f"{len(open_symbols)} positions open "
+                                        f"(max {lim.max_open_positions})")
+        day_loss = 1.0 - equity / self.day_start_equity if self.day_start_equity > 0 else 0.0
+        if day_loss >= lim.daily_loss_limit:
+            return EntryDecision(False, f"daily loss {day_loss:.2%} >= "
+                                        f"{lim.daily_loss_limit:.2%} limit: no new entries today")
+        if (self.consecutive_losses >= lim.max_consecutive_losses and self.last_loss_ms is not None
+                and now_ms - self.last_loss_ms < lim.loss_pause_ms):
+            minutes = (lim.loss_pause_ms - (now_ms - self.last_loss_ms)) / 60_000
+            return EntryDecision(False, f"{self.consecutive_losses} consecutive losses: "
+                                        f"paused for {minutes:.0f} more minutes")
+        by_risk = equity * lim.risk_per_trade / (price * lim.stop_loss)
+        by_size = equity * lim.max_position_fraction / price
+        by_cash = cash / (price * (1.0 + fee_rate))
+        quantity = min(by_risk, by_size, by_cash)
+        if quantity * price < 1e-9 * max(equity, 1.0) or quantity <= 0:
+            return EntryDecision(False, f"no cash for a position (cash {cash:.2f})")
+        return EntryDecision(True, "approved", quantity, price * (1.0 - lim.stop_loss),
+                             price * (1.0 + lim.take_profit))

@@ -1,0 +1,72 @@
+"""Orders, fills, positions and closed trades (spot, long-only: a sell closes a long)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A market order decided by the engine; the client id exists before it is sent."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: float
+    created_ms: int
+    reason: str
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: float
+    price: float
+    fee: float
+    time_ms: int
+
+
+@dataclass(slots=True)
+class Position:
+    """An open long position."""
+
+    symbol: str
+    quantity: float
+    entry_price: float
+    entry_time_ms: int
+    entry_fee: float
+    stop_loss: float | None
+    take_profit: float | None
+    confidence: float
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    """A round trip: entry and exit of one position, with its result after fees."""
+
+    symbol: str
+    quantity: float
+    entry_price: float
+    exit_price: float
+    entry_time_ms: int
+    exit_time_ms: int
+    fees: float
+    pnl: float
+    pnl_percent: float
+    exit_reason: str
+    confidence: float
+
+    @property
+    def won(self) -> bool:
+        return self.pnl > 0
