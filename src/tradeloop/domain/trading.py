@@ -23,6 +23,7 @@ class OrderRequest:
     reason: str
     stop_loss: float | None = None
     take_profit: float | None = None
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Brokers: the simulated book (replay, paper) and, later, ccxt (testnet, live)."""

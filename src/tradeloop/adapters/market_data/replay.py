@@ -1,0 +1,66 @@
+"""ReplayMarketData: stored candles as candle-close events of several series in time order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.ports import CandleReader
+
+
+@dataclass(frozen=True, slots=True)
+class CandleClose:
+    """Candle ``index`` of ``key`` closed at ``close_ms``."""
+
+    key: SeriesKey
+    index: int
+    close_ms: int
+
+
+class ReplayMarketData:
+    """Loads each series over ``[start - warmup, end)`` and replays the closes in
+    ``(start, end]`` ordered by close time, then timeframe (finest first), then symbol."""
+
+    def __init__(self, reader: CandleReader, keys: list[SeriesKey], start_ms: int, end_ms: int,
+                 warmup_bars: int) -> None:
+        self.keys = keys
+        self.start_ms, self.end_ms = start_ms, end_ms
+        self.series: dict[SeriesKey, CandleArrays] = {}
+        self.first_event: dict[SeriesKey, int] = {}
+        for key in keys:
+            tf = Timeframe.parse(key.timeframe)
+            candles = reader.load(key, start_ms - warmup_bars * tf.ms, end_ms)
+            closes = candles.open_time + tf.ms
+            keep = closes <= end_ms
+            candles = candles.take(keep)
+            self.series[key] = candles
+            self.first_event[key] = int(np.searchsorted(candles.open_time + tf.ms, start_ms,
+                                                        side="right"))
+
+    def events(self) -> Iterator[CandleClose]:
+        close_parts, tf_parts, sym_parts, idx_parts, key_parts = [], [], [], [], []
+        symbols = sorted({k.symbol for k in self.keys})
+        for n, key in enumerate(self.keys):
+            tf = Timeframe.parse(key.timeframe)
+            c = self.series[key]
+            idx = np.arange(self.first_event[key], len(c))
+            close_parts.append(c.open_time[idx] + tf.ms)
+            tf_parts.append(np.full(len(idx), tf.ms))
+            sym_parts.append(np.full(len(idx), symbols.index(key.symbol)))
+            idx_parts.append(idx)
+            key_parts.append(np.full(len(idx), n))
+        if not close_parts:
+            return
+        close = np.concatenate(close_parts)
+        order = np.lexsort((np.concatenate(sym_parts), np.concatenate(tf_parts), close))
+        idx_all, keys_all = np.concatenate(idx_parts)[order], np.concatenate(key_parts)[order]
+        close = close[order]
+        for i, k, t in zip(idx_all.tolist(), keys_all.tolist(), close.tolist(), strict=True):
+            yield CandleClose(self.keys[k], i, t)
+
+    def __len__(self) -> int:
+        return sum(len(self.series[k]) - self.first_event[k] for k in self.keys)

@@ -1,0 +1,138 @@
+"""What the engine records: predictions, confidence, mode changes, orders, positions, trades,
+retraining runs and errors, in the operator tables. Frequent rows are buffered and written in
+bulk; everything an operator acts on is written at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, update
+
+from tradeloop.adapters.store.schema import (
+    ConfidenceHistoryRow,
+    ErrorLogRow,
+    LearningStateRow,
+    OrderRow,
+    PositionRow,
+    PredictionRow,
+    RetrainingHistoryRow,
+    TradeOutcomeRow,
+)
+from tradeloop.domain.gate import Transition
+from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest
+
+FLUSH_ROWS = 5_000
+
+
+def ts(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+class TradingStore:
+    """Engine persistence on one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None) -> None:
+        self.engine = engine
+        self.mode = mode
+        self.deployment_id = deployment_id
+        self._buffers: dict[Any, list[dict[str, Any]]] = {PredictionRow: [],
+                                                          ConfidenceHistoryRow: []}
+        self._position_ids: dict[str, int] = {}
+
+    def _buffer(self, table: Any, row: dict[str, Any]) -> None:
+        buf = self._buffers[table]
+        buf.append(row)
+        if len(buf) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.engine.begin() as conn:
+            for table, rows in self._buffers.items():
+                if rows:
+                    conn.execute(insert(table), rows)
+                    rows.clear()
+
+    def prediction(self, now_ms: int, symbol: str, timeframe: str, candle_time: int,
+                   direction: str, probs: tuple[float, float, float], confidence: float,
+                   version: str, mode: str) -> None:
+        self._buffer(PredictionRow, {
+            "timestamp": ts(now_ms), "symbol": symbol, "timeframe": timeframe,
+            "candle_time": candle_time, "direction": direction, "p_down": probs[0],
+            "p_flat": probs[1], "p_up": probs[2], "confidence": confidence,
+            "model_version": version, "mode": mode})
+
+    def confidence(self, now_ms: int, symbol: str, score: float, direction: str, mode: str,
+                   threshold: float) -> None:
+        self._buffer(ConfidenceHistoryRow, {
+            "timestamp": ts(now_ms), "symbol": symbol, "confidence_score": score,
+            "direction": direction, "mode": mode, "threshold": threshold})
+
+    def _write(self, table: Any, row: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            key = conn.execute(insert(table).values(**row)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def transition(self, t: Transition) -> None:
+        self._write(LearningStateRow, {
+            "timestamp": ts(t.time_ms), "symbol": t.symbol, "mode": str(t.mode),
+            "previous_mode": str(t.previous), "reason": t.reason[:200],
+            "confidence": t.confidence, "deployment_id": self.deployment_id})
+
+    def order(self, order: OrderRequest, status: str, now_ms: int, reason: str | None = None
+              ) -> None:
+        self._write(OrderRow, {
+            "client_order_id": order.client_order_id, "deployment_id": self.deployment_id,
+            "symbol": order.symbol, "mode": self.mode, "side": str(order.side),
+            "order_type": "market", "quantity": order.quantity, "status": status,
+            "reason": (reason or order.reason)[:200], "created_at": ts(now_ms),
+            "updated_at": ts(now_ms)})
+
+    def refusal(self, symbol: str, side: str, reason: str, now_ms: int, seq: int) -> None:
+        """A refused order: kept as an order row with status ``refused`` and its reason."""
+        self._write(OrderRow, {
+            "client_order_id": f"refused-{self.deployment_id or 0}-{now_ms}-{seq}",
+            "deployment_id": self.deployment_id, "symbol": symbol, "mode": self.mode,
+            "side": side, "order_type": "market", "quantity": 0.0, "status": "refused",
+            "reason": reason[:200], "created_at": ts(now_ms), "updated_at": ts(now_ms)})
+
+    def fill(self, fill: Fill, stop: float | None, take: float | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(OrderRow).where(OrderRow.client_order_id == fill.client_order_id)
+                         .values(status="filled", filled_quantity=fill.quantity,
+                                 average_price=fill.price, fee=fill.fee,
+                                 updated_at=ts(fill.time_ms)))
+        if str(fill.side) == "buy":
+            self._position_ids[fill.symbol] = self._write(PositionRow, {
+                "deployment_id": self.deployment_id, "symbol": fill.symbol, "mode": self.mode,
+                "side": "long", "quantity": fill.quantity, "entry_price": fill.price,
+                "entry_time": ts(fill.time_ms), "stop_loss": stop, "take_profit": take,
+                "status": "open", "fees": fill.fee,
+                "entry_client_order_id": fill.client_order_id})
+
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
+        pid = self._position_ids.pop(trade.symbol, None)
+        with self.engine.begin() as conn:
+            if pid is not None:
+                conn.execute(update(PositionRow).where(PositionRow.id == pid).values(
+                    status="closed", exit_price=trade.exit_price, exit_time=ts(trade.exit_time_ms),
+                    pnl=trade.pnl, fees=trade.fees))
+            conn.execute(insert(TradeOutcomeRow).values(
+                deployment_id=self.deployment_id, position_id=pid, symbol=trade.symbol,
+                timeframe=timeframe, mode=self.mode, side="long", predicted_direction="up",
+                confidence=trade.confidence, entry_time=ts(trade.entry_time_ms),
+                exit_time=ts(trade.exit_time_ms), entry_price=trade.entry_price,
+                exit_price=trade.exit_price, quantity=trade.quantity, fees=trade.fees,
+                pnl_absolute=trade.pnl, pnl_percent=100 * trade.pnl_percent,
+                outcome="win" if trade.won else "loss", exit_reason=trade.exit_reason,
+                model_version=version))
+
+    def retraining(self, row: dict[str, Any]) -> None:
+        self._write(RetrainingHistoryRow, row)
+
+    def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
+              timeframe: str | None = None, component: str | None = None) -> None:
+        self._write(ErrorLogRow, {
+            "timestamp": ts(now_ms), "error_type": error_type[:64], "message": message,
+            "symbol": symbol, "timeframe": timeframe, "component": component})
