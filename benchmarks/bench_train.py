@@ -28,8 +28,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 from benchmarks.common import report
-from tests.fakes import FakeRecorder
 from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
@@ -75,7 +75,7 @@ def main() -> int:
             text = (work / "config.yaml").read_text().split("continuous_learning")[0]
             (work / "config.yaml").write_text(text + retraining)
             settings = load_settings(work / "config.yaml", env={})
-            recorder = FakeRecorder(work / "models")
+            recorder = LocalRegistry(work / "models")
             t0 = time.perf_counter()
             res = train_series(settings, store, recorder, "BTC/USDT", "1h")
             o = res.outcome

@@ -79,7 +79,8 @@ class RetrainingSettings(_Section):
     target_confidence: Fraction = 0.80
     patience: Annotated[int, Field(ge=1)] = 5
     min_interval_hours: Annotated[float, Field(ge=0)] = 1.0
-    drift_threshold: Fraction = 0.70
+    drift_threshold: Fraction = 0.70  # share of features beyond their calibrated PSI threshold
+    schedule_hours: Annotated[float, Field(ge=0)] = 0.0  # scheduled retraining; 0 = off
 
 
 class ContinuousLearningSettings(_Section):
@@ -102,6 +103,15 @@ class RiskSettings(_Section):
     loss_pause_minutes: Annotated[float, Field(ge=0)] = 60.0
     blacklist: list[str] = Field(default_factory=list)
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
+
+
+class TradingSettings(_Section):
+    """The simulated account (replay, paper) and how signals are combined."""
+
+    initial_balance: Annotated[float, Field(gt=0)] = 10_000.0
+    fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0
+    slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0
+    stale_after_bars: Annotated[float, Field(ge=0)] = 1.0  # a forecast expires after this
 
 
 class IntervalSettings(_Section):
@@ -215,6 +225,7 @@ class Settings(_Section):
     live_trading: LiveTradingSettings = LiveTradingSettings()
     continuous_learning: ContinuousLearningSettings = ContinuousLearningSettings()
     risk: RiskSettings = RiskSettings()
+    trading: TradingSettings = TradingSettings()
     symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"], min_length=1)
     timeframes: TimeframeSettings = TimeframeSettings()
     model: ModelSettings = ModelSettings()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.fakes import FakeRecorder
 from tradeloop.adapters.market_data.csv_files import read_csv
 from tradeloop.adapters.market_data.synthetic import planted_signal, random_walk
+from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.ml.dataset import build_samples, walk_forward
@@ -68,7 +68,7 @@ def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_st
         "continuous_learning: {retraining: {max_epochs: 3}}\n"
         "model: {min_samples: 500, max_train_candles: 3000}\n")
     settings = load_settings(tmp_path / "config.yaml", env={})
-    recorder = FakeRecorder(tmp_path / "models")
+    recorder = LocalRegistry(tmp_path / "models")
     cut = 3000  # train on the first 3000 candles only
     train_series(settings, sqlite_store, recorder, "BTC/USDT", "1h",
                  until_ms=int(candles.open_time[cut]))

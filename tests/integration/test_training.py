@@ -103,9 +103,9 @@ def test_broken_models_never_crash_the_caller(setup: tuple[Settings, CandleStore
     assert predictor.predict("SYN/USDT", "1h", candles) is None
     assert "incompatible model file" in predictor.errors[("SYN/USDT", "1h")]
 
-    from tests.fakes import FakeRecorder
+    from tradeloop.adapters.registry.local_registry import LocalRegistry
 
-    recorder = FakeRecorder(tmp_path / "good")
+    recorder = LocalRegistry(tmp_path / "good")
     train_series(settings, store, recorder, "SYN/USDT", "1h")
     art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
     art.feature_names = [*art.feature_names[:-1], "sentiment"]
@@ -157,12 +157,12 @@ def test_inference_path_never_imports_lightning_or_mlflow() -> None:
 def test_gru_sequence_model_trains_and_serves_without_lookahead(
     setup: tuple[Settings, CandleStore], tmp_path: Path
 ) -> None:
-    from tests.fakes import FakeRecorder
+    from tradeloop.adapters.registry.local_registry import LocalRegistry
 
     settings, store = setup
     settings = settings.model_copy(update={"model": settings.model.model_copy(
         update={"architecture": "gru", "sequence_length": 8, "hidden_size": 16})})
-    recorder = FakeRecorder(tmp_path / "gru")
+    recorder = LocalRegistry(tmp_path / "gru")
     summary = train_series(settings, store, recorder, "SYN/USDT", "1h")
     assert summary.outcome.architecture == "gru" and summary.outcome.sequence_length == 8
     candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))

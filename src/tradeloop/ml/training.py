@@ -65,6 +65,7 @@ class TrainOutcome:
     n_test: int = 0
     train_majority: int = 1
     seconds: float = 0.0
+    test_from_ms: int = 0
 
 
 class _Classifier(L.LightningModule):
@@ -221,4 +222,5 @@ def train_classifier(
         test_probabilities=calibration.apply(test_logits),
         history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
         n_train=len(tr_i), n_val=len(va_i), n_test=len(te_i), train_majority=majority,
-        seconds=time.perf_counter() - started)
+        seconds=time.perf_counter() - started,
+        test_from_ms=int(samples.open_time[split.test.start]))

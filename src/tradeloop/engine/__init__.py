@@ -1,0 +1,1 @@
+"""The engine: one event loop for replay, paper and live; the continuous-learning controller."""

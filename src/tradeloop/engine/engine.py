@@ -1,0 +1,239 @@
+"""The one event loop: the same code for replay, paper and live.
+
+Per closed candle of (symbol, timeframe): the book moves on the symbol's finest timeframe
+(fills, stops, closed trades, equity, drawdown halt); the champion predicts; the aggregator
+combines the timeframes; the gate decides the mode; in TRADING an up signal becomes a risk-
+checked entry and a down signal closes a long (spot, long-only). Everything is recorded.
+Nothing here reads the wall clock or the network: time comes with the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from tradeloop.adapters.store.trading_store import TradingStore
+from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.gate import Gate, Mode, Transition
+from tradeloop.domain.risk import RiskManager
+from tradeloop.domain.signals import Aggregator, TimeframeSignal
+from tradeloop.domain.symbols import symbol_slug
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest, Side
+from tradeloop.engine.candle_book import CandleBook
+from tradeloop.ml.predictor import Prediction
+
+log = logging.getLogger("tradeloop.engine")
+
+
+class PredictorPort(Protocol):
+    errors: dict[tuple[str, str], str]
+
+    def predict(self, symbol: str, timeframe: str, candles: CandleArrays
+                ) -> Prediction | None: ...
+
+
+class BrokerPort(Protocol):
+    fee_rate: float
+    cash: float
+    positions: dict
+    def submit(self, order: OrderRequest) -> None: ...
+    def has_pending(self, symbol: str) -> bool: ...
+    def equity(self) -> float: ...
+    def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> object: ...
+    def close_all(self, time_ms: int, reason: str) -> object: ...
+
+
+class LearningPort(Protocol):
+    def on_trade_closed(self, symbol: str, trade: ClosedTrade, now_ms: int) -> None: ...
+    def on_prediction(self, key: SeriesKey, index: int, prediction: Prediction) -> None: ...
+    def on_tick(self, now_ms: int) -> None: ...
+
+
+@dataclass
+class EngineConfig:
+    symbols: list[str]
+    timeframes: list[str]
+    weights: dict[str, float]
+    exchange: str
+    threshold: float
+    hysteresis: float
+    window: int  # candles handed to the predictor
+    run_id: str = "run"
+    equity_sample_ms: int = 3_600_000
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    predictions: int = 0
+    decisions: int = 0
+    orders: int = 0
+    refusals: int = 0
+    decision_ms: list[float] = field(default_factory=list)
+
+
+class Engine:
+    """Turns candle closes into predictions, mode changes and risk-checked orders."""
+
+    def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: PredictorPort,
+                 broker: BrokerPort, risk: RiskManager, gate: Gate, aggregator: Aggregator,
+                 store: TradingStore, learning: LearningPort | None = None,
+                 on_trade: Callable[[ClosedTrade, float], None] | None = None) -> None:
+        self.cfg, self.book, self.predictor, self.broker = cfg, book, predictor, broker
+        self.risk, self.gate, self.aggregator, self.store = risk, gate, aggregator, store
+        self.learning = learning
+        self.on_trade = on_trade
+        self.stats = EngineStats()
+        self.trades: list[tuple[ClosedTrade, float]] = []
+        self.equity_curve: list[tuple[int, float]] = []
+        self._seq = 0
+        self._last_refusal: dict[str, str] = {}
+        self._finest = {s: min(Timeframe.parse(t) for t in cfg.timeframes).name
+                        for s in cfg.symbols}
+        self._tf_ms = {t: Timeframe.parse(t).ms for t in cfg.timeframes}
+        self._version: dict[str, str] = {}
+
+    # -- the loop -------------------------------------------------------------------------
+    def on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
+        """Candle ``index`` of ``key`` has closed at ``now_ms``."""
+        started = time.perf_counter()
+        self.stats.events += 1
+        symbol, tf = key.symbol, key.timeframe
+        candle = self.book.candle(key, index)
+        if tf == self._finest[symbol]:
+            self._advance_book(symbol, candle, now_ms)
+        window = self.book.window(key, index, self.cfg.window)
+        prediction = self.predictor.predict(symbol, tf, window)
+        if prediction is None:
+            err = self.predictor.errors.get((symbol, tf))
+            if err and self.stats.events % 10_000 == 1:
+                log.debug("[%s @ %s] no prediction: %s", symbol, tf, err)
+        else:
+            self.stats.predictions += 1
+            self._version[symbol] = prediction.model_version
+            self.aggregator.update(symbol, TimeframeSignal(
+                tf, self._tf_ms[tf], prediction.candle_time, prediction.probabilities,
+                prediction.model_version))
+            self.store.prediction(now_ms, symbol, tf, prediction.candle_time,
+                                  prediction.direction, prediction.probabilities,
+                                  prediction.confidence, prediction.model_version,
+                                  str(self.gate.mode(symbol)))
+            if self.learning is not None:
+                self.learning.on_prediction(key, index, prediction)
+        agg = self.aggregator.aggregate(symbol, now_ms)
+        if agg is not None:
+            p_down, _, p_up = agg.probabilities
+            direction = "up" if p_up >= p_down else "down"
+            confidence = max(p_up, p_down)  # the gate trades direction, never "flat"
+            transition = self.gate.observe(symbol, confidence, now_ms)
+            if transition is not None:
+                self.record_transition(transition)
+            mode = self.gate.mode(symbol)
+            self.store.confidence(now_ms, symbol, confidence, direction, str(mode),
+                                  self.cfg.threshold)
+            self._decide(symbol, direction, confidence, candle.close, now_ms, agg.timeframes)
+            self.stats.decisions += 1
+            self.stats.decision_ms.append((time.perf_counter() - started) * 1000)
+        if self.learning is not None:
+            self.learning.on_tick(now_ms)
+
+    def _advance_book(self, symbol: str, candle: Candle, now_ms: int) -> None:
+        events = self.broker.on_candle(symbol, candle, now_ms)
+        self._handle(events, now_ms)
+        equity = self.broker.equity()
+        halt = self.risk.on_equity(now_ms, equity)
+        if halt is not None:
+            log.warning("🔴 CRITICAL: %s", halt)
+            self.store.error(now_ms, "MaxDrawdown", halt, symbol, None, "risk")
+            for s in self.cfg.symbols:
+                t = self.gate.hold(s, "max drawdown halt", now_ms)
+                if t is not None:
+                    self.record_transition(t)
+        if now_ms % self.cfg.equity_sample_ms == 0 and symbol == self.cfg.symbols[0]:
+            self.equity_curve.append((now_ms, equity))
+
+    def _handle(self, events: object, now_ms: int) -> None:
+        fills: list[Fill] = getattr(events, "fills", [])
+        for fill in fills:
+            pos = self.broker.positions.get(fill.symbol)
+            self.store.fill(fill, getattr(pos, "stop_loss", None),
+                            getattr(pos, "take_profit", None))
+            if fill.side is Side.BUY:
+                log.info("✓ %s trade executed: BUY %s @ $%.2f (qty %.6f)",
+                         self.store.mode.capitalize(), fill.symbol, fill.price, fill.quantity)
+        for trade, risk_amount in getattr(events, "closed", []):
+            self.trades.append((trade, risk_amount))
+            self.risk.on_trade_closed(trade.won, now_ms)
+            self.store.trade(trade, None, self._version.get(trade.symbol))
+            mark = "✓ WIN" if trade.won else "✗ LOSS"
+            log.info("[%s] Trade closed: %s (%+.2f%%, $%.2f, %s)", trade.symbol, mark,
+                     100 * trade.pnl_percent, trade.pnl, trade.exit_reason)
+            if self.on_trade is not None:
+                self.on_trade(trade, risk_amount)
+            if self.learning is not None:
+                self.learning.on_trade_closed(trade.symbol, trade, now_ms)
+
+    def _decide(self, symbol: str, direction: str, confidence: float, price: float,
+                now_ms: int, n_timeframes: int) -> None:
+        mode = self.gate.mode(symbol)
+        holding = symbol in self.broker.positions
+        if self.broker.has_pending(symbol):
+            return
+        if not holding and mode is Mode.TRADING and direction == "up":
+            decision = self.risk.check_entry(symbol, price, now_ms, self.broker.equity(),
+                                             self.broker.cash, set(self.broker.positions),
+                                             self.broker.fee_rate)
+            if not decision.approved:
+                self.stats.refusals += 1
+                if self._last_refusal.get(symbol) != decision.reason:
+                    self._last_refusal[symbol] = decision.reason
+                    self._seq += 1
+                    self.store.refusal(symbol, "buy", decision.reason, now_ms, self._seq)
+                    log.info("[%s] order refused: %s", symbol, decision.reason)
+                return
+            self._last_refusal.pop(symbol, None)
+            self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.BUY,
+                                      decision.quantity, now_ms, "signal", decision.stop_loss,
+                                      decision.take_profit, confidence), now_ms)
+            log.info("[%s] %d timeframe predictions aggregated", symbol, n_timeframes)
+            log.info("[%s] TRADING MODE: BUY @ %.2f%% (%s)", symbol, 100 * confidence,
+                     self.store.mode)
+        elif holding and direction == "down" and \
+                confidence >= self.cfg.threshold - self.cfg.hysteresis:
+            pos = self.broker.positions[symbol]
+            self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.SELL,
+                                      pos.quantity, now_ms, "signal", confidence=confidence),
+                         now_ms)
+            log.info("[%s] SELL signal @ %.2f%%: closing the long", symbol, 100 * confidence)
+
+    def _submit(self, order: OrderRequest, now_ms: int) -> None:
+        self.store.order(order, "submitted", now_ms)
+        self.broker.submit(order)
+        self.stats.orders += 1
+
+    def _client_id(self, symbol: str, now_ms: int) -> str:
+        self._seq += 1
+        return f"{self.cfg.run_id}-{symbol_slug(symbol)}-{now_ms}-{self._seq}"
+
+    def record_transition(self, t: Transition) -> None:
+        self.store.transition(t)
+        conf = f" (confidence: {t.confidence:.2%})" if t.confidence is not None else ""
+        log.info("✓ [%s] Transitioned to %s mode%s: %s", t.symbol, t.mode, conf, t.reason)
+
+    def finish(self, now_ms: int) -> None:
+        """End of a run: close what is open at the last prices and flush the buffers."""
+        self._handle(self.broker.close_all(now_ms, "end_of_replay"), now_ms)
+        self.equity_curve.append((now_ms, self.broker.equity()))
+        self.store.flush()
+
+    def decision_percentiles(self) -> tuple[float, float]:
+        if not self.stats.decision_ms:
+            return float("nan"), float("nan")
+        d = np.asarray(self.stats.decision_ms)
+        return float(np.percentile(d, 50)), float(np.percentile(d, 99))

@@ -1,0 +1,204 @@
+"""The continuous-learning controller: retraining triggers, cooldowns, promotion records.
+
+Triggers: ``loss_immediate`` (a losing trade, when ``on_loss``), ``drift`` (feature PSI over
+its calibrated thresholds, or Page-Hinkley on the prediction misses), ``scheduled`` and
+``manual``. Each (symbol, timeframe) has a cooldown of ``min_interval_hours``. While a symbol
+retrains, the gate holds it in LEARNING. A runner executes the jobs: synchronously at simulated
+time in replay (deterministic), in a worker process in paper/live.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tradeloop.adapters.store.trading_store import TradingStore, ts
+from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.gate import Gate, Transition
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.domain.trading import ClosedTrade
+from tradeloop.engine.candle_book import CandleBook
+from tradeloop.engine.retrainer import RetrainResult
+from tradeloop.ml.drift import FeatureDrift, PageHinkley
+from tradeloop.ml.features import compute_features
+from tradeloop.ml.predictor import Prediction
+
+log = logging.getLogger("tradeloop.learning")
+DRIFT_WINDOW = 200
+
+
+@dataclass(frozen=True)
+class RetrainJob:
+    symbol: str
+    timeframe: str
+    reason: str
+    triggered_ms: int
+
+
+class RetrainRunner(Protocol):
+    def submit(self, job: RetrainJob) -> None: ...
+
+    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]: ...
+
+
+class SyncRunner:
+    """Runs each job at once (replay: at simulated time, so a replay is deterministic)."""
+
+    def __init__(self, fn: Callable[[RetrainJob], RetrainResult]) -> None:
+        self.fn = fn
+        self._done: list[tuple[RetrainJob, RetrainResult]] = []
+
+    def submit(self, job: RetrainJob) -> None:
+        self._done.append((job, self.fn(job)))
+
+    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
+        done, self._done = self._done, []
+        return done
+
+
+@dataclass
+class _Series:
+    pending: deque[tuple[int, str]] = field(default_factory=deque)  # (index, direction)
+    errors: PageHinkley = field(default_factory=PageHinkley)
+    since_check: int = 0
+    drift: FeatureDrift | None = None
+    drift_version: str | None = None
+
+
+class LearningController:
+    """Decides when to retrain, runs the jobs through a runner and records the outcomes."""
+
+    def __init__(self, *, symbols: list[str], timeframes: list[str], weights: dict[str, float],
+                 exchange: str, on_loss: bool, min_interval_ms: int, schedule_ms: int | None,
+                 drift_threshold: float, horizon: int, gate: Gate, store: TradingStore,
+                 book: CandleBook, runner: RetrainRunner,
+                 on_transition: Callable[[Transition], None]) -> None:
+        self.symbols, self.timeframes, self.weights = symbols, timeframes, weights
+        self.exchange = exchange
+        self.on_loss, self.min_interval_ms, self.schedule_ms = on_loss, min_interval_ms, schedule_ms
+        self.drift_threshold, self.horizon = drift_threshold, horizon
+        self.gate, self.store, self.book, self.runner = gate, store, book, runner
+        self.on_transition = on_transition
+        self._last: dict[tuple[str, str], int] = {}
+        self._running: set[tuple[str, str]] = set()
+        self._series: dict[SeriesKey, _Series] = {}
+        self._schedule_from: int | None = None
+        self.results: list[tuple[RetrainJob, RetrainResult]] = []
+        self.skipped: list[tuple[RetrainJob, str]] = []
+
+    def primary_timeframe(self) -> str:
+        return max(self.timeframes, key=lambda t: (self.weights.get(t, 0.0), Timeframe.parse(t)))
+
+    # -- triggers -------------------------------------------------------------------------
+    def request(self, symbol: str, timeframe: str, reason: str, now_ms: int) -> bool:
+        job = RetrainJob(symbol, timeframe, reason, now_ms)
+        key = (symbol, timeframe)
+        if key in self._running:
+            self.skipped.append((job, "already retraining"))
+            return False
+        last = self._last.get(key)
+        if last is not None and now_ms - last < self.min_interval_ms:
+            self.skipped.append((job, "cooldown"))
+            log.info("[%s @ %s] retraining (%s) skipped: cooldown of %.1fh", symbol, timeframe,
+                     reason, self.min_interval_ms / 3_600_000)
+            return False
+        log.info("[%s @ %s] Retraining triggered: %s", symbol, timeframe, reason)
+        log.info("⚙ [%s_%s] Starting retraining (reason: %s)", symbol, timeframe, reason)
+        self._running.add(key)
+        t = self.gate.hold(symbol, "retraining", now_ms)
+        if t is not None:
+            self.on_transition(t)
+        self.runner.submit(job)
+        self._collect()
+        return True
+
+    def on_trade_closed(self, symbol: str, trade: ClosedTrade, now_ms: int) -> None:
+        if self.on_loss and not trade.won:
+            self.request(symbol, self.primary_timeframe(), "loss_immediate", now_ms)
+
+    def on_prediction(self, key: SeriesKey, index: int, prediction: Prediction) -> None:
+        s = self._series.setdefault(key, _Series())
+        if prediction.direction != "flat":
+            s.pending.append((index, prediction.direction))
+        while s.pending and s.pending[0][0] + self.horizon <= index:
+            i, direction = s.pending.popleft()
+            then = self.book.candle(key, i).close
+            later = self.book.candle(key, i + self.horizon).close
+            hit = (later > then) if direction == "up" else (later < then)
+            if s.errors.update(0.0 if hit else 1.0):
+                self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
+        s.since_check += 1
+        if s.since_check >= DRIFT_WINDOW:
+            s.since_check = 0
+            self._check_features(key, s, index, prediction)
+
+    def _check_features(self, key: SeriesKey, s: _Series, index: int,
+                        prediction: Prediction) -> None:
+        if s.drift is None or s.drift_version != prediction.model_version:
+            ref_end = index - DRIFT_WINDOW
+            if ref_end < 6 * DRIFT_WINDOW:
+                return
+            window = self.book.window(key, ref_end, 20 * DRIFT_WINDOW)
+            s.drift = FeatureDrift(compute_features(window), DRIFT_WINDOW)
+            s.drift_version = prediction.model_version
+            return
+        recent = compute_features(self.book.window(key, index, DRIFT_WINDOW + 80))
+        score = s.drift.score(recent[-DRIFT_WINDOW:])
+        if score >= self.drift_threshold:
+            log.info("[%s @ %s] feature drift: %.0f%% of features beyond their thresholds",
+                     key.symbol, key.timeframe, 100 * score)
+            self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
+
+    def on_tick(self, now_ms: int) -> None:
+        if self.schedule_ms:
+            if self._schedule_from is None:
+                self._schedule_from = now_ms
+            elif now_ms - self._schedule_from >= self.schedule_ms:
+                self._schedule_from = now_ms
+                for symbol in self.symbols:
+                    for tf in self.timeframes:
+                        self.request(symbol, tf, "scheduled", now_ms)
+        self._collect()
+
+    # -- outcomes -------------------------------------------------------------------------
+    def _collect(self) -> None:
+        for job, res in self.runner.poll():
+            key = (job.symbol, job.timeframe)
+            self._running.discard(key)
+            self._last[key] = job.triggered_ms
+            if not any(k[0] == job.symbol for k in self._running):
+                self.gate.release(job.symbol, "retraining")
+            self.results.append((job, res))
+            finished = job.triggered_ms  # simulated time does not move while training
+            self.store.retraining({
+                "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
+                "triggered_at": ts(job.triggered_ms), "finished_at": ts(finished),
+                "duration_seconds": res.seconds,
+                "status": "failed" if res.error else "done",
+                "validation_confidence": res.validation_confidence,
+                "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
+                "mlflow_run_id": res.run_id, "model_version": res.version,
+                "error": res.error or res.reason})
+            label = f"[{job.symbol}_{job.timeframe}]"
+            if res.error:
+                log.warning("✗ %s Retraining failed: %s", label, res.error)
+                self.store.error(job.triggered_ms, "RetrainingFailed", res.error, job.symbol,
+                                 job.timeframe, "learning")
+                continue
+            conf = res.validation_confidence or float("nan")
+            log.info("✓ %s Retraining successful! Confidence: %.2f%%, Duration: %.1fs", label,
+                     100 * conf, res.seconds)
+            verdict = "promoted to champion" if res.promoted else "discarded"
+            log.info("  %s challenger v%s %s: %s", label, res.version, verdict, res.reason)
+
+    def stats(self) -> dict[str, int]:
+        reasons = [j.reason for j, _ in self.results]
+        return {"retrains": len(self.results),
+                "promoted": sum(r.promoted for _, r in self.results),
+                **{f"trigger_{r}": reasons.count(r) for r in sorted(set(reasons))},
+                "skipped_cooldown": sum(1 for _, why in self.skipped if why == "cooldown")}
+
+
