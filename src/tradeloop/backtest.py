@@ -34,7 +34,12 @@ from tradeloop.domain.signals import Aggregator
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine, EngineConfig
-from tradeloop.engine.learning import LearningController, RetrainJob, SyncRunner
+from tradeloop.engine.learning import (
+    LearningController,
+    RetrainJob,
+    SyncRunner,
+    retraining_row,
+)
 from tradeloop.engine.retrainer import RetrainResult, retrain
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.predictor import Predictor
@@ -92,18 +97,13 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
                        job.triggered_ms)
 
-    initial = []
-    for key in keys:  # walk-forward: the first models see only data before the start
-        res = do_retrain(RetrainJob(key.symbol, key.timeframe, "initial", start_ms))
-        initial.append(res)
-        if res.error:
-            log.warning("[%s @ %s] no initial model: %s", key.symbol, key.timeframe, res.error)
-
     window = LOOKBACK + max(settings.model.sequence_length, 1)
     market = ReplayMarketData(store.candles, keys, start_ms, end_ms, warmup_bars=window)
     book = CandleBook()
+    predictor = Predictor(registry)
     for key, candles in market.series.items():
         book.preload(key, candles)
+        predictor.preload_features(key.symbol, key.timeframe, candles)
     with store.engine.begin() as conn:
         pk = conn.execute(insert(DeploymentRow).values(
             phase=0, symbols=",".join(symbols), mode="replay", status="running",
@@ -111,6 +111,14 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     assert pk is not None
     deployment_id = int(pk[0])
     tstore = TradingStore(store.engine, "replay", deployment_id)
+    initial = []
+    for key in keys:  # walk-forward: the first models see only data before the start
+        job = RetrainJob(key.symbol, key.timeframe, "initial", start_ms)
+        res = do_retrain(job)
+        initial.append(res)
+        tstore.retraining(retraining_row(job, res))
+        if res.error:
+            log.warning("[%s @ %s] no initial model: %s", key.symbol, key.timeframe, res.error)
     conf = settings.continuous_learning.confidence
     gate = Gate(conf.trading_threshold, conf.hysteresis, int(conf.min_dwell_minutes * 60_000))
     finest = min(Timeframe.parse(t) for t in tfs)
@@ -118,7 +126,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         EngineConfig(symbols, tfs, weights, settings.exchange.name, conf.trading_threshold,
                      conf.hysteresis, window, run_id,
                      equity_sample_ms=max(finest.ms, HOUR_MS)),
-        book, Predictor(registry), SimBroker(settings.trading.initial_balance,
+        book, predictor, SimBroker(settings.trading.initial_balance,
                                              settings.trading.fee_bps,
                                              settings.trading.slippage_bps),
         RiskManager(risk_limits(settings), settings.trading.initial_balance), gate,

@@ -38,6 +38,19 @@ class RetrainJob:
     triggered_ms: int
 
 
+def retraining_row(job: RetrainJob, res: RetrainResult) -> dict[str, object]:
+    """A ``retraining_history`` row. In replay simulated time does not move while a model
+    trains, so ``finished_at`` equals ``triggered_at`` there; the wall time is the duration."""
+    return {
+        "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
+        "triggered_at": ts(job.triggered_ms), "finished_at": ts(job.triggered_ms),
+        "duration_seconds": res.seconds, "status": "failed" if res.error else "done",
+        "validation_confidence": res.validation_confidence,
+        "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
+        "mlflow_run_id": res.run_id, "model_version": res.version, "error": res.error,
+        "notes": res.reason}
+
+
 class RetrainRunner(Protocol):
     def submit(self, job: RetrainJob) -> None: ...
 
@@ -172,16 +185,7 @@ class LearningController:
             if not any(k[0] == job.symbol for k in self._running):
                 self.gate.release(job.symbol, "retraining")
             self.results.append((job, res))
-            finished = job.triggered_ms  # simulated time does not move while training
-            self.store.retraining({
-                "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
-                "triggered_at": ts(job.triggered_ms), "finished_at": ts(finished),
-                "duration_seconds": res.seconds,
-                "status": "failed" if res.error else "done",
-                "validation_confidence": res.validation_confidence,
-                "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
-                "mlflow_run_id": res.run_id, "model_version": res.version,
-                "error": res.error or res.reason})
+            self.store.retraining(retraining_row(job, res))
             label = f"[{job.symbol}_{job.timeframe}]"
             if res.error:
                 log.warning("✗ %s Retraining failed: %s", label, res.error)

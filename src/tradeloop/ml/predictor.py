@@ -87,7 +87,25 @@ class Predictor:
         self.registry = registry
         self.errors: dict[tuple[str, str], str] = {}
         self._models: dict[tuple[str, str], _Loaded] = {}
+        self._features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         torch.set_num_threads(1)
+
+    def preload_features(self, symbol: str, timeframe: str, candles: CandleArrays) -> None:
+        """Compute a whole series' features at once (replay). The rows are bit-identical to
+        what the per-candle path computes, so predictions do not change, only their cost."""
+        self._features[(symbol, timeframe)] = (candles.open_time.copy(),
+                                               compute_features(candles))
+
+    def _feature_rows(self, key: tuple[str, str], candles: CandleArrays, need: int,
+                      rows: int) -> np.ndarray:
+        cached = self._features.get(key)
+        if cached is not None:
+            times, feats = cached
+            last = candles.open_time[-1]
+            i = int(np.searchsorted(times, last))
+            if i < len(times) and times[i] == last and i + 1 >= rows:
+                return feats[i + 1 - rows: i + 1]
+        return compute_features(candles.take(slice(len(candles) - need, None)))[-rows:]
 
     def candles_needed(self, symbol: str, timeframe: str) -> int:
         loaded = self._models.get((symbol, timeframe))
@@ -115,9 +133,8 @@ class Predictor:
             if len(candles) < need:
                 raise ModelLoadError(f"{symbol} {timeframe}: {len(candles)} candles given, "
                                      f"{need} needed for a prediction")
-            feats = compute_features(candles.take(slice(len(candles) - need, None)))
-            rows = ((feats[-loaded.sequence_length:] - loaded.mean) / loaded.std
-                    ).astype(np.float32)
+            feats = self._feature_rows(key, candles, need, loaded.sequence_length)
+            rows = ((feats - loaded.mean) / loaded.std).astype(np.float32)
             if not np.isfinite(rows).all():
                 raise ModelLoadError(f"{symbol} {timeframe}: non-finite features at "
                                      f"{int(candles.open_time[-1])}")

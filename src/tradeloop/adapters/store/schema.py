@@ -106,6 +106,7 @@ class RetrainingHistoryRow(Base):
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     model_version: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)  # why the challenger was (not) promoted
 
 
 class LearningStateRow(Base):

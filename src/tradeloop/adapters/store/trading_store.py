@@ -128,7 +128,7 @@ class TradingStore:
                 outcome="win" if trade.won else "loss", exit_reason=trade.exit_reason,
                 model_version=version))
 
-    def retraining(self, row: dict[str, Any]) -> None:
+    def retraining(self, row: dict[str, object]) -> None:
         self._write(RetrainingHistoryRow, row)
 
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,

@@ -1,0 +1,86 @@
+"""``tradeloop backtest``: the engine on replayed history, retraining walk-forward."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from typing import Any
+
+from rich.table import Table
+
+from tradeloop.app import open_store
+from tradeloop.cli.common import console, parse_date_ms, progress_bar, settings_from
+from tradeloop.domain.errors import DataError
+from tradeloop.domain.symbols import parse_symbol
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise DataError(f"bad duration {text!r}; expected e.g. 12h, 7d, 2w")
+    return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
+
+
+def register(groups: Any) -> None:
+    p = groups.add_parser("backtest", help="replay history through the engine (walk-forward)")
+    p.add_argument("--symbols", required=True, help="comma list, e.g. BTC/USDT,ETH/USDT")
+    p.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (UTC)")
+    p.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--retrain-every", default=None, help="scheduled retraining, e.g. 7d")
+    p.add_argument("--verbose", action="store_true", help="log every engine decision")
+    p.set_defaults(func=backtest)
+
+
+def _fmt(v: float | int | None, pct: bool = False) -> str:
+    if v is None:
+        return "—"
+    return f"{100 * v:.2f}%" if pct else (f"{v:,.2f}" if isinstance(v, float) else str(v))
+
+
+def backtest(args: argparse.Namespace) -> int:
+    from tradeloop.backtest import run_backtest  # imports torch and Lightning
+
+    settings = settings_from(args)
+    symbols = [parse_symbol(s) for s in args.symbols.split(",")]
+    start, end = parse_date_ms(args.start), parse_date_ms(args.end)
+    if end <= start:
+        raise DataError(f"--to {args.end} is not after --from {args.start}")
+    every = parse_duration_ms(args.retrain_every) if args.retrain_every else None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not args.verbose:
+        logging.getLogger("tradeloop.engine").setLevel(logging.WARNING)
+    store = open_store(settings)
+    try:
+        with progress_bar(count=True) as bar:
+            task = bar.add_task("replaying", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            res = run_backtest(settings, store, symbols, start, end, retrain_every_ms=every,
+                               progress=progress)
+    finally:
+        store.close()
+    p = res.performance
+    table = Table(title=f"Backtest {res.run_id}: {', '.join(symbols)} {args.start} .. {args.end}",
+                  title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value, pct in (
+        ("total return", p.total_return, True), ("buy and hold", p.buy_and_hold_return, True),
+        ("CAGR", p.cagr, True), ("Sharpe", p.sharpe, False), ("Sortino", p.sortino, False),
+        ("max drawdown", p.max_drawdown, True), ("trades", p.trades, False),
+        ("win rate", p.win_rate, True), ("profit factor", p.profit_factor, False),
+        ("average R", p.average_r, False), ("exposure", p.exposure, True),
+        ("end equity", p.end_equity, False)):
+        table.add_row(name, _fmt(value, pct) if value == value else "—")
+    console.print(table)
+    s = res.engine.stats
+    console.print(f"events {res.events:,}, predictions {s.predictions:,}, orders {s.orders}, "
+                  f"refusals {s.refusals:,}; retraining: {res.learning.stats()}")
+    console.print(f"trades, equity curve and metrics: {res.folder}")
+    return 0
