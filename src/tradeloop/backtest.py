@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,13 +35,9 @@ from tradeloop.domain.signals import Aggregator
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine, EngineConfig
-from tradeloop.engine.learning import (
-    LearningController,
-    RetrainJob,
-    SyncRunner,
-    retraining_row,
-)
-from tradeloop.engine.retrainer import RetrainResult, retrain
+from tradeloop.engine.learning import LearningController, RetrainJob, retraining_row
+from tradeloop.engine.retrainer import RetrainResult
+from tradeloop.engine.worker import ProcessRunner
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.predictor import Predictor
 from tradeloop.settings import Settings
@@ -58,6 +55,7 @@ class BacktestResult:
     learning: LearningController
     initial: list[RetrainResult]
     events: int
+    replay_seconds: float
 
 
 def risk_limits(settings: Settings) -> RiskLimits:
@@ -83,19 +81,19 @@ def run_id_for(settings: Settings, symbols: list[str], start_ms: int, end_ms: in
 def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], start_ms: int,
                  end_ms: int, *, retrain_every_ms: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 folder: Path | None = None) -> BacktestResult:
-    """Replay ``[start, end)`` for ``symbols`` on every configured timeframe."""
+                 folder: Path | None = None, retraining: bool = True) -> BacktestResult:
+    """Replay ``[start, end)`` for ``symbols`` on every configured timeframe.
+
+    ``retraining=False`` keeps the initial models for the whole replay (no triggers)."""
     run_id = run_id_for(settings, symbols, start_ms, end_ms, retrain_every_ms)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     folder = folder or settings.path(settings.paths.data_dir) / "backtests" / f"{run_id}-{stamp}"
-    registry = LocalRegistry(folder / "models")
+    registry = LocalRegistry(folder / "models")  # read here; written by the worker
     tfs = settings.timeframes.names
     weights = {i.interval: i.weight for i in settings.timeframes.intervals}
     keys = [SeriesKey(settings.exchange.name, s, tf) for s in symbols for tf in tfs]
 
-    def do_retrain(job: RetrainJob) -> RetrainResult:
-        return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
-                       job.triggered_ms)
+    worker = ProcessRunner(settings, folder / "models", wait=True)
 
     window = LOOKBACK + max(settings.model.sequence_length, 1)
     market = ReplayMarketData(store.candles, keys, start_ms, end_ms, warmup_bars=window)
@@ -114,7 +112,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     initial = []
     for key in keys:  # walk-forward: the first models see only data before the start
         job = RetrainJob(key.symbol, key.timeframe, "initial", start_ms)
-        res = do_retrain(job)
+        res = worker.run(job)
         initial.append(res)
         tstore.retraining(retraining_row(job, res))
         if res.error:
@@ -138,16 +136,21 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         on_loss=rt.on_loss, min_interval_ms=int(rt.min_interval_hours * HOUR_MS),
         schedule_ms=schedule, drift_threshold=rt.drift_threshold,
         horizon=settings.model.horizon_bars, gate=gate, store=tstore, book=book,
-        runner=SyncRunner(do_retrain), on_transition=engine.record_transition)
-    engine.learning = learning
+        runner=worker, on_transition=engine.record_transition)
+    engine.learning = learning if retraining else None
     total = len(market)
     done = 0
-    for event in market.events():
-        engine.on_close(event.key, event.index, event.close_ms)
-        done += 1
-        if progress is not None and done % 2000 == 0:
-            progress(done, total)
-    engine.finish(end_ms)
+    loop_started = time.perf_counter()
+    try:
+        for event in market.events():
+            engine.on_close(event.key, event.index, event.close_ms)
+            done += 1
+            if progress is not None and done % 2000 == 0:
+                progress(done, total)
+        engine.finish(end_ms)
+    finally:
+        worker.close()
+    replay_seconds = time.perf_counter() - loop_started
     if progress is not None:
         progress(done, total)
     perf = _performance(engine, market, symbols, settings)
@@ -158,7 +161,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
                              duration_hours=(end_ms - start_ms) / HOUR_MS,
                              report_path=str(folder),
                              notes=json.dumps({"backtest": run_id, **perf.as_dict()})))
-    return BacktestResult(run_id, folder, perf, engine, learning, initial, done)
+    return BacktestResult(run_id, folder, perf, engine, learning, initial, done, replay_seconds)
 
 
 def _performance(engine: Engine, market: ReplayMarketData, symbols: list[str],

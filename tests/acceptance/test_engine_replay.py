@@ -65,7 +65,8 @@ def test_gate_trades_and_learning_on_a_planted_signal(first: tuple) -> None:  # 
     promoted = [n for t, p, n in retrains if t == "loss_immediate" and p]
     rejected = [n for t, p, n in retrains if t == "loss_immediate" and not p]
     assert promoted and all("<= champion" in n for n in promoted)
-    assert rejected and all("> champion" in n or "unseen by both" in n for n in rejected)
+    assert any("> champion" in n for n in rejected)  # a challenger lost on fresh candles
+    assert all("> champion" in n or "new candles since champion" in n for n in rejected)
     assert result.learning.stats()["skipped_cooldown"] >= 1
     assert refused and all("UTC is a blocked hour" in r for r, _ in refused)
     assert all(str(t)[11:13] not in ("03", "04", "05") for (t,) in entries)  # none blocked

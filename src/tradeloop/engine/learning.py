@@ -3,8 +3,8 @@
 Triggers: ``loss_immediate`` (a losing trade, when ``on_loss``), ``drift`` (feature PSI over
 its calibrated thresholds, or Page-Hinkley on the prediction misses), ``scheduled`` and
 ``manual``. Each (symbol, timeframe) has a cooldown of ``min_interval_hours``. While a symbol
-retrains, the gate holds it in LEARNING. A runner executes the jobs: synchronously at simulated
-time in replay (deterministic), in a worker process in paper/live.
+retrains, the gate holds it in LEARNING. A runner executes the jobs in a worker process: waited
+for at simulated time in replay (deterministic), polled in paper/live (``engine/worker.py``).
 """
 
 from __future__ import annotations
@@ -55,21 +55,6 @@ class RetrainRunner(Protocol):
     def submit(self, job: RetrainJob) -> None: ...
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]: ...
-
-
-class SyncRunner:
-    """Runs each job at once (replay: at simulated time, so a replay is deterministic)."""
-
-    def __init__(self, fn: Callable[[RetrainJob], RetrainResult]) -> None:
-        self.fn = fn
-        self._done: list[tuple[RetrainJob, RetrainResult]] = []
-
-    def submit(self, job: RetrainJob) -> None:
-        self._done.append((job, self.fn(job)))
-
-    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
-        done, self._done = self._done, []
-        return done
 
 
 @dataclass

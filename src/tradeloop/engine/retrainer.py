@@ -15,7 +15,6 @@ from tradeloop.ml.calibration import nll
 from tradeloop.ml.dataset import build_samples
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import load_model
-from tradeloop.ml.training_job import train_series
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
 from tradeloop.settings import Settings
 
@@ -68,7 +67,21 @@ def score(ref: ModelRef, settings: Settings, candles_reader: CandleReader, key: 
 def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, symbol: str,
             timeframe: str, until_ms: int) -> RetrainResult:
     """Train a challenger on data up to ``until_ms`` and promote it or not, with the reason."""
+    from tradeloop.ml.training_job import train_series  # Lightning: only where training runs
+
     champion = registry.champion(symbol, timeframe)
+    key = SeriesKey(settings.exchange.name, symbol, timeframe)
+    if champion is not None:
+        try:
+            trained_to = ModelArtifact.load(champion.path).trained_to
+        except TradeloopError:
+            trained_to = None
+        if trained_to is not None:
+            fresh = len(reader.load(key, trained_to + 1, until_ms))
+            if fresh < MIN_COMPARISON_SAMPLES:
+                return RetrainResult(symbol, timeframe, None, None, False,
+                                     f"not trained: {fresh} new candles since champion "
+                                     f"v{champion.version} was trained")
     try:
         summary = train_series(settings, reader, registry, symbol, timeframe, until_ms=until_ms)
     except TradeloopError as exc:
@@ -82,7 +95,6 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
 
     if summary.became_champion or champion is None:
         return result(True, "first model of this series")
-    key = SeriesKey(settings.exchange.name, symbol, timeframe)
     try:
         champ_art = ModelArtifact.load(champion.path)
     except TradeloopError as exc:

@@ -20,23 +20,29 @@ class LocalRegistry:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files = ChampionFiles(root)
-        self.runs: list[dict[str, Any]] = []
 
     def log_training(self, symbol: str, timeframe: str, *, model_path: Path,
                      params: dict[str, Any], history: list[dict[str, float]],
                      metrics: dict[str, float], tags: dict[str, str],
                      artifacts: dict[str, str]) -> tuple[str, str]:
-        version = str(sum(1 for r in self.runs if r["series"] == [symbol, timeframe]) + 1)
-        run_id = f"local-{len(self.runs) + 1}"
+        # Numbered from the runs on disk: several processes (retraining workers) share it.
+        past = self._past_runs()
+        version = str(sum(1 for r in past if r["series"] == [symbol, timeframe]) + 1)
+        run_id = f"local-{len(past) + 1}"
         run = {"run_id": run_id, "series": [symbol, timeframe],
                "version": version, "params": params, "metrics": metrics, "tags": tags,
                "epochs": len(history)}
-        self.runs.append(run)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "runs.jsonl", "a") as fh:
             fh.write(json.dumps({k: v for k, v in run.items() if k != "tags"},
                                 default=str) + "\n")
         return run_id, version
+
+    def _past_runs(self) -> list[dict[str, Any]]:
+        path = self.root / "runs.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def champion_version(self, symbol: str, timeframe: str) -> str | None:
         ref = self.files.champion(symbol, timeframe)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import subprocess
@@ -87,6 +88,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Apply migrations up to ``revision``; returns (before, after) revisions."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         before = current_revision(engine)
         command.upgrade(_alembic_config(engine), revision)

@@ -1,0 +1,77 @@
+"""Retraining in a worker process, off the engine's hot path.
+
+The engine process never imports Lightning (its ~440 MB and ~9 s stay in the worker). In
+replay the engine waits for each job at simulated time, so a replay stays deterministic; in
+paper/live it polls and keeps serving the champion meanwhile.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from tradeloop.engine.learning import RetrainJob
+from tradeloop.engine.retrainer import RetrainResult
+from tradeloop.settings import Settings
+
+
+def _run(settings: Settings, registry_root: str | None, job: RetrainJob) -> RetrainResult:
+    import torch
+
+    from tradeloop.app import model_registry, open_store
+    from tradeloop.engine.retrainer import retrain
+    from tradeloop.ports import ModelRecorder
+
+    torch.set_num_threads(1)
+    store = open_store(settings, migrate=False)
+    registry: ModelRecorder
+    if registry_root is not None:
+        from tradeloop.adapters.registry.local_registry import LocalRegistry
+
+        registry = LocalRegistry(Path(registry_root))
+    else:
+        registry = model_registry(settings)
+    try:
+        return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
+                       job.triggered_ms)
+    finally:
+        store.close()
+
+
+class ProcessRunner:
+    """Runs retraining jobs one at a time in a spawned worker process."""
+
+    def __init__(self, settings: Settings, registry_root: Path | None, *, wait: bool) -> None:
+        self.settings = settings
+        self.registry_root = str(registry_root) if registry_root is not None else None
+        self.wait = wait
+        self._pool = ProcessPoolExecutor(max_workers=1,
+                                         mp_context=multiprocessing.get_context("spawn"))
+        self._futures: list[tuple[RetrainJob, Future[RetrainResult]]] = []
+
+    def submit(self, job: RetrainJob) -> None:
+        future = self._pool.submit(_run, self.settings, self.registry_root, job)
+        if self.wait:
+            future.result()
+        self._futures.append((job, future))
+
+    def run(self, job: RetrainJob) -> RetrainResult:
+        """Run one job and wait for it."""
+        return self._pool.submit(_run, self.settings, self.registry_root, job).result()
+
+    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
+        done = [(j, f) for j, f in self._futures if f.done()]
+        self._futures = [(j, f) for j, f in self._futures if not f.done()]
+        out = []
+        for job, future in done:
+            try:
+                out.append((job, future.result()))
+            except Exception as exc:  # a crashed worker is a failed retrain, not a crash
+                out.append((job, RetrainResult(job.symbol, job.timeframe, None, None, False,
+                                               "worker failed", error=f"{type(exc).__name__}: "
+                                                                      f"{exc}")))
+        return out
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
