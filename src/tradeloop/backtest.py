@@ -122,7 +122,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     finest = min(Timeframe.parse(t) for t in tfs)
     engine = Engine(
         EngineConfig(symbols, tfs, weights, settings.exchange.name, conf.trading_threshold,
-                     conf.hysteresis, window, run_id,
+                     conf.hysteresis, window, f"{run_id}-d{deployment_id}",
                      equity_sample_ms=max(finest.ms, HOUR_MS)),
         book, predictor, SimBroker(settings.trading.initial_balance,
                                              settings.trading.fee_bps,
