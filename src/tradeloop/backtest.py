@@ -148,9 +148,9 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
             if progress is not None and done % 2000 == 0:
                 progress(done, total)
         engine.finish(end_ms)
+        replay_seconds = time.perf_counter() - loop_started
     finally:
         worker.close()
-    replay_seconds = time.perf_counter() - loop_started
     if progress is not None:
         progress(done, total)
     perf = _performance(engine, market, symbols, settings)

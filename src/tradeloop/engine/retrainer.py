@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.calibration import nll
-from tradeloop.ml.dataset import build_samples
+from tradeloop.ml.dataset import build_samples, sequences
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import load_model
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
@@ -48,19 +47,16 @@ def score(ref: ModelRef, settings: Settings, candles_reader: CandleReader, key: 
     y = samples.y[keep]
     if len(y) == 0 or (model.sequence_length > 1 and len(y) < model.sequence_length):
         return float("nan"), float("nan"), 0
-    with torch.no_grad():
-        if model.sequence_length > 1:
-            from tradeloop.ml.dataset import sequences
-
-            allx = ((samples.X - model.mean) / model.std).astype(np.float32)
-            seq = sequences(allx, model.sequence_length)
-            idx = np.flatnonzero(keep) - (model.sequence_length - 1)
-            idx = idx[idx >= 0]
-            logits = model.logits(torch.from_numpy(seq[idx])).numpy()
-            y = samples.y[idx + model.sequence_length - 1]
-        else:
-            logits = model.logits(torch.from_numpy(X)).numpy()
-    probs = model.calibration.apply(logits.astype(np.float64))
+    if model.sequence_length > 1:
+        allx = ((samples.X - model.mean) / model.std).astype(np.float32)
+        seq = sequences(allx, model.sequence_length)
+        idx = np.flatnonzero(keep) - (model.sequence_length - 1)
+        idx = idx[idx >= 0]
+        logits = model.logits_batch(seq[idx])
+        y = samples.y[idx + model.sequence_length - 1]
+    else:
+        logits = model.logits_batch(X)
+    probs = model.calibration.apply(logits)
     return nll(probs, y), float((probs.argmax(1) == y).mean()), len(y)
 
 

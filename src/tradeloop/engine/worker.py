@@ -39,6 +39,15 @@ def _run(settings: Settings, registry_root: str | None, job: RetrainJob) -> Retr
         store.close()
 
 
+def _outcome(job: RetrainJob, future: Future[RetrainResult]) -> RetrainResult:
+    """The job's result; a failure in the worker is a failed retrain, never a crash."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return RetrainResult(job.symbol, job.timeframe, None, None, False, "worker failed",
+                             error=f"{type(exc).__name__}: {exc}")
+
+
 class ProcessRunner:
     """Runs retraining jobs one at a time in a spawned worker process."""
 
@@ -58,20 +67,12 @@ class ProcessRunner:
 
     def run(self, job: RetrainJob) -> RetrainResult:
         """Run one job and wait for it."""
-        return self._pool.submit(_run, self.settings, self.registry_root, job).result()
+        return _outcome(job, self._pool.submit(_run, self.settings, self.registry_root, job))
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
         done = [(j, f) for j, f in self._futures if f.done()]
         self._futures = [(j, f) for j, f in self._futures if not f.done()]
-        out = []
-        for job, future in done:
-            try:
-                out.append((job, future.result()))
-            except Exception as exc:  # a crashed worker is a failed retrain, not a crash
-                out.append((job, RetrainResult(job.symbol, job.timeframe, None, None, False,
-                                               "worker failed", error=f"{type(exc).__name__}: "
-                                                                      f"{exc}")))
-        return out
+        return [(job, _outcome(job, future)) for job, future in done]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ fit falls back to the class priors, which is the honest answer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,6 +34,14 @@ class Calibration:
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits / self.temperature + np.asarray(self.bias))
+
+    def apply_row(self, logits: np.ndarray) -> tuple[float, float, float]:
+        """:meth:`apply` for one row of three logits, without numpy's per-call overhead."""
+        z = [float(logits[k]) / self.temperature + self.bias[k] for k in range(3)]
+        top = max(z)
+        e = [math.exp(v - top) for v in z]
+        total = e[0] + e[1] + e[2]
+        return (e[0] / total, e[1] / total, e[2] / total)
 
 
 def fit_calibration(logits: np.ndarray, y: np.ndarray) -> Calibration:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import erf
 from torch import nn
-from torch.nn import functional
 
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
@@ -24,6 +24,7 @@ from tradeloop.ml.nets import MLP, build_net
 from tradeloop.ports import ModelRef, ModelRegistry
 
 log = logging.getLogger(__name__)
+_SQRT_HALF = 0.7071067811865476
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,37 @@ class _Loaded:
     std: np.ndarray
     calibration: Calibration
     sequence_length: int
-    linear_layers: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+    linear_layers: list[tuple[np.ndarray, np.ndarray]] | None = None
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's output. MLPs run the same kernels as their modules (linear, GELU;
-        dropout is the identity in eval) without nn.Module dispatch, which dominates the cost
-        of a one-row forward pass."""
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Class logits (float64) for one input row (MLP) or sequence (GRU).
+
+        An MLP runs in numpy — linear layers and exact GELU; dropout is the identity in eval —
+        because torch's per-call overhead dominates a one-row forward pass. Replay and live
+        use this same path, so they agree exactly.
+        """
         if self.linear_layers is None:
-            return self.net(x)
+            with torch.inference_mode():
+                out = self.net(torch.from_numpy(x)[None]).numpy()[0]
+            return out.astype(np.float64)
         *hidden, (w_out, b_out) = self.linear_layers
+        h = x.astype(np.float64)
         for w, b in hidden:
-            x = functional.gelu(functional.linear(x, w, b))
-        return functional.linear(x, w_out, b_out)
+            z = w @ h + b
+            h = 0.5 * z * (1.0 + erf(z * _SQRT_HALF))
+        return w_out @ h + b_out
+
+    def logits_batch(self, X: np.ndarray) -> np.ndarray:
+        """Logits (float64) of many rows (MLP) or sequences (GRU) at once."""
+        if self.linear_layers is None:
+            with torch.inference_mode():
+                return self.net(torch.from_numpy(X)).numpy().astype(np.float64)
+        *hidden, (w_out, b_out) = self.linear_layers
+        h = X.astype(np.float64)
+        for w, b in hidden:
+            z = h @ w.T + b
+            h = 0.5 * z * (1.0 + erf(z * _SQRT_HALF))
+        return h @ w_out.T + b_out
 
 
 def load_model(ref: ModelRef) -> _Loaded:
@@ -72,8 +92,8 @@ def load_model(ref: ModelRef) -> _Loaded:
     net.eval()
     linear = None
     if isinstance(net, MLP):
-        linear = [(m.weight.detach(), m.bias.detach()) for m in net.net
-                  if isinstance(m, nn.Linear)]
+        linear = [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy())
+                  for m in net.net if isinstance(m, nn.Linear)]
     return _Loaded(ref, net, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
@@ -138,10 +158,8 @@ class Predictor:
             if not np.isfinite(rows).all():
                 raise ModelLoadError(f"{symbol} {timeframe}: non-finite features at "
                                      f"{int(candles.open_time[-1])}")
-            x = torch.from_numpy(rows if loaded.sequence_length > 1 else rows[-1])[None]
-            with torch.inference_mode():
-                logits = loaded.logits(x).numpy().astype(np.float64)
-            probs = loaded.calibration.apply(logits)[0]
+            probs = loaded.calibration.apply_row(
+                loaded.logits(rows if loaded.sequence_length > 1 else rows[-1]))
         except TradeloopError as exc:
             self._fail(key, str(exc))
             return None
@@ -150,10 +168,9 @@ class Predictor:
                             f"{exc.__class__.__name__}: {exc}")
             return None
         self.errors.pop(key, None)
-        cls = int(probs.argmax())
+        cls = max(range(3), key=probs.__getitem__)
         return Prediction(symbol, timeframe, int(candles.open_time[-1]), CLASS_NAMES[cls],
-                          (float(probs[0]), float(probs[1]), float(probs[2])),
-                          float(probs[cls]), loaded.ref.version)
+                          probs, probs[cls], loaded.ref.version)
 
     def _fail(self, key: tuple[str, str], message: str) -> None:
         if self.errors.get(key) != message:

@@ -22,12 +22,16 @@ class ChampionFiles:
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
         self._cache: dict[Path, tuple[tuple[int, int], ModelRef]] = {}
+        self._pointers: dict[tuple[str, str], Path] = {}
 
     def folder(self, symbol: str, timeframe: str) -> Path:
         return self.models_dir / symbol_slug(symbol) / timeframe
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
-        pointer = self.folder(symbol, timeframe) / "champion.json"
+        pointer = self._pointers.get((symbol, timeframe))
+        if pointer is None:
+            pointer = self.folder(symbol, timeframe) / "champion.json"
+            self._pointers[(symbol, timeframe)] = pointer
         try:
             st = pointer.stat()
         except FileNotFoundError:
