@@ -6,8 +6,9 @@ gate, risk, fills, database writes) over 30 days of 1m candles on 1 symbol x 6 t
 replay loop alone is timed (the initial walk-forward training before the start is not).
 Decision latency = one candle close handled, up to the order submitted (p50/p99, 4 x 6); peak
 RSS of the engine process (each variant runs in a fresh process; retraining runs in its own
-worker process, as in production). Goals (issue 4): >= 5,000 events/s with retraining off; p99 <= 20 ms for
-4 x 6; RSS <= 400 MB. Synthetic market (seeded): the figures measure speed, not skill.
+worker process, as in production). Goals (issue 4): >= 5,000 events/s with retraining off;
+p99 <= 20 ms for 4 x 6; RSS <= 400 MB. Synthetic market (seeded): the figures measure
+speed, not skill.
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_replay.py
 """
 

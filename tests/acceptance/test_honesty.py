@@ -77,12 +77,11 @@ def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_st
     feats = ((compute_features(candles) - model.mean) / model.std).astype(np.float32)
     rng = np.random.default_rng(1)
     for t in sorted(rng.integers(cut, len(candles), size=40)):
-        with torch.no_grad():  # reference: the full history's feature row t
-            logits = model.net(torch.from_numpy(feats[t : t + 1])).numpy()
-        reference = model.calibration.apply(logits.astype(np.float64))[0]
+        # reference: the serving computation on the full history's feature row t
+        reference = model.calibration.apply_row(model.logits(feats[t]))
         p = predictor.predict("BTC/USDT", "1h", candles.take(slice(0, t + 1)))
         assert p is not None and p.candle_time == candles.open_time[t]
-        assert p.probabilities == tuple(reference.tolist())
+        assert p.probabilities == reference
         # The live path needs only the last LOOKBACK candles.
         q = predictor.predict("BTC/USDT", "1h", candles.take(slice(t + 1 - LOOKBACK, t + 1)))
         assert q == p
