@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from tradeloop.adapters.clock import WallClock
-from tradeloop.adapters.market_data.ccxt_client import make_exchange
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
@@ -42,6 +41,8 @@ def open_store(settings: Settings, *, migrate: bool = True) -> StoreHandle:
 
 def exchange_for(settings: Settings, name: str | None = None) -> Any:
     """A ccxt client for the configured exchange (or ``name``), credentials from the env."""
+    from tradeloop.adapters.market_data.ccxt_client import make_exchange  # ccxt: ~75 MB
+
     cfg = settings.exchange if name is None else settings.exchange.model_copy(update={"name": name})
     return make_exchange(cfg, settings.secrets)
 

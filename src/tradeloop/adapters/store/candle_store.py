@@ -46,6 +46,7 @@ _SELECT = ("SELECT open_time, open, high, low, close, volume FROM candle_data "
 _FAR = 2**62
 # A cold read expected to return more rows than this builds the series' cache file.
 CACHE_MIN_ROWS = 20_000
+FETCH_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -188,11 +189,14 @@ class CandleStore:
             whole = self.cache is not None and (
                 span // Timeframe.parse(key.timeframe).ms > CACHE_MIN_ROWS)
             cur.execute(_SELECT.format(p=ph), (sid, -_FAR, _FAR) if whole else (sid, lo, hi))
-            rows = cur.fetchall()
+            # In chunks: a million rows as Python tuples would cost ~250 MB at the peak.
+            chunks = []
+            while rows := cur.fetchmany(FETCH_CHUNK):
+                chunks.append(np.array(rows, dtype=ROW_DTYPE))
             raw.rollback()
         finally:
             raw.close()
-        packed = np.array(rows, dtype=ROW_DTYPE)
+        packed = np.concatenate(chunks) if chunks else np.empty(0, dtype=ROW_DTYPE)
         if whole and self.cache is not None:
             self.cache.put_rows(sid, version, packed)
         return slice_rows(packed, start_ms, end_ms)
