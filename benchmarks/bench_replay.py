@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -48,6 +47,14 @@ model: {min_samples: 100, max_train_candles: 5000}
 """
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    that across fork and exec, so a child would report its parent's peak."""
+    with open("/proc/self/status") as fh:
+        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+    return kb / 1024
+
+
 def measure(work: Path, label: str) -> dict[str, float]:
     """One variant in this (fresh) process; prints its figures as JSON."""
     settings = load_settings(work / "config.yaml", env={})
@@ -61,7 +68,7 @@ def measure(work: Path, label: str) -> dict[str, float]:
     out = {"events": res.events, "events_per_s": res.events / res.replay_seconds,
            "decision_p50_ms": p50, "decision_p99_ms": p99,
            "retrains": res.learning.stats()["retrains"],
-           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+           "rss_mb": peak_rss_mb()}
     store.close()
     return out
 

@@ -172,12 +172,13 @@ def _performance(engine: Engine, market: ReplayMarketData, symbols: list[str],
         times = np.array([market.start_ms, market.end_ms])
         equity = np.full(2, settings.trading.initial_balance)
     bh = []
-    for s in symbols:
-        key = min((k for k in market.keys if k.symbol == s),
-                  key=lambda k: Timeframe.parse(k.timeframe))
-        c = market.series[key].take(slice(market.first_event[key], None))
-        if len(c) > 1:
-            bh.append(float(c.close[-1] / c.open[0] - 1.0))
+    for s in symbols:  # the finest timeframe that has candles in the window
+        for key in sorted((k for k in market.keys if k.symbol == s),
+                          key=lambda k: Timeframe.parse(k.timeframe)):
+            c = market.series[key].take(slice(market.first_event[key], None))
+            if len(c) > 1:
+                bh.append(float(c.close[-1] / c.open[0] - 1.0))
+                break
     trades = [t for t, _ in engine.trades]
     return evaluate(times, equity, trades, [r for _, r in engine.trades],
                     float(np.mean(bh)) if bh else 0.0)

@@ -3,10 +3,11 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
-from tradeloop.adapters.market_data.csv_files import import_file
+from tradeloop.adapters.market_data.csv_files import import_file, read_csv
 from tradeloop.app import open_store
 from tradeloop.cli import main as cli
 from tradeloop.settings import load_settings
@@ -40,14 +41,18 @@ def run(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return Path(out.split("trades, equity curve and metrics: ")[1].split()[0])
 
 
-def test_real_backtest_end_to_end_and_deterministic(project: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_backtest_end_to_end_and_deterministic(
+    project: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = run(project, capsys)
     second = run(project, capsys)
     for name in ("trades.csv", "equity.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     metrics = json.loads((first / "metrics.json").read_text())
-    assert metrics["metrics"]["buy_and_hold_return"] is not None
+    candles = read_csv(shared_data / "binance_BTC_USDT_1h.csv").candles
+    a, b = np.searchsorted(candles.open_time, [1709251200000, 1710460800000])  # Mar 1, Mar 15
+    hold = candles.close[b - 1] / candles.open[a] - 1.0  # independent buy-and-hold
+    assert metrics["metrics"]["buy_and_hold_return"] == pytest.approx(hold, rel=1e-9)
     assert metrics["retraining"]["retrains"] >= 2  # 1h and 4h, scheduled after 7 days
     assert metrics["engine"]["events"] == 14 * 24 + 14 * 6
     engine = open_store(load_settings(project / "config.yaml", env={})).engine

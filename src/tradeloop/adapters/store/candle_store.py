@@ -21,7 +21,11 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from tradeloop.adapters.store.candle_cache import ROW_DTYPE, CandleCache, slice_rows
-from tradeloop.adapters.store.database import redact_url
+from tradeloop.adapters.store.database import (
+    SQLITE_BULK_CACHE_KIB,
+    SQLITE_CACHE_KIB,
+    redact_url,
+)
 from tradeloop.adapters.store.schema import CandleDataRow, CandleGapRow, CandleSeriesRow
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import StorageError
@@ -113,7 +117,11 @@ class CandleStore:
                     changed = self._copy_upsert(cur, sid, candles)
                 else:
                     before = raw.driver_connection.total_changes  # type: ignore[union-attr]
-                    cur.executemany(_SQLITE_UPSERT, self._rows(sid, candles))
+                    cur.execute(f"PRAGMA cache_size={SQLITE_BULK_CACHE_KIB}")
+                    try:
+                        cur.executemany(_SQLITE_UPSERT, self._rows(sid, candles))
+                    finally:
+                        cur.execute(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
                     changed = raw.driver_connection.total_changes - before  # type: ignore[union-attr]
                 if changed:
                     cur.execute("UPDATE candle_series SET version = version + 1 WHERE id = "

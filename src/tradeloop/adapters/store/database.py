@@ -23,6 +23,8 @@ from tradeloop.adapters.store.schema import Base
 from tradeloop.domain.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_CACHE_KIB = -16_384  # 16 MiB page cache per connection (negative = KiB)
+SQLITE_BULK_CACHE_KIB = -65_536  # 64 MiB while a bulk candle write runs
 
 
 def normalise_url(url: str) -> str:
@@ -46,7 +48,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk candle upserts
+    cur.execute(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
     cur.close()
 
 
