@@ -58,14 +58,6 @@ class CandleArrays:
             *(np.asarray(columns[name], dtype=np.float64) for name in FIELDS[1:]),
         )
 
-    @classmethod
-    def from_candles(cls, candles: list[Candle]) -> CandleArrays:
-        if not candles:
-            return cls.empty()
-        return cls.from_columns(
-            **{name: np.array([getattr(c, name) for c in candles]) for name in FIELDS}
-        )
-
     def __len__(self) -> int:
         return int(self.open_time.shape[0])
 
@@ -82,10 +74,3 @@ class CandleArrays:
     def columns(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in FIELDS}
 
-    @staticmethod
-    def concat(parts: list[CandleArrays]) -> CandleArrays:
-        if not parts:
-            return CandleArrays.empty()
-        return CandleArrays(
-            *(np.concatenate([getattr(p, name) for p in parts]) for name in FIELDS)
-        )

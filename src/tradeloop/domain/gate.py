@@ -45,12 +45,6 @@ class Gate:
     def mode(self, symbol: str) -> Mode:
         return self._state(symbol).mode
 
-    def since_ms(self, symbol: str) -> int:
-        return self._state(symbol).since_ms
-
-    def holds(self, symbol: str) -> frozenset[str]:
-        return frozenset(self._state(symbol).holds)
-
     def _state(self, symbol: str) -> _State:
         return self._states.setdefault(symbol, _State())
 

@@ -46,9 +46,6 @@ class Aggregator:
     def update(self, symbol: str, signal: TimeframeSignal) -> None:
         self._latest.setdefault(symbol, {})[signal.timeframe] = signal
 
-    def forget(self, symbol: str, timeframe: str) -> None:
-        self._latest.get(symbol, {}).pop(timeframe, None)
-
     def aggregate(self, symbol: str, now_ms: int) -> AggregatedSignal | None:
         total = 0.0
         acc = [0.0, 0.0, 0.0]

@@ -71,3 +71,12 @@ class ClosedTrade:
     @property
     def won(self) -> bool:
         return self.pnl > 0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEvents:
+    """What a broker reports after moving the book: fills, and closed trades with the money
+    each risked at entry (for R multiples)."""
+
+    fills: list[Fill]
+    closed: list[tuple[ClosedTrade, float]]

@@ -74,16 +74,6 @@ class RejectReport:
             if len(shown) < MAX_EXAMPLES:
                 shown.append(example)
 
-    def merge(self, other: RejectReport) -> None:
-        self.total_rows += other.total_rows
-        self.accepted += other.accepted
-        for reason, n in other.counts.items():
-            self.counts[reason] = self.counts.get(reason, 0) + n
-            for example in other.examples.get(reason, []):
-                shown = self.examples.setdefault(reason, [])
-                if len(shown) < MAX_EXAMPLES:
-                    shown.append(example)
-
     def lines(self) -> list[str]:
         """Human-readable summary, one line per reason, in a stable order."""
         out = []

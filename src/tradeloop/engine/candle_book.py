@@ -38,9 +38,6 @@ class CandleBook:
     def __len__(self) -> int:
         return sum(self._len.values())
 
-    def length(self, key: SeriesKey) -> int:
-        return self._len.get(key, 0)
-
     def candle(self, key: SeriesKey, index: int) -> Candle:
         c = self._cols[key]
         return Candle(int(c["open_time"][index]), float(c["open"][index]),

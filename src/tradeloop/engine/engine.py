@@ -24,7 +24,7 @@ from tradeloop.domain.risk import RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest, Side
+from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Position, Side
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.ml.predictor import Prediction
 
@@ -41,12 +41,17 @@ class PredictorPort(Protocol):
 class BrokerPort(Protocol):
     fee_rate: float
     cash: float
-    positions: dict
+    positions: dict[str, Position]
+
     def submit(self, order: OrderRequest) -> None: ...
+
     def has_pending(self, symbol: str) -> bool: ...
+
     def equity(self) -> float: ...
-    def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> object: ...
-    def close_all(self, time_ms: int, reason: str) -> object: ...
+
+    def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> BrokerEvents: ...
+
+    def close_all(self, time_ms: int, reason: str) -> BrokerEvents: ...
 
 
 class LearningPort(Protocol):
@@ -158,16 +163,14 @@ class Engine:
         if now_ms % self.cfg.equity_sample_ms == 0 and symbol == self.cfg.symbols[0]:
             self.equity_curve.append((now_ms, equity))
 
-    def _handle(self, events: object, now_ms: int) -> None:
-        fills: list[Fill] = getattr(events, "fills", [])
-        for fill in fills:
+    def _handle(self, events: BrokerEvents, now_ms: int) -> None:
+        for fill in events.fills:
             pos = self.broker.positions.get(fill.symbol)
-            self.store.fill(fill, getattr(pos, "stop_loss", None),
-                            getattr(pos, "take_profit", None))
+            self.store.fill(fill, pos.stop_loss if pos else None, pos.take_profit if pos else None)
             if fill.side is Side.BUY:
                 log.info("✓ %s trade executed: BUY %s @ $%.2f (qty %.6f)",
                          self.store.mode.capitalize(), fill.symbol, fill.price, fill.quantity)
-        for trade, risk_amount in getattr(events, "closed", []):
+        for trade, risk_amount in events.closed:
             self.trades.append((trade, risk_amount))
             self.risk.on_trade_closed(trade.won, now_ms)
             self.store.trade(trade, None, self._version.get(trade.symbol))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DOWN, FLAT, UP = 0, 1, 2
-CLASS_NAMES = ("down", "flat", "up")
+DOWN, FLAT, UP = 0, 1, 2  # indices into CLASS_NAMES
 UNKNOWN = -1
 
 

@@ -16,9 +16,9 @@ from torch import nn
 
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
+from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.ml.calibration import Calibration
 from tradeloop.ml.features import LOOKBACK, compute_features
-from tradeloop.ml.labels import CLASS_NAMES
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.nets import MLP, build_net
 from tradeloop.ports import ModelRef, ModelRegistry
@@ -126,10 +126,6 @@ class Predictor:
             if i < len(times) and times[i] == last and i + 1 >= rows:
                 return feats[i + 1 - rows: i + 1]
         return compute_features(candles.take(slice(len(candles) - need, None)))[-rows:]
-
-    def candles_needed(self, symbol: str, timeframe: str) -> int:
-        loaded = self._models.get((symbol, timeframe))
-        return LOOKBACK + (loaded.sequence_length if loaded else 1) - 1
 
     def model(self, symbol: str, timeframe: str) -> _Loaded | None:
         key = (symbol, timeframe)

@@ -17,11 +17,12 @@ from pathlib import Path
 import tradeloop
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import InsufficientDataError
+from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.dataset import build_samples
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
-from tradeloop.ml.labels import CLASS_NAMES, dead_band
+from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
 from tradeloop.ports import CandleReader, ModelRecorder

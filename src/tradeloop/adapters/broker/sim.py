@@ -8,16 +8,8 @@ have hit first (the conservative rule). A gap through a level fills at the open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tradeloop.domain.candles import Candle
-from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest, Position, Side
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerEvents:
-    fills: list[Fill]
-    closed: list[tuple[ClosedTrade, float]]  # the trade and the money it risked at entry
+from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position, Side
 
 
 class SimBroker:

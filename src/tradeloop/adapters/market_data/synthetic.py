@@ -100,7 +100,13 @@ def random_walk(n: int, *, timeframe: str = "1h", seed: int = 0, start_ms: int =
     """Driftless Gaussian random walk candles: there is nothing to learn in them."""
     tf = Timeframe.parse(timeframe)
     rng = np.random.default_rng(seed)
-    r = rng.normal(0.0, vol, size=n)
+    return _candles_from_returns(rng.normal(0.0, vol, size=n), rng, tf, start_ms, vol)
+
+
+def _candles_from_returns(r: np.ndarray, rng: np.random.Generator, tf: Timeframe,
+                          start_ms: int, vol: float) -> CandleArrays:
+    """Candles whose closes follow the log returns ``r`` from 100, with wicks and volume."""
+    n = len(r)
     close = 100.0 * np.exp(np.cumsum(r))
     open_ = np.concatenate(([100.0], close[:-1]))
     high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, vol / 2, size=n)))
@@ -121,10 +127,4 @@ def planted_signal(n: int, *, lag: int = 3, strength: float = 0.7, timeframe: st
     r = np.zeros(n)
     for i in range(n):
         r[i] = (strength * r[i - lag] if i >= lag else 0.0) + eps[i]
-    close = 100.0 * np.exp(np.cumsum(r))
-    open_ = np.concatenate(([100.0], close[:-1]))
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, vol / 2, size=n)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, vol / 2, size=n)))
-    volume = rng.lognormal(3.0, 0.5, size=n)
-    return CandleArrays(tf.floor(start_ms) + np.arange(n, dtype=np.int64) * tf.ms, open_, high,
-                        low, close, volume)
+    return _candles_from_returns(r, rng, tf, start_ms, vol)

@@ -55,15 +55,6 @@ class CandleCache:
                 with contextlib.suppress(OSError):
                     old.unlink()
 
-    def clear(self) -> int:
-        n = 0
-        for path in self.root.glob("*.npy"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                n += 1
-        return n
-
-
 def slice_rows(rows: np.ndarray, start_ms: int | None, end_ms: int | None) -> CandleArrays:
     """Rows with ``start_ms <= t < end_ms`` as contiguous arrays."""
     t = rows["t"]
