@@ -99,8 +99,8 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     market = ReplayMarketData(store.candles, keys, start_ms, end_ms, warmup_bars=window)
     book = CandleBook()
     predictor = Predictor(registry)
+    market.open(book)
     for key, candles in market.series.items():
-        book.preload(key, candles)
         predictor.preload_features(key.symbol, key.timeframe, candles)
     with store.engine.begin() as conn:
         pk = conn.execute(insert(DeploymentRow).values(
@@ -114,7 +114,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         job = RetrainJob(key.symbol, key.timeframe, "initial", start_ms)
         res = worker.run(job)
         initial.append(res)
-        tstore.retraining(retraining_row(job, res))
+        tstore.retraining(retraining_row(job, res, start_ms))
         if res.error:
             log.warning("[%s @ %s] no initial model: %s", key.symbol, key.timeframe, res.error)
     conf = settings.continuous_learning.confidence
@@ -142,7 +142,8 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     done = 0
     loop_started = time.perf_counter()
     try:
-        for event in market.events():
+        for event in market.closes():
+            assert event is not None  # replay has no heartbeats
             engine.on_close(event.key, event.index, event.close_ms)
             done += 1
             if progress is not None and done % 2000 == 0:

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
 
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.adapters.registry.champion_files import ChampionFiles
@@ -44,7 +44,7 @@ def test_training_is_logged_registered_and_served(setup: tuple[Settings, CandleS
                               settings.path("models"))
     first = train_series(settings, store, registry, "SYN/USDT", "1h")
     assert first.became_champion and first.version == "1"
-    assert first.model_path == settings.path("models") / "SYN_USDT" / "1h" / "v1.pt"
+    assert first.model_path == settings.path("models") / "SYN_USDT" / "1h" / "v1.npz"
 
     run = registry.client.get_run(first.run_id)
     assert run.data.params["symbol"] == "SYN/USDT" and "logret_1" in run.data.params["features"]
@@ -94,12 +94,13 @@ def test_broken_models_never_crash_the_caller(setup: tuple[Settings, CandleStore
 
     folder = files.folder("SYN/USDT", "1h")
     folder.mkdir(parents=True)
-    (folder / "v1.pt").write_bytes(b"not a model")
-    files.set("SYN/USDT", "1h", "1", "v1.pt", None)
+    (folder / "v1.npz").write_bytes(b"not a model")
+    files.set("SYN/USDT", "1h", "1", "v1.npz", None)
     assert predictor.predict("SYN/USDT", "1h", candles) is None
     assert "corrupt model file" in predictor.errors[("SYN/USDT", "1h")]
 
-    torch.save({"format": "tradeloop-classifier/0"}, folder / "v1.pt")
+    with open(folder / "v1.npz", "wb") as fh:
+        np.savez(fh, __header__=np.array(json.dumps({"format": "tradeloop-classifier/1"})))
     assert predictor.predict("SYN/USDT", "1h", candles) is None
     assert "incompatible model file" in predictor.errors[("SYN/USDT", "1h")]
 
@@ -109,15 +110,22 @@ def test_broken_models_never_crash_the_caller(setup: tuple[Settings, CandleStore
     train_series(settings, store, recorder, "SYN/USDT", "1h")
     art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
     art.feature_names = [*art.feature_names[:-1], "sentiment"]
-    art.save(folder / "v1.pt")
+    art.save(folder / "v1.npz")
     assert predictor.predict("SYN/USDT", "1h", candles) is None
     assert "trained on features" in predictor.errors[("SYN/USDT", "1h")]
 
     art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
     art.arch_params = {**art.arch_params, "hidden_size": 8}
-    art.save(folder / "v1.pt")
+    art.save(folder / "v1.npz")
     assert predictor.predict("SYN/USDT", "1h", candles) is None
-    assert "size mismatch" in predictor.errors[("SYN/USDT", "1h")]
+    assert "hidden_size is 8" in predictor.errors[("SYN/USDT", "1h")]
+
+    art = ModelArtifact.load(recorder.champion("SYN/USDT", "1h").path)  # type: ignore[union-attr]
+    art.state_dict.pop(max(art.state_dict))  # drop the output layer's bias
+    art.save(folder / "v1.npz")
+    assert predictor.predict("SYN/USDT", "1h", candles) is None
+    assert "does not take" in predictor.errors[("SYN/USDT", "1h")] or \
+        "layers ending" in predictor.errors[("SYN/USDT", "1h")]
 
     assert predictor.predict("SYN/USDT", "1h", candles.take(slice(0, 50))) is None
     assert json.loads((folder / "champion.json").read_text())["version"] == "1"
@@ -141,14 +149,14 @@ def test_cli_train_and_the_seed_wrapper(tmp_path: Path, capsys: pytest.CaptureFi
     assert "[SYN/USDT_15m] Training done" in captured.out
     assert "SYN/USDT 4h: 360 candles found on synthetic, 468 needed" in captured.err
     assert "SYN/USDT 1m: 0 candles found" in captured.err
-    assert (tmp_path / "models" / "SYN_USDT" / "1h" / "v2.pt").exists()
+    assert (tmp_path / "models" / "SYN_USDT" / "1h" / "v2.npz").exists()
 
 
 def test_inference_path_never_imports_lightning_or_mlflow() -> None:
     code = ("import sys; from tradeloop.ml.predictor import Predictor; "
             "from tradeloop.app import champion_files; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'mlflow', "
-            "'pytorch_lightning')]; print(bad); sys.exit(1 if bad else 0)")
+            "'pytorch_lightning', 'torch')]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 CLASS_NAMES = ("down", "flat", "up")
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """A calibrated class forecast for the newest closed candle of one series."""
+
+    symbol: str
+    timeframe: str
+    candle_time: int
+    direction: str
+    probabilities: tuple[float, float, float]  # down, flat, up
+    confidence: float
+    model_version: str
+
+
 @dataclass(frozen=True, slots=True)
 class TimeframeSignal:
     """One timeframe's calibrated forecast made at the close of candle ``candle_time``."""

@@ -11,53 +11,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
-from tradeloop.adapters.store.trading_store import TradingStore
-from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.candles import Candle, SeriesKey
 from tradeloop.domain.gate import Gate, Mode, Transition
 from tradeloop.domain.risk import RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Position, Side
+from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Side
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.ml.predictor import Prediction
+from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store
 
 log = logging.getLogger("tradeloop.engine")
-
-
-class PredictorPort(Protocol):
-    errors: dict[tuple[str, str], str]
-
-    def predict(self, symbol: str, timeframe: str, candles: CandleArrays
-                ) -> Prediction | None: ...
-
-
-class BrokerPort(Protocol):
-    fee_rate: float
-    cash: float
-    positions: dict[str, Position]
-
-    def submit(self, order: OrderRequest) -> None: ...
-
-    def has_pending(self, symbol: str) -> bool: ...
-
-    def equity(self) -> float: ...
-
-    def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> BrokerEvents: ...
-
-    def close_all(self, time_ms: int, reason: str) -> BrokerEvents: ...
-
-
-class LearningPort(Protocol):
-    def on_trade_closed(self, symbol: str, trade: ClosedTrade, now_ms: int) -> None: ...
-    def on_prediction(self, key: SeriesKey, index: int, prediction: Prediction) -> None: ...
-    def on_tick(self, now_ms: int) -> None: ...
 
 
 @dataclass
@@ -86,14 +54,14 @@ class EngineStats:
 class Engine:
     """Turns candle closes into predictions, mode changes and risk-checked orders."""
 
-    def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: PredictorPort,
-                 broker: BrokerPort, risk: RiskManager, gate: Gate, aggregator: Aggregator,
-                 store: TradingStore, learning: LearningPort | None = None,
-                 on_trade: Callable[[ClosedTrade, float], None] | None = None) -> None:
+    def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: Predictor,
+                 broker: Broker, risk: RiskManager, gate: Gate, aggregator: Aggregator,
+                 store: Store, learning: Learning | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.cfg, self.book, self.predictor, self.broker = cfg, book, predictor, broker
         self.risk, self.gate, self.aggregator, self.store = risk, gate, aggregator, store
         self.learning = learning
-        self.on_trade = on_trade
+        self.notifier = notifier
         self.stats = EngineStats()
         self.trades: list[tuple[ClosedTrade, float]] = []
         self.equity_curve: list[tuple[int, float]] = []
@@ -156,6 +124,8 @@ class Engine:
         if halt is not None:
             log.warning("🔴 CRITICAL: %s", halt)
             self.store.error(now_ms, "MaxDrawdown", halt, symbol, None, "risk")
+            if self.notifier is not None:
+                self.notifier.notify("critical", "Max drawdown halt", halt)
             for s in self.cfg.symbols:
                 t = self.gate.hold(s, "max drawdown halt", now_ms)
                 if t is not None:
@@ -177,8 +147,6 @@ class Engine:
             mark = "✓ WIN" if trade.won else "✗ LOSS"
             log.info("[%s] Trade closed: %s (%+.2f%%, $%.2f, %s)", trade.symbol, mark,
                      100 * trade.pnl_percent, trade.pnl, trade.exit_reason)
-            if self.on_trade is not None:
-                self.on_trade(trade, risk_amount)
             if self.learning is not None:
                 self.learning.on_trade_closed(trade.symbol, trade, now_ms)
 

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tradeloop.adapters.store.trading_store import TradingStore, ts
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.gate import Gate, Transition
+from tradeloop.domain.signals import Prediction
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import ClosedTrade
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.retrainer import RetrainResult
 from tradeloop.ml.drift import FeatureDrift, PageHinkley
 from tradeloop.ml.features import compute_features
-from tradeloop.ml.predictor import Prediction
+from tradeloop.ports import Store
 
 log = logging.getLogger("tradeloop.learning")
 DRIFT_WINDOW = 200
@@ -38,12 +38,13 @@ class RetrainJob:
     triggered_ms: int
 
 
-def retraining_row(job: RetrainJob, res: RetrainResult) -> dict[str, object]:
-    """A ``retraining_history`` row. In replay simulated time does not move while a model
-    trains, so ``finished_at`` equals ``triggered_at`` there; the wall time is the duration."""
+def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dict[str, object]:
+    """A ``retraining_history`` row (times in ms). In replay simulated time does not move
+    while a model trains, so ``finished_at`` equals ``triggered_at`` there; the wall time is
+    the duration."""
     return {
         "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
-        "triggered_at": ts(job.triggered_ms), "finished_at": ts(job.triggered_ms),
+        "triggered_at": job.triggered_ms, "finished_at": max(finished_ms, job.triggered_ms),
         "duration_seconds": res.seconds, "status": "failed" if res.error else "done",
         "validation_confidence": res.validation_confidence,
         "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
@@ -71,7 +72,7 @@ class LearningController:
 
     def __init__(self, *, symbols: list[str], timeframes: list[str], weights: dict[str, float],
                  exchange: str, on_loss: bool, min_interval_ms: int, schedule_ms: int | None,
-                 drift_threshold: float, horizon: int, gate: Gate, store: TradingStore,
+                 drift_threshold: float, horizon: int, gate: Gate, store: Store,
                  book: CandleBook, runner: RetrainRunner,
                  on_transition: Callable[[Transition], None]) -> None:
         self.symbols, self.timeframes, self.weights = symbols, timeframes, weights
@@ -84,6 +85,7 @@ class LearningController:
         self._running: set[tuple[str, str]] = set()
         self._series: dict[SeriesKey, _Series] = {}
         self._schedule_from: int | None = None
+        self._now_ms = 0
         self.results: list[tuple[RetrainJob, RetrainResult]] = []
         self.skipped: list[tuple[RetrainJob, str]] = []
 
@@ -93,6 +95,7 @@ class LearningController:
     # -- triggers -------------------------------------------------------------------------
     def request(self, symbol: str, timeframe: str, reason: str, now_ms: int) -> bool:
         job = RetrainJob(symbol, timeframe, reason, now_ms)
+        self._now_ms = max(self._now_ms, now_ms)
         key = (symbol, timeframe)
         if key in self._running:
             self.skipped.append((job, "already retraining"))
@@ -151,6 +154,7 @@ class LearningController:
             self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
 
     def on_tick(self, now_ms: int) -> None:
+        self._now_ms = max(self._now_ms, now_ms)
         if self.schedule_ms:
             if self._schedule_from is None:
                 self._schedule_from = now_ms
@@ -170,7 +174,7 @@ class LearningController:
             if not any(k[0] == job.symbol for k in self._running):
                 self.gate.release(job.symbol, "retraining")
             self.results.append((job, res))
-            self.store.retraining(retraining_row(job, res))
+            self.store.retraining(retraining_row(job, res, self._now_ms))
             label = f"[{job.symbol}_{job.timeframe}]"
             if res.error:
                 log.warning("✗ %s Retraining failed: %s", label, res.error)

@@ -1,21 +1,27 @@
 """The model file: weights plus everything needed to serve them (features, scaler, calibration).
 
-Saved with ``torch.save`` and loaded with ``torch.load(weights_only=True)``, so loading a file
-never runs code from it.
+A numpy ``.npz`` archive: one array per weight tensor and a JSON header, saved and loaded with
+``allow_pickle=False``, so loading a file never runs code from it — and serving an MLP needs
+neither torch nor Lightning (the engine process stays small).
 """
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
 from tradeloop.domain.errors import ModelLoadError
 from tradeloop.ml.features import FEATURE_NAMES
 
-FORMAT = "tradeloop-classifier/1"
+FORMAT = "tradeloop-classifier/2"
+MODEL_SUFFIX = ".npz"
+_HEADER = "__header__"
+_WEIGHT = "w:"
 
 
 @dataclass
@@ -26,7 +32,7 @@ class ModelArtifact:
     timeframe: str
     architecture: str
     arch_params: dict[str, Any]
-    state_dict: dict[str, torch.Tensor]
+    state_dict: dict[str, np.ndarray]
     feature_names: list[str]
     scaler_mean: list[float]
     scaler_std: list[float]
@@ -40,10 +46,14 @@ class ModelArtifact:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def save(self, path: Path) -> Path:
+        """Write atomically (temporary file, then rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": FORMAT, **self.__dict__}
+        header = {k: v for k, v in self.__dict__.items() if k != "state_dict"}
+        arrays = {f"{_WEIGHT}{k}": np.ascontiguousarray(v) for k, v in self.state_dict.items()}
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, allow_pickle=False,
+                     **{_HEADER: np.array(json.dumps({"format": FORMAT, **header}))}, **arrays)
         tmp.replace(path)
         return path
 
@@ -53,17 +63,18 @@ class ModelArtifact:
         if not path.exists():
             raise ModelLoadError(f"model file not found: {path}")
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
+            with np.load(path, allow_pickle=False) as npz:
+                header = json.loads(str(npz[_HEADER]))
+                weights = {k[len(_WEIGHT):]: npz[k] for k in npz.files if k.startswith(_WEIGHT)}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise ModelLoadError(f"corrupt model file {path}: {exc.__class__.__name__}: "
                                  f"{str(exc)[:200]}") from None
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        found = header.pop("format", None) if isinstance(header, dict) else None
+        if found != FORMAT:
             raise ModelLoadError(f"incompatible model file {path}: format {found!r}, "
-                                 f"expected {FORMAT!r}")
-        payload.pop("format")
+                                 f"expected {FORMAT!r}; retrain it")
         try:
-            art = cls(**payload)
+            art = cls(state_dict=weights, **header)
         except TypeError as exc:
             raise ModelLoadError(f"incompatible model file {path}: {exc}") from None
         if list(art.feature_names) != list(FEATURE_NAMES):

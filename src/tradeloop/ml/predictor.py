@@ -1,4 +1,4 @@
-"""Serving the champion models with plain torch (no Lightning, no MLflow on this path).
+"""Serving the champion models: an MLP in numpy, a GRU in torch (never Lightning or MLflow).
 
 A missing, corrupt or incompatible model leaves its (symbol, timeframe) without a prediction
 and records why in :attr:`Predictor.errors`; it never raises into the caller.
@@ -7,70 +7,52 @@ and records why in :attr:`Predictor.errors`; it never raises into the caller.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 from scipy.special import erf
-from torch import nn
 
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
-from tradeloop.domain.signals import CLASS_NAMES
+from tradeloop.domain.signals import CLASS_NAMES, Prediction
 from tradeloop.ml.calibration import Calibration
 from tradeloop.ml.features import LOOKBACK, compute_features
 from tradeloop.ml.model_file import ModelArtifact
-from tradeloop.ml.nets import MLP, build_net
 from tradeloop.ports import ModelRef, ModelRegistry
 
 log = logging.getLogger(__name__)
 _SQRT_HALF = 0.7071067811865476
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """A calibrated class forecast for the newest closed candle of one series."""
-
-    symbol: str
-    timeframe: str
-    candle_time: int
-    direction: str
-    probabilities: tuple[float, float, float]  # down, flat, up
-    confidence: float
-    model_version: str
+_MLP_KEY = re.compile(r"^net\.(\d+)\.(weight|bias)$")
 
 
 @dataclass
 class _Loaded:
+    """A served model: an MLP as numpy matrices, anything else as a torch module."""
+
     ref: ModelRef
-    net: nn.Module
     mean: np.ndarray
     std: np.ndarray
     calibration: Calibration
     sequence_length: int
     linear_layers: list[tuple[np.ndarray, np.ndarray]] | None = None
+    net: Any = None  # torch module (GRU): torch is imported only when one is served
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """Class logits (float64) for one input row (MLP) or sequence (GRU).
-
-        An MLP runs in numpy — linear layers and exact GELU; dropout is the identity in eval —
-        because torch's per-call overhead dominates a one-row forward pass. Replay and live
-        use this same path, so they agree exactly.
-        """
-        if self.linear_layers is None:
-            with torch.inference_mode():
-                out = self.net(torch.from_numpy(x)[None]).numpy()[0]
-            return out.astype(np.float64)
-        *hidden, (w_out, b_out) = self.linear_layers
-        h = x.astype(np.float64)
-        for w, b in hidden:
-            z = w @ h + b
-            h = 0.5 * z * (1.0 + erf(z * _SQRT_HALF))
-        return w_out @ h + b_out
+        """Class logits (float64) for one input row (MLP) or sequence (GRU)."""
+        return self.logits_batch(x[None])[0]
 
     def logits_batch(self, X: np.ndarray) -> np.ndarray:
-        """Logits (float64) of many rows (MLP) or sequences (GRU) at once."""
+        """Logits (float64) of many rows (MLP) or sequences (GRU) at once.
+
+        An MLP runs in numpy — linear layers and exact GELU; dropout is the identity in eval —
+        because torch's import (~220 MB) and per-call overhead dominate one-row forward passes.
+        Replay and live use this same path, so they agree exactly.
+        """
         if self.linear_layers is None:
+            import torch
+
             with torch.inference_mode():
                 return self.net(torch.from_numpy(X)).numpy().astype(np.float64)
         *hidden, (w_out, b_out) = self.linear_layers
@@ -81,23 +63,62 @@ class _Loaded:
         return h @ w_out.T + b_out
 
 
-def load_model(ref: ModelRef) -> _Loaded:
-    """Build the network of a model file; ModelLoadError if it cannot be served."""
-    art = ModelArtifact.load(ref.path)
+def _mlp_layers(art: ModelArtifact, where: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The MLP's (weight, bias) pairs in order, checked to chain features -> 3 classes."""
+    found: dict[int, dict[str, np.ndarray]] = {}
+    for name, value in art.state_dict.items():
+        m = _MLP_KEY.match(name)
+        if m is None:
+            raise ModelLoadError(f"incompatible model file {where}: unexpected weight {name!r}")
+        found.setdefault(int(m.group(1)), {})[m.group(2)] = value
+    layers = []
+    width = len(art.feature_names)
+    for i in sorted(found):
+        w, b = found[i].get("weight"), found[i].get("bias")
+        if w is None or b is None or w.ndim != 2 or w.shape[1] != width or b.shape != w.shape[:1]:
+            raise ModelLoadError(f"incompatible model file {where}: layer {i} does not take "
+                                 f"{width} inputs")
+        layers.append((w.astype(np.float64), b.astype(np.float64)))
+        width = w.shape[0]
+    hidden = int(art.arch_params.get("hidden_size", 64))
+    for i, (w, _) in enumerate(layers[:-1]):
+        if w.shape[0] != hidden:
+            raise ModelLoadError(f"incompatible model file {where}: layer {i} has "
+                                 f"{w.shape[0]} units, hidden_size is {hidden}")
+    expected = int(art.arch_params.get("num_layers", 2)) + 1
+    if len(layers) != expected or width != len(CLASS_NAMES):
+        raise ModelLoadError(f"incompatible model file {where}: {len(layers)} layers ending in "
+                             f"{width} outputs, expected {expected} ending in {len(CLASS_NAMES)}")
+    return layers
+
+
+def _torch_net(art: ModelArtifact, where: str) -> Any:
+    import torch
+
+    from tradeloop.ml.nets import build_net
+
+    torch.set_num_threads(1)
     try:
         net = build_net(art.architecture, len(art.feature_names), art.arch_params)
-        net.load_state_dict(art.state_dict)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in art.state_dict.items()})
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise ModelLoadError(f"incompatible model file {ref.path}: {str(exc)[:300]}") from None
+        raise ModelLoadError(f"incompatible model file {where}: {str(exc)[:300]}") from None
     net.eval()
-    linear = None
-    if isinstance(net, MLP):
-        linear = [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy())
-                  for m in net.net if isinstance(m, nn.Linear)]
-    return _Loaded(ref, net, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
+    return net
+
+
+def load_model(ref: ModelRef) -> _Loaded:
+    """Prepare a model file for serving; ModelLoadError if it cannot be served."""
+    art = ModelArtifact.load(ref.path)
+    linear = net = None
+    if art.architecture == "mlp":
+        linear = _mlp_layers(art, str(ref.path))
+    else:
+        net = _torch_net(art, str(ref.path))
+    return _Loaded(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
-                   art.sequence_length, linear)
+                   art.sequence_length, linear, net)
 
 
 class Predictor:
@@ -108,7 +129,6 @@ class Predictor:
         self.errors: dict[tuple[str, str], str] = {}
         self._models: dict[tuple[str, str], _Loaded] = {}
         self._features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        torch.set_num_threads(1)
 
     def preload_features(self, symbol: str, timeframe: str, candles: CandleArrays) -> None:
         """Compute a whole series' features at once (replay). The rows are bit-identical to

@@ -23,7 +23,7 @@ from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.dataset import build_samples
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
 from tradeloop.ml.labels import dead_band
-from tradeloop.ml.model_file import ModelArtifact
+from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
 from tradeloop.ports import CandleReader, ModelRecorder
 from tradeloop.settings import Settings
@@ -106,14 +106,15 @@ def train_series(
     artifact = ModelArtifact(
         symbol=symbol, timeframe=tf.name, architecture=outcome.architecture,
         arch_params=outcome.arch_params,
-        state_dict={k: v.detach().clone() for k, v in outcome.net.state_dict().items()},
+        state_dict={k: v.detach().cpu().numpy().copy()
+                    for k, v in outcome.net.state_dict().items()},
         feature_names=list(FEATURE_NAMES), scaler_mean=outcome.scaler.mean.tolist(),
         scaler_std=outcome.scaler.std.tolist(), temperature=outcome.calibration.temperature,
         class_bias=list(outcome.calibration.bias), sequence_length=outcome.sequence_length,
         horizon_bars=cfg.horizon_bars, dead_band=band,
         trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
         metrics=metrics)
-    staging = artifact.save(folder / ".staging" / "model.pt")
+    staging = artifact.save(folder / ".staging" / f"model{MODEL_SUFFIX}")
     params = {
         "symbol": symbol, "timeframe": tf.name, "exchange": key.exchange,
         **{f"model.{k}": v for k, v in cfg.model_dump().items()},
@@ -133,7 +134,7 @@ def train_series(
         tags={"code_version": code_version(), "stop_reason": outcome.stop_reason},
         artifacts={"features.json": json.dumps(list(FEATURE_NAMES)),
                    "report.json": json.dumps(report, indent=2, default=str)})
-    final = folder / f"v{version}.pt"
+    final = folder / f"v{version}{MODEL_SUFFIX}"
     staging.replace(final)
     staging.parent.rmdir()
     first = registry.champion_version(symbol, tf.name) is None

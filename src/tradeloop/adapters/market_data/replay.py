@@ -1,24 +1,15 @@
-"""ReplayMarketData: stored candles as candle-close events of several series in time order."""
+"""ReplayMarketData: stored candles as candle-close events of several series in time order
+(the MarketData port for replay; the whole window is preloaded into the book)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.ports import CandleReader
-
-
-@dataclass(frozen=True, slots=True)
-class CandleClose:
-    """Candle ``index`` of ``key`` closed at ``close_ms``."""
-
-    key: SeriesKey
-    index: int
-    close_ms: int
+from tradeloop.ports import CandleClose, CandleReader, CandleSink
 
 
 class ReplayMarketData:
@@ -41,7 +32,11 @@ class ReplayMarketData:
             self.first_event[key] = int(np.searchsorted(candles.open_time + tf.ms, start_ms,
                                                         side="right"))
 
-    def events(self) -> Iterator[CandleClose]:
+    def open(self, sink: CandleSink) -> None:
+        for key, candles in self.series.items():
+            sink.preload(key, candles)
+
+    def closes(self) -> Iterator[CandleClose | None]:
         close_parts, tf_parts, sym_parts, idx_parts, key_parts = [], [], [], [], []
         symbols = sorted({k.symbol for k in self.keys})
         for n, key in enumerate(self.keys):

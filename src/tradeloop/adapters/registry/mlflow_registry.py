@@ -16,7 +16,6 @@ from tradeloop.ports import ModelRef
 
 EXPERIMENT = "tradeloop"
 CHAMPION = "champion"
-MODEL_FILE = "model.pt"
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 logging.getLogger("mlflow").setLevel(logging.WARNING)

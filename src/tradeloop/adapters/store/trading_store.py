@@ -129,7 +129,10 @@ class TradingStore:
                 model_version=version))
 
     def retraining(self, row: dict[str, object]) -> None:
-        self._write(RetrainingHistoryRow, row)
+        """A ``retraining_history`` row; ``triggered_at``/``finished_at`` in ms."""
+        times = {k: ts(int(v)) for k in ("triggered_at", "finished_at")  # type: ignore[call-overload]
+                 if (v := row.get(k)) is not None}
+        self._write(RetrainingHistoryRow, {**row, **times})
 
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
               timeframe: str | None = None, component: str | None = None) -> None:
