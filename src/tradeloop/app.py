@@ -5,14 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 
 from tradeloop.adapters.clock import WallClock
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
-from tradeloop.ports import Clock
+from tradeloop.domain.gate import Gate
+from tradeloop.domain.risk import RiskLimits, RiskManager
+from tradeloop.domain.signals import Aggregator
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.engine.candle_book import CandleBook
+from tradeloop.engine.engine import Engine, EngineConfig
+from tradeloop.engine.learning import LearningController, RetrainRunner
+from tradeloop.ml.features import LOOKBACK
+from tradeloop.ports import Broker, Clock, Notifier, Predictor, Store
 from tradeloop.settings import Settings
+
+HOUR_MS = 3_600_000
 
 if TYPE_CHECKING:
     from tradeloop.adapters.registry.mlflow_registry import MlflowRegistry
@@ -22,7 +32,7 @@ if TYPE_CHECKING:
 class StoreHandle:
     """The opened database: its engine and the candle store on it."""
 
-    engine: Engine
+    engine: SqlEngine
     candles: CandleStore
 
     def close(self) -> None:
@@ -63,3 +73,49 @@ def champion_files(settings: Settings) -> ChampionFiles:
 
 def wall_clock() -> Clock:
     return WallClock()
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    r = settings.risk
+    return RiskLimits(
+        max_drawdown=r.max_drawdown_percent / 100, daily_loss_limit=r.daily_loss_limit,
+        max_position_fraction=r.max_position_size_percent, risk_per_trade=r.risk_per_trade,
+        max_open_positions=r.max_open_positions, stop_loss=r.stop_loss_percent / 100,
+        take_profit=r.take_profit_percent / 100,
+        max_consecutive_losses=r.max_consecutive_losses,
+        loss_pause_ms=int(r.loss_pause_minutes * 60_000), blacklist=frozenset(r.blacklist),
+        blocked_hours=frozenset(r.blocked_hours))
+
+
+def engine_window(settings: Settings) -> int:
+    """Candles handed to the predictor per decision."""
+    return LOOKBACK + max(settings.model.sequence_length, 1)
+
+
+def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
+                predictor: Predictor, broker: Broker, store: Store, runner: RetrainRunner,
+                run_id: str, schedule_ms: int | None = None, notifier: Notifier | None = None
+                ) -> tuple[Engine, LearningController]:
+    """The engine and its learning controller for ``symbols`` on every configured timeframe.
+    Replay, paper and live differ only in the book's feed, the broker and the runner."""
+    tfs = settings.timeframes.names
+    weights = {i.interval: i.weight for i in settings.timeframes.intervals}
+    conf = settings.continuous_learning.confidence
+    gate = Gate(conf.trading_threshold, conf.hysteresis, int(conf.min_dwell_minutes * 60_000))
+    finest = min(Timeframe.parse(t) for t in tfs)
+    engine = Engine(
+        EngineConfig(symbols, tfs, weights, settings.exchange.name, conf.trading_threshold,
+                     conf.hysteresis, engine_window(settings), run_id,
+                     equity_sample_ms=max(finest.ms, HOUR_MS)),
+        book, predictor, broker,
+        RiskManager(risk_limits(settings), broker.equity()), gate,
+        Aggregator(weights, settings.trading.stale_after_bars), store, notifier=notifier)
+    rt = settings.continuous_learning.retraining
+    learning = LearningController(
+        symbols=symbols, timeframes=tfs, weights=weights, exchange=settings.exchange.name,
+        on_loss=rt.on_loss, min_interval_ms=int(rt.min_interval_hours * HOUR_MS),
+        schedule_ms=schedule_ms or (int(rt.schedule_hours * HOUR_MS) or None),
+        drift_threshold=rt.drift_threshold, horizon=settings.model.horizon_bars, gate=gate,
+        store=store, book=book, runner=runner, on_transition=engine.record_transition)
+    engine.learning = learning
+    return engine, learning

@@ -26,19 +26,15 @@ from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.schema import DeploymentRow
 from tradeloop.adapters.store.trading_store import TradingStore, ts
-from tradeloop.app import StoreHandle
+from tradeloop.app import StoreHandle, engine_window, wire_engine
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.gate import Gate
 from tradeloop.domain.performance import Performance, evaluate
-from tradeloop.domain.risk import RiskLimits, RiskManager
-from tradeloop.domain.signals import Aggregator
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.engine.engine import Engine, EngineConfig
+from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController, RetrainJob, retraining_row
 from tradeloop.engine.retrainer import RetrainResult
 from tradeloop.engine.worker import ProcessRunner
-from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.predictor import Predictor
 from tradeloop.settings import Settings
 
@@ -56,18 +52,6 @@ class BacktestResult:
     initial: list[RetrainResult]
     events: int
     replay_seconds: float
-
-
-def risk_limits(settings: Settings) -> RiskLimits:
-    r = settings.risk
-    return RiskLimits(
-        max_drawdown=r.max_drawdown_percent / 100, daily_loss_limit=r.daily_loss_limit,
-        max_position_fraction=r.max_position_size_percent, risk_per_trade=r.risk_per_trade,
-        max_open_positions=r.max_open_positions, stop_loss=r.stop_loss_percent / 100,
-        take_profit=r.take_profit_percent / 100,
-        max_consecutive_losses=r.max_consecutive_losses,
-        loss_pause_ms=int(r.loss_pause_minutes * 60_000), blacklist=frozenset(r.blacklist),
-        blocked_hours=frozenset(r.blocked_hours))
 
 
 def run_id_for(settings: Settings, symbols: list[str], start_ms: int, end_ms: int,
@@ -90,13 +74,12 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     folder = folder or settings.path(settings.paths.data_dir) / "backtests" / f"{run_id}-{stamp}"
     registry = LocalRegistry(folder / "models")  # read here; written by the worker
     tfs = settings.timeframes.names
-    weights = {i.interval: i.weight for i in settings.timeframes.intervals}
     keys = [SeriesKey(settings.exchange.name, s, tf) for s in symbols for tf in tfs]
 
     worker = ProcessRunner(settings, folder / "models", wait=True)
 
-    window = LOOKBACK + max(settings.model.sequence_length, 1)
-    market = ReplayMarketData(store.candles, keys, start_ms, end_ms, warmup_bars=window)
+    market = ReplayMarketData(store.candles, keys, start_ms, end_ms,
+                              warmup_bars=engine_window(settings))
     book = CandleBook()
     predictor = Predictor(registry)
     market.open(book)
@@ -117,27 +100,14 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         tstore.retraining(retraining_row(job, res, start_ms))
         if res.error:
             log.warning("[%s @ %s] no initial model: %s", key.symbol, key.timeframe, res.error)
-    conf = settings.continuous_learning.confidence
-    gate = Gate(conf.trading_threshold, conf.hysteresis, int(conf.min_dwell_minutes * 60_000))
-    finest = min(Timeframe.parse(t) for t in tfs)
-    engine = Engine(
-        EngineConfig(symbols, tfs, weights, settings.exchange.name, conf.trading_threshold,
-                     conf.hysteresis, window, f"{run_id}-d{deployment_id}",
-                     equity_sample_ms=max(finest.ms, HOUR_MS)),
-        book, predictor, SimBroker(settings.trading.initial_balance,
-                                             settings.trading.fee_bps,
-                                             settings.trading.slippage_bps),
-        RiskManager(risk_limits(settings), settings.trading.initial_balance), gate,
-        Aggregator(weights, settings.trading.stale_after_bars), tstore)
-    rt = settings.continuous_learning.retraining
-    schedule = retrain_every_ms or (int(rt.schedule_hours * HOUR_MS) or None)
-    learning = LearningController(
-        symbols=symbols, timeframes=tfs, weights=weights, exchange=settings.exchange.name,
-        on_loss=rt.on_loss, min_interval_ms=int(rt.min_interval_hours * HOUR_MS),
-        schedule_ms=schedule, drift_threshold=rt.drift_threshold,
-        horizon=settings.model.horizon_bars, gate=gate, store=tstore, book=book,
-        runner=worker, on_transition=engine.record_transition)
-    engine.learning = learning if retraining else None
+    engine, learning = wire_engine(
+        settings, symbols, book=book, predictor=predictor,
+        broker=SimBroker(settings.trading.initial_balance, settings.trading.fee_bps,
+                         settings.trading.slippage_bps),
+        store=tstore, runner=worker, run_id=f"{run_id}-d{deployment_id}",
+        schedule_ms=retrain_every_ms)
+    if not retraining:
+        engine.learning = None
     total = len(market)
     done = 0
     loop_started = time.perf_counter()

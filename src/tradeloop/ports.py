@@ -54,6 +54,15 @@ class CandleReader(Protocol):
     def count(self, key: SeriesKey | None = None) -> int: ...
 
 
+class CandleWriter(CandleReader, Protocol):
+    """Read and write access to stored candles."""
+
+    def write(self, key: SeriesKey, candles: CandleArrays, *, refresh_gaps: bool = True
+              ) -> int: ...
+
+    def last_open_time(self, key: SeriesKey) -> int | None: ...
+
+
 class ModelRecorder(ModelRegistry, Protocol):
     """Records training runs and moves the champion (MLflow in production)."""
 

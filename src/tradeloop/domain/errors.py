@@ -58,3 +58,11 @@ class ModelError(TradeloopError):
 
 class ModelLoadError(ModelError):
     """A model file is missing, corrupt or incompatible with this version."""
+
+
+class EngineError(TradeloopError):
+    """The engine cannot start or run (another instance holds the data folder, bad mode)."""
+
+
+class AlreadyRunningError(EngineError):
+    """Another engine already runs on this data folder."""

@@ -48,6 +48,7 @@ class EngineStats:
     decisions: int = 0
     orders: int = 0
     refusals: int = 0
+    errors: int = 0
     decision_ms: list[float] = field(default_factory=list)
 
 
@@ -71,10 +72,34 @@ class Engine:
                         for s in cfg.symbols}
         self._tf_ms = {t: Timeframe.parse(t).ms for t in cfg.timeframes}
         self._version: dict[str, str] = {}
+        self._failing: set[str] = set()
 
     # -- the loop -------------------------------------------------------------------------
     def on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
-        """Candle ``index`` of ``key`` has closed at ``now_ms``."""
+        """Candle ``index`` of ``key`` has closed at ``now_ms``.
+
+        An unexpected error while handling one symbol is recorded in ``error_log`` and holds
+        that symbol in LEARNING until one of its candles is handled cleanly again; the loop
+        and the other symbols go on."""
+        symbol = key.symbol
+        try:
+            self._on_close(key, index, now_ms)
+        except Exception as exc:
+            self.stats.errors += 1
+            log.exception("[%s @ %s] error while handling a candle close", symbol,
+                          key.timeframe)
+            self.store.error(now_ms, type(exc).__name__, str(exc)[:2000], symbol,
+                             key.timeframe, "engine")
+            self._failing.add(symbol)
+            t = self.gate.hold(symbol, "error", now_ms)
+            if t is not None:
+                self.record_transition(t)
+            return
+        if symbol in self._failing:
+            self._failing.discard(symbol)
+            self.gate.release(symbol, "error")
+
+    def _on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
         started = time.perf_counter()
         self.stats.events += 1
         symbol, tf = key.symbol, key.timeframe
@@ -197,9 +222,9 @@ class Engine:
         conf = f" (confidence: {t.confidence:.2%})" if t.confidence is not None else ""
         log.info("✓ [%s] Transitioned to %s mode%s: %s", t.symbol, t.mode, conf, t.reason)
 
-    def finish(self, now_ms: int) -> None:
+    def finish(self, now_ms: int, reason: str = "end_of_replay") -> None:
         """End of a run: close what is open at the last prices and flush the buffers."""
-        self._handle(self.broker.close_all(now_ms, "end_of_replay"), now_ms)
+        self._handle(self.broker.close_all(now_ms, reason), now_ms)
         self.equity_curve.append((now_ms, self.broker.equity()))
         self.store.flush()
 

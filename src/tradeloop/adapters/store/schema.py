@@ -281,6 +281,24 @@ class AlertRow(Base):
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ControlCommandRow(Base):
+    """An operator's request to the running engine (manual retrain, stop, rollback), picked
+    up by its loop within a few seconds and answered in ``status``/``result``."""
+
+    __tablename__ = "control_commands"
+    __table_args__ = (Index("ix_control_commands_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column()
+    command: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|rejected
+    handled_at: Mapped[datetime | None] = mapped_column()
+    result: Mapped[str | None] = mapped_column(Text)
+
+
 OPERATOR_TABLES = (
     "candles", "trade_outcomes", "retraining_history", "learning_states",
     "confidence_history", "error_log", "positions",
