@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 from typing import Any
 
 from rich.table import Table
 
 from tradeloop.app import open_store
-from tradeloop.cli.common import console, parse_date_ms, progress_bar, settings_from
+from tradeloop.cli.common import (
+    console,
+    parse_date_ms,
+    parse_duration_ms,
+    progress_bar,
+    settings_from,
+)
 from tradeloop.domain.errors import DataError
 from tradeloop.domain.symbols import parse_symbol
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
-_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-
-
-def parse_duration_ms(text: str) -> int:
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise DataError(f"bad duration {text!r}; expected e.g. 12h, 7d, 2w")
-    return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
 
 
 def register(groups: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -44,6 +45,17 @@ def parse_date_ms(text: str) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise DataError(f"bad duration {text!r}; expected e.g. 12h, 7d, 2w")
+    return int(float(m.group(1)) * _UNIT_MS[m.group(2)])
 
 
 def progress_bar(*, count: bool = False) -> Progress:

@@ -104,6 +104,7 @@ class Engine:
         self.stats.events += 1
         symbol, tf = key.symbol, key.timeframe
         candle = self.book.candle(key, index)
+        log.info("[%s @ %s] Candle closed: O=%.2f C=%.2f", symbol, tf, candle.open, candle.close)
         if tf == self._finest[symbol]:
             self._advance_book(symbol, candle, now_ms)
         window = self.book.window(key, index, self.cfg.window)

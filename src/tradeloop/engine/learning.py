@@ -57,6 +57,8 @@ class RetrainRunner(Protocol):
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]: ...
 
+    def close(self, *, wait: bool = True) -> None: ...
+
 
 @dataclass
 class _Series:
@@ -94,6 +96,8 @@ class LearningController:
 
     # -- triggers -------------------------------------------------------------------------
     def request(self, symbol: str, timeframe: str, reason: str, now_ms: int) -> bool:
+        """Start a retrain unless one runs for the series or its cooldown is on (an
+        operator's ``manual`` request skips the cooldown). True when it started."""
         job = RetrainJob(symbol, timeframe, reason, now_ms)
         self._now_ms = max(self._now_ms, now_ms)
         key = (symbol, timeframe)
@@ -101,7 +105,7 @@ class LearningController:
             self.skipped.append((job, "already retraining"))
             return False
         last = self._last.get(key)
-        if last is not None and now_ms - last < self.min_interval_ms:
+        if reason != "manual" and last is not None and now_ms - last < self.min_interval_ms:
             self.skipped.append((job, "cooldown"))
             log.info("[%s @ %s] retraining (%s) skipped: cooldown of %.1fh", symbol, timeframe,
                      reason, self.min_interval_ms / 3_600_000)

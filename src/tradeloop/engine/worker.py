@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from tradeloop.engine.learning import RetrainJob
@@ -55,24 +56,45 @@ class ProcessRunner:
         self.settings = settings
         self.registry_root = str(registry_root) if registry_root is not None else None
         self.wait = wait
-        self._pool = ProcessPoolExecutor(max_workers=1,
-                                         mp_context=multiprocessing.get_context("spawn"))
+        self._pool = self._new_pool()
         self._futures: list[tuple[RetrainJob, Future[RetrainResult]]] = []
 
+    @staticmethod
+    def _new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+    def _submit(self, job: RetrainJob) -> Future[RetrainResult]:
+        """Submit, replacing a pool broken by a crashed worker (the next job still runs)."""
+        try:
+            return self._pool.submit(_run, self.settings, self.registry_root, job)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(_run, self.settings, self.registry_root, job)
+
     def submit(self, job: RetrainJob) -> None:
-        future = self._pool.submit(_run, self.settings, self.registry_root, job)
+        future = self._submit(job)
         if self.wait:
-            future.result()
+            _outcome(job, future)
         self._futures.append((job, future))
 
     def run(self, job: RetrainJob) -> RetrainResult:
         """Run one job and wait for it."""
-        return _outcome(job, self._pool.submit(_run, self.settings, self.registry_root, job))
+        return _outcome(job, self._submit(job))
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
         done = [(j, f) for j, f in self._futures if f.done()]
         self._futures = [(j, f) for j, f in self._futures if not f.done()]
         return [(job, _outcome(job, future)) for job, future in done]
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    @property
+    def busy(self) -> bool:
+        return any(not f.done() for _, f in self._futures)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Shut the worker down; ``wait=False`` abandons a running job (a stopping live
+        engine must not wait minutes for a retrain: the challenger is simply not made)."""
+        if not wait:
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()  # private attribute, stable across CPython 3.11-3.13
+        self._pool.shutdown(wait=wait, cancel_futures=True)

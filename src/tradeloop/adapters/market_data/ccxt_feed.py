@@ -6,7 +6,8 @@ At :meth:`open` each series catches up on the candles missed while the engine wa
 comes back (out of order, duplicates, unclosed or malformed candles are dealt with as in an
 import), stores it and yields one event per new closed candle, in time order. A series whose
 newest candle is more than ``max_missing_bars`` behind is reported stale once (callback),
-and again fresh when it recovers. Exchange errors never end the loop: they are reported and
+and again fresh when it recovers; a due candle that is not there yet is asked for again
+after ``retry_seconds``. Exchange errors never end the loop: they are reported and
 the series is tried again at the next poll.
 """
 
@@ -32,7 +33,8 @@ class CcxtMarketData:
 
     def __init__(self, source: CandleSource, store: CandleWriter, keys: list[SeriesKey],
                  clock: Clock, *, warmup_bars: int, settle_seconds: float = 2.0,
-                 heartbeat_seconds: float = 5.0, max_missing_bars: int = 3,
+                 heartbeat_seconds: float = 5.0, retry_seconds: float = 5.0,
+                 max_missing_bars: int = 3,
                  backfill_bars: int = 1000,
                  on_error: Callable[[SeriesKey, TradeloopError], None] | None = None,
                  on_stale: Callable[[SeriesKey, bool, int], None] | None = None) -> None:
@@ -40,6 +42,8 @@ class CcxtMarketData:
         self.warmup_bars, self.backfill_bars = warmup_bars, backfill_bars
         self.settle_ms = int(settle_seconds * 1000)
         self.heartbeat_s = heartbeat_seconds
+        self.retry_ms = int(retry_seconds * 1000)
+        self._retry_at: dict[SeriesKey, int] = {}  # a due candle was not there yet
         self.max_missing_bars = max_missing_bars
         self.on_error, self.on_stale = on_error, on_stale
         self.tf = {k: Timeframe.parse(k.timeframe) for k in keys}
@@ -72,7 +76,7 @@ class CcxtMarketData:
         tf = self.tf[key]
         last = self.last.get(key)
         nxt = last + tf.ms if last is not None else tf.floor(self.clock.now_ms()) - tf.ms
-        return nxt + tf.ms + self.settle_ms
+        return max(nxt + tf.ms + self.settle_ms, self._retry_at.get(key, 0))
 
     def closes(self) -> Iterator[CandleClose | None]:
         assert self._sink is not None, "open() first"
@@ -88,6 +92,8 @@ class CcxtMarketData:
                 except TradeloopError as exc:
                     self._report(key, exc)
                     new = CandleArrays.empty()
+                if len(new) == 0:
+                    self._retry_at[key] = now + self.retry_ms
                 tf = self.tf[key]
                 for i in range(len(new)):
                     candle = Candle(int(new.open_time[i]), float(new.open[i]),

@@ -1,0 +1,1 @@
+"""Operator alerts: adapters of the Notifier port."""

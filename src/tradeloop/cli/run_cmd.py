@@ -1,0 +1,173 @@
+"""``tradeloop run`` (a live session), ``tradeloop retrain`` (manual trigger) and
+``tradeloop stop``: the operator's handles on the engine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from logging.handlers import RotatingFileHandler
+from typing import Any
+
+from tradeloop.adapters.instance_lock import InstanceLock
+from tradeloop.adapters.store.control_store import ControlChannel
+from tradeloop.app import open_store, wall_clock
+from tradeloop.cli.common import console, parse_duration_ms, settings_from
+from tradeloop.domain.errors import EngineError
+from tradeloop.domain.symbols import parse_symbol
+from tradeloop.domain.timeframes import Timeframe
+from tradeloop.settings import Settings
+
+ANSWER_WAIT_S = 30.0
+
+
+def register(groups: Any) -> None:
+    p = groups.add_parser("run", help="run the engine live (paper: live prices, simulated "
+                                      "fills)")
+    p.add_argument("--mode", default="paper", choices=("paper", "testnet", "live"))
+    p.add_argument("--symbols", default=None, help="comma list (default: config symbols)")
+    p.add_argument("--duration", default=None, help="stop after e.g. 24h (default: run until "
+                                                    "stopped)")
+    p.set_defaults(func=run)
+    r = groups.add_parser("retrain", help="retrain a series now (trigger 'manual'); queued "
+                                          "to the running engine when there is one")
+    r.add_argument("--symbol", required=True)
+    r.add_argument("--interval", default=None, help="timeframe (default: the symbol's main "
+                                                    "timeframe)")
+    r.set_defaults(func=retrain_now)
+    s = groups.add_parser("stop", help="ask the running engine to stop gracefully")
+    s.set_defaults(func=stop)
+
+
+def setup_logging(settings: Settings, name: str) -> None:
+    """Seed-style lines on the console and in a rotated file under ``logs_dir``."""
+    folder = settings.path(settings.paths.logs_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S")
+    file_handler = RotatingFileHandler(folder / name, maxBytes=20_000_000, backupCount=5,
+                                       encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s "
+                                                "%(message)s"))
+    console_handler = logging.StreamHandler()
+    console_handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(console_handler)
+    root.addHandler(file_handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
+    from tradeloop.adapters.market_data.rate_limit import RateLimiter
+    from tradeloop.adapters.notify.log_notifier import LogNotifier
+    from tradeloop.app import exchange_for
+    from tradeloop.engine.worker import ProcessRunner
+    from tradeloop.session import Session
+
+    settings = settings_from(args)
+    symbols = [parse_symbol(s) for s in args.symbols.split(",")] if args.symbols \
+        else list(settings.symbols)
+    duration = parse_duration_ms(args.duration) if args.duration else None
+    setup_logging(settings, "engine.log")
+    clock = wall_clock()
+    exchange = exchange_for(settings)
+    source = CcxtCandleSource(exchange, clock, max_retries=settings.exchange.max_retries,
+                              limiter=RateLimiter(settings.exchange.rate_limit_per_minute,
+                                                  clock))
+    store = open_store(settings)
+    stopping = {"flag": False}
+
+    def on_term(signum: int, frame: Any) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        session = Session(settings, store, symbols, mode=args.mode, clock=clock, source=source,
+                          runner=ProcessRunner(settings, None, wait=False),
+                          notifier=LogNotifier(store.engine, clock))
+        res = session.run(duration, stop=lambda: stopping["flag"])
+    finally:
+        store.close()
+    console.print(f"session {res.deployment_id} ended ({res.stopped_by}): "
+                  f"{res.engine.stats.events:,} candle closes, {res.engine.stats.orders} orders, "
+                  f"{len(res.engine.trades)} trades, equity {res.engine.broker.equity():,.2f}")
+    return 0
+
+
+def _running(settings: Settings) -> dict[str, object] | None:
+    return InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock").held_elsewhere()
+
+
+def _await_answer(channel: ControlChannel, command_id: int) -> int:
+    deadline = time.monotonic() + ANSWER_WAIT_S
+    while time.monotonic() < deadline:
+        status, result = channel.status(command_id)
+        if status != "pending":
+            console.print(f"command {command_id}: {status} — {result}")
+            return 0 if status == "done" else 1
+        time.sleep(0.5)
+    console.print(f"command {command_id} queued; the engine has not answered within "
+                  f"{ANSWER_WAIT_S:.0f}s (it polls every few seconds)")
+    return 0
+
+
+def retrain_now(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    symbol = parse_symbol(args.symbol)
+    tf = Timeframe.parse(args.interval).name if args.interval else None
+    if tf is not None and tf not in settings.timeframes.names:
+        raise EngineError(f"timeframe {tf} is not configured ({settings.timeframes.names})")
+    store = open_store(settings)
+    try:
+        clock = wall_clock()
+        if _running(settings) is not None:
+            channel = ControlChannel(store.engine)
+            cid = channel.request("retrain", clock.now_ms(), symbol=symbol, timeframe=tf)
+            console.print(f"queued manual retrain of {symbol} {tf or '(main timeframe)'} "
+                          f"for the running engine (command {cid})")
+            return _await_answer(channel, cid)
+        return _retrain_here(settings, store, symbol, tf or _main_timeframe(settings),
+                             clock.now_ms())
+    finally:
+        store.close()
+
+
+def _main_timeframe(settings: Settings) -> str:
+    return max(settings.timeframes.intervals,
+               key=lambda i: (i.weight, Timeframe.parse(i.interval))).interval
+
+
+def _retrain_here(settings: Settings, store: Any, symbol: str, tf: str, now_ms: int) -> int:
+    from tradeloop.adapters.store.trading_store import TradingStore
+    from tradeloop.app import model_registry
+    from tradeloop.engine.learning import RetrainJob, retraining_row
+    from tradeloop.engine.retrainer import retrain
+
+    console.print(f"no engine running: retraining {symbol} {tf} here (trigger manual)")
+    res = retrain(settings, store.candles, model_registry(settings), symbol, tf, now_ms)
+    job = RetrainJob(symbol, tf, "manual", now_ms)
+    TradingStore(store.engine, "manual").retraining(
+        retraining_row(job, res, now_ms + int(res.seconds * 1000)))
+    if res.error:
+        console.print(f"[red]retraining failed:[/] {res.error}")
+        return 1
+    verdict = "promoted to champion" if res.promoted else "not promoted"
+    console.print(f"v{res.version} {verdict}: {res.reason}")
+    return 0
+
+
+def stop(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    holder = _running(settings)
+    if holder is None:
+        console.print("no engine is running on this data folder")
+        return 1
+    store = open_store(settings)
+    try:
+        channel = ControlChannel(store.engine)
+        cid = channel.request("stop", wall_clock().now_ms())
+        console.print(f"asked the running engine ({holder}) to stop (command {cid})")
+        return _await_answer(channel, cid)
+    finally:
+        store.close()
