@@ -7,6 +7,9 @@ sample through the production Predictor. For each prediction the directional con
 max(p_up, p_down) — what the gate compares with the threshold — and whether that direction
 was right over the horizon (close after 4 bars vs close now) are recorded. Output: deciles of
 directional confidence with their hit rates -> ``results/bench_confidence.json``.
+
+Control: a driftless random walk (1h, volatility like BTC's) goes through the same training
+and serving; a threshold it reaches would let the gate trade on noise.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from benchmarks.common import SHARED_DATA, report
 from tradeloop.adapters.market_data.csv_files import import_file
+from tradeloop.adapters.market_data.synthetic import random_walk
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.app import open_store
 from tradeloop.domain.candles import SeriesKey
@@ -51,35 +55,39 @@ def main() -> int:
         predictor = Predictor(registry)
         horizon = settings.model.horizon_bars
         conf_all, hit_all, per_series = [], [], {}
-        for symbol in SYMBOLS:
-            for tf in TIMEFRAMES:
+        rw = random_walk(30_000, seed=21, vol=0.006,
+                         start_ms=END_MS - 30_000 * 3_600_000)
+        store.candles.write(SeriesKey("binance", "RW/USDT", "1h"), rw)
+        for symbol, tf in [*((s, t) for s in SYMBOLS for t in TIMEFRAMES), ("RW/USDT", "1h")]:
+            if symbol != "RW/USDT":
                 path = SHARED_DATA / f"binance_{symbol.replace('/', '_')}_{tf}.csv"
                 import_file(store.candles, path, now_ms=END_MS)
-                key = SeriesKey("binance", symbol, tf)
-                train_series(settings, store.candles, registry, symbol, tf, until_ms=CUT_MS)
-                step = Timeframe.parse(tf).ms
-                candles = store.candles.load(key, CUT_MS - 200 * step, END_MS)
-                predictor.preload_features(symbol, tf, candles)
-                first = int(np.searchsorted(candles.open_time, CUT_MS))
-                conf, hit = [], []
-                for i in range(first, len(candles) - horizon):
-                    p = predictor.predict(symbol, tf, candles.take(slice(i - 100, i + 1)))
-                    if p is None:
-                        continue
-                    p_down, _, p_up = p.probabilities
-                    move = candles.close[i + horizon] - candles.close[i]
-                    if move == 0:
-                        continue
-                    conf.append(max(p_up, p_down))
-                    hit.append((p_up >= p_down) == (move > 0))
-                c, h = np.array(conf), np.array(hit)
-                per_series[f"{symbol} {tf}"] = {
-                    "n": len(c), "hit_rate": round(float(h.mean()), 4),
-                    "confidence_p50": round(float(np.median(c)), 4),
-                    "confidence_p90": round(float(np.quantile(c, 0.9)), 4),
-                    "confidence_max": round(float(c.max()), 4),
-                    "hit_rate_top_decile": round(float(h[c >= np.quantile(c, 0.9)].mean()), 4)}
-                print(symbol, tf, per_series[f"{symbol} {tf}"], flush=True)
+            key = SeriesKey("binance", symbol, tf)
+            train_series(settings, store.candles, registry, symbol, tf, until_ms=CUT_MS)
+            step = Timeframe.parse(tf).ms
+            candles = store.candles.load(key, CUT_MS - 200 * step, END_MS)
+            predictor.preload_features(symbol, tf, candles)
+            first = int(np.searchsorted(candles.open_time, CUT_MS))
+            conf, hit = [], []
+            for i in range(first, len(candles) - horizon):
+                p = predictor.predict(symbol, tf, candles.take(slice(i - 100, i + 1)))
+                if p is None:
+                    continue
+                p_down, _, p_up = p.probabilities
+                move = candles.close[i + horizon] - candles.close[i]
+                if move == 0:
+                    continue
+                conf.append(max(p_up, p_down))
+                hit.append((p_up >= p_down) == (move > 0))
+            c, h = np.array(conf), np.array(hit)
+            per_series[f"{symbol} {tf}"] = {
+                "n": len(c), "hit_rate": round(float(h.mean()), 4),
+                "confidence_p50": round(float(np.median(c)), 4),
+                "confidence_p90": round(float(np.quantile(c, 0.9)), 4),
+                "confidence_max": round(float(c.max()), 4),
+                "hit_rate_top_decile": round(float(h[c >= np.quantile(c, 0.9)].mean()), 4)}
+            print(symbol, tf, per_series[f"{symbol} {tf}"], flush=True)
+            if symbol != "RW/USDT":
                 conf_all.append(c)
                 hit_all.append(h)
         store.close()
@@ -97,7 +105,8 @@ def main() -> int:
         "predictions": len(c), "hit_rate": round(float(h.mean()), 4),
         "top_decile_starts_at": round(float(edges[9]), 4),
         "share_at_or_above_0.80": round(float((c >= 0.80).mean()), 6),
-        "deciles": deciles, "series": per_series})
+        "deciles": deciles, "series": per_series,
+        "random_walk_control": per_series["RW/USDT 1h"]})
     return 0
 
 
