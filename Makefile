@@ -26,6 +26,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_data.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_train.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_replay.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_confidence.py
 
 lock: $(STAMP)
 	@scripts/lock.sh

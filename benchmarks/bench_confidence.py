@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from benchmarks.common import SHARED_DATA, report
 from tradeloop.adapters.market_data.csv_files import import_file
 from tradeloop.adapters.market_data.synthetic import random_walk
