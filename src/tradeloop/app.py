@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine as SqlEngine
 
 from tradeloop.adapters.clock import WallClock
+from tradeloop.adapters.notify.log_notifier import LogNotifier
+from tradeloop.adapters.notify.remote import (
+    Channel,
+    RemoteAlerts,
+    TelegramChannel,
+    WebhookChannel,
+)
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
@@ -71,6 +78,22 @@ def champion_files(settings: Settings) -> ChampionFiles:
     return ChampionFiles(settings.path(settings.paths.models_dir))
 
 
+def notifier_for(settings: Settings, engine: SqlEngine, clock: Clock,
+                 deployment_id: int | None = None) -> LogNotifier:
+    """Alerts to the log and the ``alerts`` table, plus the webhook (ALERT_WEBHOOK_URL) and
+    Telegram (TELEGRAM_BOT_TOKEN + alerts.telegram_chat_id) when configured."""
+    channels: list[Channel] = []
+    sec, cfg = settings.secrets, settings.alerts
+    if sec.alert_webhook_url is not None:
+        channels.append(WebhookChannel(sec.alert_webhook_url.get_secret_value()))
+    if sec.telegram_bot_token is not None and cfg.telegram_chat_id:
+        channels.append(TelegramChannel(sec.telegram_bot_token.get_secret_value(),
+                                        cfg.telegram_chat_id, cfg.telegram_api_url))
+    remote = RemoteAlerts(channels, min_level=cfg.min_level,
+                          timeout_seconds=cfg.timeout_seconds) if channels else None
+    return LogNotifier(engine, clock, remote, deployment_id)
+
+
 def wall_clock() -> Clock:
     return WallClock()
 
@@ -94,8 +117,8 @@ def engine_window(settings: Settings) -> int:
 
 def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
                 predictor: Predictor, broker: Broker, store: Store, runner: RetrainRunner,
-                run_id: str, schedule_ms: int | None = None, notifier: Notifier | None = None
-                ) -> tuple[Engine, LearningController]:
+                run_id: str, schedule_ms: int | None = None, notifier: Notifier | None = None,
+                equity_sample_ms: int | None = None) -> tuple[Engine, LearningController]:
     """The engine and its learning controller for ``symbols`` on every configured timeframe.
     Replay, paper and live differ only in the book's feed, the broker and the runner."""
     tfs = settings.timeframes.names
@@ -106,7 +129,7 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
     engine = Engine(
         EngineConfig(symbols, tfs, weights, settings.exchange.name, conf.trading_threshold,
                      conf.hysteresis, engine_window(settings), run_id,
-                     equity_sample_ms=max(finest.ms, HOUR_MS)),
+                     equity_sample_ms=equity_sample_ms or max(finest.ms, HOUR_MS)),
         book, predictor, broker,
         RiskManager(risk_limits(settings), broker.equity()), gate,
         Aggregator(weights, settings.trading.stale_after_bars), store, notifier=notifier)

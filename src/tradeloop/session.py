@@ -1,10 +1,12 @@
-"""Live sessions: the same engine as a backtest, on live market data with a wall clock.
+"""Sessions: the engine run as a deployment, on live market data or on replayed history.
 
-Paper mode = live candles (CcxtMarketData) + SimBroker; the production champions serve and a
-worker process retrains off the hot path while the loop keeps serving. One engine per data
-folder (instance lock). Operators reach a running session through the control channel
-(``tradeloop retrain``, ``tradeloop stop``); SIGTERM and Ctrl+C stop it gracefully. At the end
-open paper positions are closed at the last price, so the account's result is on record.
+Paper mode = live candles (CcxtMarketData) + SimBroker + a wall clock; replay = stored
+candles (ReplayMarketData) driving a simulated clock at full speed. Everything else is the
+same code: the production loop, the deployments row, equity snapshots (the deployment's
+heartbeat), scheduled health checks, the operator's control channel (retrain, stop,
+rollback), the automatic rollback on a max-drawdown breach, and the staged activation of
+symbols of a full rollout. One engine per data folder (instance lock). At the end open paper
+positions are closed at the last price, so the account's result is on record.
 """
 
 from __future__ import annotations
@@ -18,25 +20,65 @@ from typing import Any
 from sqlalchemy import insert, update
 
 from tradeloop.adapters.broker.sim import SimBroker
+from tradeloop.adapters.clock import SimClock, WallClock
 from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
+from tradeloop.adapters.market_data.replay import ReplayMarketData
+from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.adapters.store.control_store import ControlChannel, ControlCommand
 from tradeloop.adapters.store.schema import DeploymentRow
 from tradeloop.adapters.store.trading_store import TradingStore, ts
 from tradeloop.app import StoreHandle, champion_files, engine_window, wire_engine
+from tradeloop.deploy.health import BackgroundSchedule, HealthMonitor, SimulatedSchedule
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import EngineError, TradeloopError
+from tradeloop.domain.health import Health
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController, RetrainRunner
 from tradeloop.ml.predictor import Predictor
-from tradeloop.ports import CandleSource, Clock, ModelRegistry, Notifier
+from tradeloop.ports import CandleSource, Clock, MarketData, ModelRegistry, Notifier
 from tradeloop.settings import Settings
 
 log = logging.getLogger("tradeloop.session")
-MODES = ("paper", "testnet", "live")
+MODES = ("replay", "paper", "testnet", "live")
 HOUR_MS = 3_600_000
 WARMUP_BARS = 1500  # enough history for the features at once and drift checks soon after
+NOT_DEPLOYED = "not yet deployed"
+
+
+@dataclass
+class FeedHooks:
+    """What a live feed reports besides candles."""
+
+    on_error: Callable[[SeriesKey, TradeloopError], None]
+    on_stale: Callable[[SeriesKey, bool, int], None]
+
+
+FeedFactory = Callable[[list[SeriesKey], FeedHooks], MarketData]
+
+
+def live_feed(source: CandleSource, handle: StoreHandle, clock: Clock, settings: Settings, *,
+              settle_seconds: float = 2.0, heartbeat_seconds: float = 5.0,
+              retry_seconds: float = 5.0) -> FeedFactory:
+    """Closed candles polled from the exchange as they close (stored as they arrive)."""
+    def make(keys: list[SeriesKey], hooks: FeedHooks) -> MarketData:
+        return CcxtMarketData(source, handle.candles, keys, clock,
+                              warmup_bars=max(WARMUP_BARS, engine_window(settings)),
+                              settle_seconds=settle_seconds,
+                              heartbeat_seconds=heartbeat_seconds, retry_seconds=retry_seconds,
+                              on_error=hooks.on_error, on_stale=hooks.on_stale)
+    return make
+
+
+def replay_feed(handle: StoreHandle, clock: SimClock, settings: Settings, start_ms: int,
+                end_ms: int, heartbeat_ms: int = 60_000) -> FeedFactory:
+    """Stored candles of ``(start, end]`` replayed at full speed on the simulated clock."""
+    def make(keys: list[SeriesKey], hooks: FeedHooks) -> MarketData:
+        return ReplayMarketData(handle.candles, keys, start_ms, end_ms,
+                                warmup_bars=max(WARMUP_BARS, engine_window(settings)),
+                                clock=clock, heartbeat_ms=heartbeat_ms)
+    return make
 
 
 @dataclass
@@ -48,58 +90,75 @@ class SessionResult:
     ended_ms: int
     engine: Engine
     learning: LearningController
+    status: str = "failed"
+    rollback_reason: str | None = None
+    health: Health | None = None
+    health_runs: int = 0
     commands: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class Session:
-    """One live run of the engine for ``symbols`` on every configured timeframe."""
+    """One deployment of the engine for ``symbols`` on every configured timeframe.
+
+    ``activate_after`` staggers a rollout: a symbol listed with a positive offset is held in
+    LEARNING ("not yet deployed") until that much clock time has passed."""
 
     def __init__(self, settings: Settings, handle: StoreHandle, symbols: list[str], *,
-                 mode: str, clock: Clock, source: CandleSource, runner: RetrainRunner,
+                 mode: str, clock: Clock, feed: FeedFactory, runner: RetrainRunner,
                  registry: ModelRegistry | None = None, notifier: Notifier | None = None,
-                 phase: int = 0, settle_seconds: float = 2.0,
-                 heartbeat_seconds: float = 5.0, retry_seconds: float = 5.0) -> None:
+                 phase: int = 0, activate_after: dict[str, int] | None = None,
+                 on_activated: Callable[[str], None] | None = None,
+                 notes: dict[str, Any] | None = None) -> None:
         if mode not in MODES:
             raise EngineError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
-        if mode != "paper":
+        if mode in ("testnet", "live"):
             raise EngineError(f"{mode} trading needs the exchange broker (CcxtBroker), which "
                               f"this version does not have yet; use --mode paper")
         if not symbols:
             raise EngineError("no symbols to trade")
         self.settings, self.handle, self.symbols = settings, handle, symbols
-        self.mode, self.clock, self.source, self.runner = mode, clock, source, runner
+        self.mode, self.clock, self.feed, self.runner = mode, clock, feed, runner
         self.registry = registry or champion_files(settings)
         self.notifier, self.phase = notifier, phase
-        self.settle_seconds, self.heartbeat_seconds = settle_seconds, heartbeat_seconds
-        self.retry_seconds = retry_seconds
+        self.activate_after = {s: t for s, t in (activate_after or {}).items() if t > 0}
+        self.on_activated = on_activated
+        self.notes = notes or {}
+        self.snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
+        self.health_ms = int(settings.deployment.health.interval_minutes * 60_000)
         self.lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
         self.controls = ControlChannel(handle.engine)
+        self.deployment_id: int | None = None
 
     def run(self, duration_ms: int | None = None, stop: Callable[[], bool] | None = None
             ) -> SessionResult:
         """Run until ``duration_ms`` has passed on the clock, ``stop()`` says so, a ``stop``
-        command arrives, or Ctrl+C."""
-        settings, clock = self.settings, self.clock
-        self.lock.acquire(mode=self.mode, symbols=self.symbols)
+        or ``rollback`` command arrives, max drawdown is breached, or Ctrl+C."""
+        self.lock.acquire(mode=self.mode, symbols=self.symbols, phase=self.phase)
         try:
-            return self._run(settings, clock, duration_ms, stop)
+            return self._run(duration_ms, stop)
         finally:
             self.lock.release()
 
-    def _run(self, settings: Settings, clock: Clock, duration_ms: int | None,
-             stop: Callable[[], bool] | None) -> SessionResult:
+    def _run(self, duration_ms: int | None, stop: Callable[[], bool] | None) -> SessionResult:
+        settings, clock = self.settings, self.clock
         started = clock.now_ms()
         deployment_id = self._open_deployment(started)
+        self.deployment_id = deployment_id
+        if isinstance(self.notifier, LogNotifier):
+            self.notifier.deployment_id = deployment_id
         tstore = TradingStore(self.handle.engine, self.mode, deployment_id)
         book = CandleBook()
         broker = SimBroker(settings.trading.initial_balance, settings.trading.fee_bps,
                            settings.trading.slippage_bps)
+        predictor = Predictor(self.registry)
         engine, learning = wire_engine(
-            settings, self.symbols, book=book, predictor=Predictor(self.registry),
+            settings, self.symbols, book=book, predictor=predictor,
             broker=broker, store=tstore, runner=self.runner,
-            run_id=f"{self.mode}-d{deployment_id}", notifier=self.notifier)
+            run_id=f"{self.mode}-d{deployment_id}", notifier=self.notifier,
+            equity_sample_ms=self.snapshot_ms)
         keys = [SeriesKey(settings.exchange.name, s, tf) for s in self.symbols
                 for tf in settings.timeframes.names]
+        result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
 
         def on_error(key: SeriesKey, exc: TradeloopError) -> None:
             tstore.error(clock.now_ms(), type(exc).__name__, str(exc), key.symbol,
@@ -118,27 +177,54 @@ class Session:
             else:
                 engine.gate.release(key.symbol, "stale market data")
 
-        market = CcxtMarketData(self.source, self.handle.candles, keys, clock,
-                                warmup_bars=max(WARMUP_BARS, engine_window(settings)),
-                                settle_seconds=self.settle_seconds,
-                                heartbeat_seconds=self.heartbeat_seconds,
-                                retry_seconds=self.retry_seconds,
-                                on_error=on_error, on_stale=on_stale)
-        result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
-        status = "failed"
+        def snapshot(now: int) -> None:
+            tstore.snapshot(now, broker.equity(), broker.cash, len(broker.positions),
+                            engine.stats.events, engine.stats.errors)
+
+        monitor = HealthMonitor(self.handle.engine, deployment_id, started, settings,
+                                self.notifier)
+        schedule: SimulatedSchedule | BackgroundSchedule
+        if not isinstance(clock, WallClock):  # simulated time: replay, tests
+            schedule = SimulatedSchedule(monitor, self.health_ms, started)
+        else:
+            schedule = BackgroundSchedule(monitor, self.health_ms, clock.now_ms)
         try:
+            market = self.feed(keys, FeedHooks(on_error, on_stale))
             market.open(book)
+            if isinstance(market, ReplayMarketData):
+                for key, candles in market.series.items():
+                    predictor.preload_features(key.symbol, key.timeframe, candles)
+            for s in self.activate_after:
+                engine.gate.hold(s, NOT_DEPLOYED, started)
             log.info("✓ %s session started: %s on %s (deployment %d)", self.mode.capitalize(),
                      ", ".join(self.symbols), ", ".join(settings.timeframes.names),
                      deployment_id)
+            snapshot(started)
+            last_snapshot = started
             for event in market.closes():
                 now = clock.now_ms()
                 if event is not None:
                     engine.on_close(event.key, event.index, event.close_ms)
+                    if engine.risk.halted_reason is not None:
+                        result.stopped_by = "rollback"
+                        result.rollback_reason = f"automatic: {engine.risk.halted_reason}"
+                        break
                     continue
                 learning.on_tick(now)
                 tstore.flush()
-                result.stopped_by = self._handle_commands(learning, now, result)
+                if now - last_snapshot >= self.snapshot_ms:
+                    snapshot(now)
+                    last_snapshot = now
+                self._activate(engine, now - started, now)
+                health = schedule.due(now)
+                if health is not None:
+                    result.health = health
+                    if health.drawdown_breached:
+                        dd = next(c for c in health.checks if c.name == "max_drawdown")
+                        result.stopped_by = "rollback"
+                        result.rollback_reason = f"automatic: health check {dd.line()}"
+                result.stopped_by = result.stopped_by or \
+                    self._handle_commands(learning, now, result)
                 if not result.stopped_by and stop is not None and stop():
                     result.stopped_by = "signal"
                 if not result.stopped_by and duration_ms is not None and \
@@ -146,19 +232,39 @@ class Session:
                     result.stopped_by = "duration"
                 if result.stopped_by:
                     break
-            status = "completed" if result.stopped_by == "duration" else "stopped"
+            result.status = {"duration": "completed", "rollback": "rolled_back"}.get(
+                result.stopped_by, "stopped")
+            result.stopped_by = result.stopped_by or "end_of_data"
         except KeyboardInterrupt:
-            result.stopped_by, status = "interrupt", "stopped"
+            result.stopped_by, result.status = "interrupt", "stopped"
             raise
         finally:
+            schedule.stop()
             result.ended_ms = clock.now_ms()
-            engine.finish(result.ended_ms, "session_end")
+            rolled_back = result.status == "rolled_back"
+            engine.finish(result.ended_ms, "rollback" if rolled_back else "session_end")
+            snapshot(result.ended_ms)
             self.runner.close(wait=False)
-            self._close_deployment(deployment_id, status, result)
-            log.info("Session %s (%s): %d candle closes, %d orders, %d trades", status,
-                     result.stopped_by or "error", engine.stats.events, engine.stats.orders,
-                     len(engine.trades))
+            result.health = monitor.check(result.ended_ms)
+            result.health_runs = monitor.runs
+            if rolled_back and self.notifier is not None:
+                self.notifier.notify("critical", "Deployment rolled back",
+                                     f"deployment {deployment_id}: {result.rollback_reason}; "
+                                     f"positions closed, data kept")
+            self._close_deployment(deployment_id, result)
+            log.info("Session %s (%s): %d candle closes, %d orders, %d trades",
+                     result.status, result.stopped_by or "error", engine.stats.events,
+                     engine.stats.orders, len(engine.trades))
         return result
+
+    def _activate(self, engine: Engine, elapsed_ms: int, now: int) -> None:
+        for s, after in list(self.activate_after.items()):
+            if elapsed_ms >= after:
+                del self.activate_after[s]
+                engine.gate.release(s, NOT_DEPLOYED)
+                log.info("✅ %s deployed: trading enabled", s)
+                if self.on_activated is not None:
+                    self.on_activated(s)
 
     def _handle_commands(self, learning: LearningController, now: int,
                          result: SessionResult) -> str:
@@ -168,14 +274,18 @@ class Session:
             self.controls.answer(cmd.id, status, answer, now)
             result.commands.append((cmd.id, cmd.command, status))
             log.info("operator command %d (%s): %s — %s", cmd.id, cmd.command, status, answer)
-            if cmd.command == "stop" and status == "done":
-                stop = "operator"
+            if cmd.command in ("stop", "rollback") and status == "done":
+                stop = "operator" if cmd.command == "stop" else "rollback"
+                if cmd.command == "rollback":
+                    result.rollback_reason = "operator rollback"
         return stop
 
     def _command(self, cmd: ControlCommand, learning: LearningController, now: int
                  ) -> tuple[str, str]:
         if cmd.command == "stop":
             return "done", "stopping"
+        if cmd.command == "rollback":
+            return "done", f"rolling back deployment {self.deployment_id}"
         if cmd.command == "retrain":
             if cmd.symbol not in self.symbols:
                 return "rejected", f"{cmd.symbol} is not traded by this session " \
@@ -192,12 +302,14 @@ class Session:
         with self.handle.engine.begin() as conn:
             pk = conn.execute(insert(DeploymentRow).values(
                 phase=self.phase, symbols=",".join(self.symbols), mode=self.mode,
-                status="running", started_at=ts(now), notes="session")).inserted_primary_key
+                status="running", started_at=ts(now),
+                notes=json.dumps(self.notes))).inserted_primary_key
         assert pk is not None
         return int(pk[0])
 
-    def _close_deployment(self, deployment_id: int, status: str, res: SessionResult) -> None:
-        notes: dict[str, Any] = {"stopped_by": res.stopped_by or "error",
+    def _close_deployment(self, deployment_id: int, res: SessionResult) -> None:
+        notes: dict[str, Any] = {**self.notes, "stopped_by": res.stopped_by or "error",
+                                 "rollback_reason": res.rollback_reason,
                                  "events": res.engine.stats.events,
                                  "orders": res.engine.stats.orders,
                                  "trades": len(res.engine.trades),
@@ -205,6 +317,6 @@ class Session:
                                  "retraining": res.learning.stats()}
         with self.handle.engine.begin() as conn:
             conn.execute(update(DeploymentRow).where(DeploymentRow.id == deployment_id).values(
-                status=status, ended_at=ts(res.ended_ms),
+                status=res.status, ended_at=ts(res.ended_ms),
                 duration_hours=(res.ended_ms - res.started_ms) / HOUR_MS,
-                notes=json.dumps(notes)))
+                notes=json.dumps(notes, default=str)))

@@ -219,6 +219,57 @@ class PathSettings(_Section):
     backups_dir: str = "data/backups"
 
 
+class ValidationSettings(_Section):
+    """End-of-phase criteria (seed 002): APPROVED when ``min_criteria`` of the five are met."""
+
+    min_win_rate: Fraction = 0.50
+    max_drawdown_percent: Annotated[float, Field(gt=0, le=100)] = 15.0
+    max_error_rate: Fraction = 0.05
+    min_profit: float = 0.0  # quote currency; the phase's closed-trade P&L must exceed it
+    max_transitions_per_hour: Annotated[float, Field(gt=0)] = 2.0
+    min_criteria: Annotated[int, Field(ge=1, le=5)] = 4
+
+
+class HealthSettings(_Section):
+    """Scheduled health checks of a running deployment; max drawdown is ``risk``'s."""
+
+    interval_minutes: Annotated[float, Field(gt=0, le=1440)] = 5.0
+    min_win_rate: Fraction = 0.40
+    min_trades_for_win_rate: Annotated[int, Field(ge=1)] = 20
+    max_error_rate: Fraction = 0.05
+    max_transitions_per_hour: Annotated[float, Field(gt=0)] = 2.0
+    min_uptime: Fraction = 0.95
+
+
+class DeploymentSettings(_Section):
+    """The phased rollout: phase 1 on one symbol, validation, phase 3 on every symbol."""
+
+    phase1_symbol: str = "BTC/USDT"
+    duration_hours: Annotated[float, Field(gt=0)] = 24.0
+    rollout_pause_seconds: Annotated[float, Field(ge=0)] = 30.0
+    snapshot_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0  # equity/heartbeat rows
+    validation: ValidationSettings = ValidationSettings()
+    health: HealthSettings = HealthSettings()
+
+    @field_validator("phase1_symbol")
+    @classmethod
+    def _symbol(cls, value: str) -> str:
+        try:
+            return parse_symbol(value)
+        except TradeloopError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class AlertSettings(_Section):
+    """Where alerts go besides the log and the ``alerts`` table. The webhook URL
+    (ALERT_WEBHOOK_URL) and the Telegram bot token (TELEGRAM_BOT_TOKEN) are secrets."""
+
+    min_level: Literal["info", "warning", "critical"] = "warning"
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
 class Settings(_Section):
     """The whole of ``config.yaml``. Relative paths are resolved against ``base_dir``."""
 
@@ -233,6 +284,8 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     mlflow: MlflowSettings = MlflowSettings()
     paths: PathSettings = PathSettings()
+    deployment: DeploymentSettings = DeploymentSettings()
+    alerts: AlertSettings = AlertSettings()
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     secrets: Secrets = Field(default_factory=lambda: Secrets(), exclude=True)

@@ -26,7 +26,7 @@ from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import AlreadyRunningError, EngineError
 from tradeloop.engine.worker import ProcessRunner
 from tradeloop.ml.training_job import train_series
-from tradeloop.session import Session
+from tradeloop.session import Session, live_feed
 from tradeloop.settings import Settings, load_settings
 
 H = 3_600_000
@@ -86,9 +86,10 @@ def test_paper_session_end_to_end(tmp_path: Path, fx: FakeExchange) -> None:
     source = CcxtCandleSource(make_exchange(settings.exchange), clock, max_retries=3)
     runner = ProcessRunner(settings, models, wait=False)
     fx.faults.extend(["500", "shuffle", "duplicate"])
-    session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock, source=source,
-                      runner=runner, notifier=LogNotifier(store.engine, clock),
-                      heartbeat_seconds=600, retry_seconds=600)
+    session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
+                      feed=live_feed(source, store, clock, settings, heartbeat_seconds=600,
+                                     retry_seconds=600),
+                      runner=runner, notifier=LogNotifier(store.engine, clock))
     channel = ControlChannel(store.engine)
     retrain_id = channel.request("retrain", clock.now_ms(), symbol="BTC/USDT")
     bad_id = channel.request("retrain", clock.now_ms(), symbol="DOGE/USDT")
@@ -123,7 +124,10 @@ def test_paper_session_end_to_end(tmp_path: Path, fx: FakeExchange) -> None:
         assert trigger == "manual" and finished >= triggered and notes
         cmds = dict(q("SELECT id, status FROM control_commands"))
         assert cmds == {retrain_id: "done", bad_id: "rejected"}
-        assert q("SELECT severity, message FROM alerts")[0][1].startswith("Stale market data")
+        alerts = q("SELECT severity, message, deployment_id FROM alerts")
+        assert any(m.startswith("Stale market data") for _, m, _ in alerts)
+        assert {d for _, _, d in alerts} == {res.deployment_id}
+        assert q("SELECT COUNT(*) FROM health_checks")[0][0] >= 5 * res.health_runs > 0
         n_conf = q("SELECT COUNT(*), MIN(threshold) FROM confidence_history")[0]
         assert n_conf == (FREEZE_AT - NOW_AT, 0.6)
         dep = q("SELECT mode, status, ended_at IS NOT NULL FROM deployments")
@@ -140,13 +144,13 @@ def test_modes_and_single_instance(tmp_path: Path, fx: FakeExchange) -> None:
     runner = ProcessRunner(settings, None, wait=False)
     try:
         with pytest.raises(EngineError, match="needs the exchange broker"):
-            Session(settings, store, ["BTC/USDT"], mode="live", clock=clock, source=source,
-                    runner=runner)
+            Session(settings, store, ["BTC/USDT"], mode="live", clock=clock,
+                    feed=live_feed(source, store, clock, settings), runner=runner)
         lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
         lock.acquire(mode="paper")
         try:
             session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
-                              source=source, runner=runner)
+                              feed=live_feed(source, store, clock, settings), runner=runner)
             with pytest.raises(AlreadyRunningError, match="already running"):
                 session.run(duration_ms=0)
         finally:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
 
 from rich.console import Console
 from rich.progress import (
@@ -63,3 +65,22 @@ def progress_bar(*, count: bool = False) -> Progress:
                MofNCompleteColumn() if count else TextColumn("{task.percentage:>5.1f}%"),
                TimeElapsedColumn(), TimeRemainingColumn()]
     return Progress(*columns, console=console, transient=False)
+
+
+def setup_logging(settings: Settings, name: str) -> None:
+    """Seed-style lines on the console and in a rotated ``logs/<name>``; errors also go to
+    a rotated ``logs/error.log``."""
+    folder = settings.path(settings.paths.logs_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    console_handler = logging.StreamHandler()
+    console_handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
+    root.addHandler(console_handler)
+    for file, level in ((name, logging.INFO), ("error.log", logging.ERROR)):
+        handler = RotatingFileHandler(folder / file, maxBytes=20_000_000, backupCount=5,
+                                      encoding="utf-8")
+        handler.setLevel(level)
+        handler.setFormatter(detailed)
+        root.addHandler(handler)

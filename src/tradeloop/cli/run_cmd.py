@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import time
-from logging.handlers import RotatingFileHandler
 from typing import Any
 
 from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.store.control_store import ControlChannel
 from tradeloop.app import open_store, wall_clock
-from tradeloop.cli.common import console, parse_duration_ms, settings_from
+from tradeloop.cli.common import console, parse_duration_ms, settings_from, setup_logging
 from tradeloop.domain.errors import EngineError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
@@ -40,30 +38,12 @@ def register(groups: Any) -> None:
     s.set_defaults(func=stop)
 
 
-def setup_logging(settings: Settings, name: str) -> None:
-    """Seed-style lines on the console and in a rotated file under ``logs_dir``."""
-    folder = settings.path(settings.paths.logs_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fmt = logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S")
-    file_handler = RotatingFileHandler(folder / name, maxBytes=20_000_000, backupCount=5,
-                                       encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s "
-                                                "%(message)s"))
-    console_handler = logging.StreamHandler()
-    console_handler.setFormatter(fmt)
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    root.addHandler(console_handler)
-    root.addHandler(file_handler)
-
-
 def run(args: argparse.Namespace) -> int:
     from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
     from tradeloop.adapters.market_data.rate_limit import RateLimiter
-    from tradeloop.adapters.notify.log_notifier import LogNotifier
-    from tradeloop.app import exchange_for
+    from tradeloop.app import exchange_for, notifier_for
     from tradeloop.engine.worker import ProcessRunner
-    from tradeloop.session import Session
+    from tradeloop.session import Session, live_feed
 
     settings = settings_from(args)
     symbols = [parse_symbol(s) for s in args.symbols.split(",")] if args.symbols \
@@ -83,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        session = Session(settings, store, symbols, mode=args.mode, clock=clock, source=source,
+        session = Session(settings, store, symbols, mode=args.mode, clock=clock,
+                          feed=live_feed(source, store, clock, settings),
                           runner=ProcessRunner(settings, None, wait=False),
-                          notifier=LogNotifier(store.engine, clock))
+                          notifier=notifier_for(settings, store.engine, clock))
         res = session.run(duration, stop=lambda: stopping["flag"])
     finally:
         store.close()

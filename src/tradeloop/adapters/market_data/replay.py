@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tradeloop.adapters.clock import SimClock
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ports import CandleClose, CandleReader, CandleSink
@@ -14,11 +15,16 @@ from tradeloop.ports import CandleClose, CandleReader, CandleSink
 
 class ReplayMarketData:
     """Loads each series over ``[start - warmup, end)`` and replays the closes in
-    ``(start, end]`` ordered by close time, then timeframe (finest first), then symbol."""
+    ``(start, end]`` ordered by close time, then timeframe (finest first), then symbol.
+
+    With a ``clock`` the replay drives it to each close time and yields a heartbeat (None)
+    every ``heartbeat_ms`` of simulated time and at the end, as a live feed would."""
 
     def __init__(self, reader: CandleReader, keys: list[SeriesKey], start_ms: int, end_ms: int,
-                 warmup_bars: int) -> None:
+                 warmup_bars: int, clock: SimClock | None = None,
+                 heartbeat_ms: int = 60_000) -> None:
         self.keys = keys
+        self.clock, self.heartbeat_ms = clock, heartbeat_ms
         self.start_ms, self.end_ms = start_ms, end_ms
         self.series: dict[SeriesKey, CandleArrays] = {}
         self.first_event: dict[SeriesKey, int] = {}
@@ -37,6 +43,28 @@ class ReplayMarketData:
             sink.preload(key, candles)
 
     def closes(self) -> Iterator[CandleClose | None]:
+        if self.clock is None:
+            yield from self._events()
+            return
+        clock, beat = self.clock, self.heartbeat_ms
+        next_beat = self.start_ms + beat
+        for event in self._events():
+            assert event is not None
+            while next_beat < event.close_ms:
+                clock.set(next_beat)
+                yield None
+                next_beat += beat
+            clock.set(event.close_ms)
+            yield event
+        while next_beat <= self.end_ms:
+            clock.set(next_beat)
+            yield None
+            next_beat += beat
+        if clock.now_ms() < self.end_ms:
+            clock.set(self.end_ms)
+            yield None
+
+    def _events(self) -> Iterator[CandleClose | None]:
         close_parts, tf_parts, sym_parts, idx_parts, key_parts = [], [], [], [], []
         symbols = sorted({k.symbol for k in self.keys})
         for n, key in enumerate(self.keys):

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, update
 from tradeloop.adapters.store.schema import ControlCommandRow
 from tradeloop.adapters.store.trading_store import ts
 
-COMMANDS = ("retrain", "stop")
+COMMANDS = ("retrain", "stop", "rollback")
 
 
 @dataclass(frozen=True)

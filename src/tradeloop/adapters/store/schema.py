@@ -153,6 +153,7 @@ class ErrorLogRow(Base):
     symbol: Mapped[str | None] = mapped_column(String(32))
     timeframe: Mapped[str | None] = mapped_column(String(8))
     component: Mapped[str | None] = mapped_column(String(64))
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class PositionRow(Base):
@@ -264,6 +265,24 @@ class DeploymentRow(Base):
     criteria_met: Mapped[int | None] = mapped_column(Integer)
     report_path: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    health_score: Mapped[float | None] = mapped_column(Float)  # the last health check's
+
+
+class EquityHistoryRow(Base):
+    """A snapshot of a deployment's account and loop, taken on a fixed cadence of its clock:
+    the drawdown, error rate and uptime of a deployment are computed from these rows."""
+
+    __tablename__ = "equity_history"
+    __table_args__ = (Index("ix_equity_history_deployment_ts", "deployment_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column()
+    equity: Mapped[float] = mapped_column(Float)
+    cash: Mapped[float] = mapped_column(Float)
+    open_positions: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)  # candle closes handled so far
+    errors: Mapped[int] = mapped_column(Integer)  # errors caught so far
 
 
 class AlertRow(Base):
@@ -279,6 +298,7 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(Text)
     channels: Mapped[str | None] = mapped_column(String(100))
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ControlCommandRow(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, update
 
 from tradeloop.adapters.store.schema import (
     ConfidenceHistoryRow,
+    EquityHistoryRow,
     ErrorLogRow,
     LearningStateRow,
     OrderRow,
@@ -138,4 +139,13 @@ class TradingStore:
               timeframe: str | None = None, component: str | None = None) -> None:
         self._write(ErrorLogRow, {
             "timestamp": ts(now_ms), "error_type": error_type[:64], "message": message,
-            "symbol": symbol, "timeframe": timeframe, "component": component})
+            "symbol": symbol, "timeframe": timeframe, "component": component,
+            "deployment_id": self.deployment_id})
+
+    def snapshot(self, now_ms: int, equity: float, cash: float, open_positions: int,
+                 events: int, errors: int) -> None:
+        """An ``equity_history`` row of this deployment (its heartbeat)."""
+        self._write(EquityHistoryRow, {
+            "deployment_id": self.deployment_id or 0, "timestamp": ts(now_ms), "equity": equity,
+            "cash": cash, "open_positions": open_positions, "events": events,
+            "errors": errors})

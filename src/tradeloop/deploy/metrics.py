@@ -1,0 +1,66 @@
+"""Measure a deployment from the database: the same numbers for the running health checks,
+the end-of-phase validation and the phase 2 re-validation (DESIGN 4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import Engine, case, func, select
+
+from tradeloop.adapters.store.schema import (
+    EquityHistoryRow,
+    ErrorLogRow,
+    LearningStateRow,
+    TradeOutcomeRow,
+)
+from tradeloop.adapters.store.trading_store import ts
+from tradeloop.domain.health import DeploymentMetrics, max_drawdown_percent, uptime_share
+
+HOUR_MS = 3_600_000
+
+
+def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
+            initial_equity: float, snapshot_ms: int) -> DeploymentMetrics:
+    """What deployment ``deployment_id`` did in ``[start, end]``."""
+    lo, hi = ts(start_ms), ts(end_ms)
+    with engine.connect() as conn:
+        n, wins, pnl = conn.execute(
+            select(func.count(), func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
+                   func.sum(TradeOutcomeRow.pnl_absolute))
+            .where(TradeOutcomeRow.deployment_id == deployment_id,
+                   TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
+        errors = conn.execute(select(func.count()).select_from(ErrorLogRow).where(
+            ErrorLogRow.deployment_id == deployment_id, ErrorLogRow.timestamp >= lo,
+            ErrorLogRow.timestamp <= hi)).scalar_one()
+        transitions = dict(conn.execute(
+            select(LearningStateRow.symbol, func.count())
+            .where(LearningStateRow.deployment_id == deployment_id,
+                   LearningStateRow.timestamp >= lo, LearningStateRow.timestamp <= hi)
+            .group_by(LearningStateRow.symbol)).all())
+        before = conn.execute(
+            select(EquityHistoryRow.equity, EquityHistoryRow.events)
+            .where(EquityHistoryRow.deployment_id == deployment_id,
+                   EquityHistoryRow.timestamp < lo)
+            .order_by(EquityHistoryRow.timestamp.desc()).limit(1)).first()
+        rows = conn.execute(
+            select(EquityHistoryRow.timestamp, EquityHistoryRow.equity, EquityHistoryRow.events)
+            .where(EquityHistoryRow.deployment_id == deployment_id,
+                   EquityHistoryRow.timestamp >= lo, EquityHistoryRow.timestamp <= hi)
+            .order_by(EquityHistoryRow.timestamp)).all()
+    first_equity = float(before[0]) if before else initial_equity
+    events_before = int(before[1]) if before else 0
+    equity = np.array([r[1] for r in rows], dtype=float)
+    times = [_ms(r[0]) for r in rows]
+    return DeploymentMetrics(
+        hours=(end_ms - start_ms) / HOUR_MS, trades=int(n), wins=int(wins or 0),
+        pnl=float(pnl or 0.0), initial_equity=first_equity,
+        final_equity=float(equity[-1]) if len(equity) else first_equity,
+        max_drawdown=max_drawdown_percent(equity, first_equity),
+        errors=int(errors), events=(int(rows[-1][2]) - events_before) if rows else 0,
+        transitions={str(k): int(v) for k, v in transitions.items()},
+        uptime=uptime_share(times, start_ms, end_ms, snapshot_ms))
+
+
+def _ms(value: datetime) -> int:
+    return int(value.replace(tzinfo=UTC).timestamp() * 1000)
