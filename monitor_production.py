@@ -1,78 +1,191 @@
 #!/usr/bin/env python3
-"""Production monitor (seed 002): `python monitor_production.py [--symbol X]`.
+"""Production monitor (seed 002).
 
-This version shows what the system holds so far: database health and, per symbol, the stored
-candles of every configured timeframe with their freshness and gaps, plus the latest entries of
-error_log. Live trading figures join this view with the engine (see README, Roadmap).
+    python monitor_production.py [--symbol BTC/USDT] [--refresh 10]   # live terminal view
+    python monitor_production.py --once                               # one frame, then exit
+    python monitor_production.py --report --hours 24                  # JSON report + summary
+
+Reads the database only, so it runs beside the deployment in another terminal. While a
+deployment runs the window ends now; otherwise at the end of the latest deployment (a replayed
+one reports on its simulated time). Reports go to production_reports/report_<timestamp>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from datetime import UTC, datetime
 
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
 
-from tradeloop.adapters.store import database
-from tradeloop.adapters.store.schema import ErrorLogRow
+from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.app import open_store
+from tradeloop.deploy.monitor import View, collect
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.symbols import parse_symbol
-from tradeloop.settings import load_settings
+from tradeloop.settings import Settings, load_settings
 
 RULE = "=" * 100
 
 
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    d, s = divmod(s, 86_400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return (f"{d}d " if d else "") + (f"{h}h " if h or d else "") + f"{m}m {s}s"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+def render(view: View, refresh: float | None) -> Group:
+    """The guide's layout as rich Text lines."""
+    d = view.data
+    sysd = d["system"]
+    lines: list[Text] = [Text(RULE),
+                         Text(f"PRODUCTION MONITOR - {view.now:%Y-%m-%d %H:%M:%S} UTC"
+                              + ("" if view.running else "  (no deployment running: showing "
+                                 f"deployment {sysd['deployment_id']} as it ended)"
+                                 if sysd["deployment_id"] else "  (no deployment yet)")),
+                         Text(RULE), Text(""), Text("📊 SYSTEM STATUS")]
+    if sysd["deployment_id"] is None:
+        lines.append(Text("  No deployment on record. Start one with "
+                          "`python deploy_production.py --phase 1 --symbol BTC/USDT`."))
+    else:
+        lines += [
+            Text(f"  Deployment: {sysd['deployment_id']} (phase {sysd['phase']}, {sysd['mode']}, "
+                 f"{sysd['status']}{', ' + sysd['verdict'] if sysd['verdict'] else ''})"),
+            Text(f"  Uptime: {_duration(sysd['uptime_seconds'])}"),
+            Text(f"  Error Rate (1h): {_pct(sysd['error_rate_1h'])}"),
+            Text(f"  Active Symbols: {sysd['active_symbols']}"),
+            Text(f"  Equity: ${sysd['equity']:,.2f} | Max Drawdown: "
+                 f"{sysd['max_drawdown_percent']:.2f}% | Health score: "
+                 + (f"{sysd['health_score']:.0f}/100" if sysd["health_score"] is not None
+                    else "—")),
+        ]
+    for symbol, s in d["symbols"].items():
+        lines += [Text(""), Text(RULE), Text(f"📈 {symbol}"), Text(RULE)]
+        mode_icon = "🎯" if s["mode"] == "TRADING" else "📚"
+        lines += [Text(f"  {mode_icon} Mode: {s['mode']}"),
+                  Text(f"  Confidence: {_pct(s['confidence'])}"
+                       + (f" ({s['direction']})" if s["direction"] else "")),
+                  Text(f"  Time in mode: {_duration(s['time_in_mode_seconds'])}"), Text(""),
+                  Text(f"  💰 Performance ({d['window']['hours']:g}h)")]
+        mark = "✓" if s["pnl"] >= 0 else "✗"
+        lines.append(Text(f"    {mark} P&L: ${s['pnl']:,.2f} ({s['pnl_percent']:.2f}%)"))
+        lines.append(Text(f"    Win Rate: {_pct(s['win_rate'])} ({s['wins']}/{s['trades']} trades)"))
+        if sysd["max_drawdown_percent"] is not None:
+            lines.append(Text(f"    Max Drawdown: {sysd['max_drawdown_percent']:.2f}% (account)"))
+        lines += [Text(""), Text("  🎯 Recent Activity")]
+        if not s["recent_activity"]:
+            lines.append(Text("    (none in the window)"))
+        for a in s["recent_activity"]:
+            lines.append(Text(f"    [{a['time'][11:16]}] {a['event']}"))
+    alerts = d["alerts"]
+    lines += [Text(""), Text(RULE)]
+    if alerts:
+        lines.append(Text("🔔 Alerts (latest)"))
+        for a in alerts[-5:]:
+            icon = {"critical": "🔴", "warning": "⚠️ "}.get(a["severity"], "ℹ️ ")
+            lines.append(Text(f"  {icon} [{a['timestamp'][11:16]}] "
+                              f"{'[' + a['symbol'] + '] ' if a['symbol'] else ''}{a['message']}"))
+        lines.append(Text(RULE))
+    tail = f"Last Update: {datetime.now(UTC):%H:%M:%S}"
+    if refresh:
+        tail += f" | Refresh: {refresh:g}s"
+    lines.append(Text(f"{tail} | Alerts Sent: {len(alerts)}"))
+    return Group(*lines)
+
+
+def write_report(settings: Settings, view: View) -> str:
+    folder = settings.path(settings.paths.reports_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"report_{datetime.now(UTC):%Y%m%d_%H%M%S}.json"
+    n = 1
+    while path.exists():  # two reports in one second keep both
+        path = folder / f"report_{datetime.now(UTC):%Y%m%d_%H%M%S}_{n}.json"
+        n += 1
+    path.write_text(json.dumps(view.data, indent=2, default=str) + "\n")
+    return str(path)
+
+
+def summary(view: View, path: str, console: Console) -> None:
+    d = view.data
+    sysd = d["system"]
+    console.print(RULE)
+    console.print(f"PRODUCTION REPORT - last {d['window']['hours']:g}h "
+                  f"({d['window']['from']} .. {d['window']['to']} UTC)")
+    console.print(RULE)
+    if sysd["deployment_id"] is None:
+        console.print("No deployment on record.")
+    else:
+        console.print(f"Deployment {sysd['deployment_id']} (phase {sysd['phase']}, "
+                      f"{sysd['mode']}, {sysd['status']}), health score "
+                      f"{sysd['health_score'] if sysd['health_score'] is not None else '—'}, "
+                      f"errors {sysd['errors']} / {sysd['candle_closes']} candle closes")
+    for symbol, s in d["symbols"].items():
+        console.print(f"  {symbol}: {s['mode']}, {s['trades']} trades, win rate "
+                      f"{_pct(s['win_rate'])}, P&L ${s['pnl']:,.2f}, {s['retrains']} retrains, "
+                      f"{s['transitions']} mode changes")
+    r = d["retraining"]
+    console.print(f"Retraining: {r['count']} runs {r['by_reason']}, {r['promoted']} promoted, "
+                  f"{r['failed']} failed")
+    console.print(f"Alerts: {len(d['alerts'])} "
+                  f"({sum(a['severity'] == 'critical' for a in d['alerts'])} critical)")
+    console.print(f"Report written: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Production monitor")
+    parser = argparse.ArgumentParser(description="Production monitor (seed 002)")
     parser.add_argument("--config", default=None)
-    parser.add_argument("--symbol", default=None)
+    parser.add_argument("--symbol", default=None, help="show one symbol")
+    parser.add_argument("--refresh", type=float, default=10.0, help="seconds between updates")
+    parser.add_argument("--once", action="store_true", help="print one frame and exit")
+    parser.add_argument("--report", action="store_true", help="write a JSON report")
+    parser.add_argument("--hours", type=float, default=24.0, help="report/view window")
+    parser.add_argument("--deployment", type=int, default=None, help="a deployment id")
     args = parser.parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    if args.refresh <= 0 or args.hours <= 0:
+        parser.error("--refresh and --hours must be positive")
+    console = Console(highlight=False, soft_wrap=True,
+                      width=None if sys.stdout.isatty() else 120)
     try:
         settings = load_settings(args.config)
-        symbols = [parse_symbol(args.symbol)] if args.symbol else settings.symbols
+        symbols = [parse_symbol(args.symbol)] if args.symbol else None
         store = open_store(settings)
     except TradeloopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
+
+    def view() -> View:
+        running = lock.held_elsewhere() is not None
+        return collect(settings, store.engine, hours=args.hours, symbols=symbols,
+                       deployment_id=args.deployment, running=running)
+
     try:
-        health = database.check(store.engine)
-        status = {(s.key.symbol, s.key.timeframe): s for s in store.candles.status()
-                  if s.key.exchange == settings.exchange.name}
-        with store.engine.connect() as conn:
-            errors = conn.execute(select(ErrorLogRow).order_by(ErrorLogRow.timestamp.desc())
-                                  .limit(5)).scalars().all()
+        if args.report:
+            v = view()
+            summary(v, write_report(settings, v), console)
+            return 0
+        if args.once or not sys.stdout.isatty():
+            console.print(render(view(), None))
+            return 0
+        with Live(render(view(), args.refresh), console=console, screen=False,
+                  auto_refresh=False) as live:
+            while True:
+                time.sleep(args.refresh)
+                live.update(render(view(), args.refresh), refresh=True)
+    except KeyboardInterrupt:
+        return 0
     finally:
         store.close()
-    now = datetime.now(UTC)
-    console.print(RULE)
-    console.print(f"PRODUCTION MONITOR - {now:%Y-%m-%d %H:%M:%S} UTC")
-    console.print(RULE)
-    console.print("\n📊 SYSTEM STATUS")
-    console.print(f"  Database: {database.redact_url(settings.database_url)} "
-                  f"(integrity {health.integrity}, schema {health.revision})")
-    console.print(f"  Mode (config): {settings.live_trading.mode}; no deployment is running")
-    for symbol in symbols:
-        table = Table(title=f"📈 {symbol}", title_justify="left")
-        for col in ("timeframe", "last candle (UTC)", "age", "rows", "gaps"):
-            table.add_column(col)
-        for tf in settings.timeframes.names:
-            st = status.get((symbol, tf))
-            if st is None:
-                table.add_row(tf, "—", "—", "0", "—")
-                continue
-            age_h = (now.timestamp() * 1000 - st.last_open) / 3_600_000
-            table.add_row(tf, f"{datetime.fromtimestamp(st.last_open / 1000, UTC):%Y-%m-%d %H:%M}",
-                          f"{age_h:,.1f} h", f"{st.rows:,}", str(st.gaps))
-        console.print(table)
-    console.print("\n⚠ Recent errors" if errors else "\n✓ No errors logged")
-    for e in errors:
-        console.print(f"  [{e.timestamp:%Y-%m-%d %H:%M}] {e.error_type}: {e.message}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -133,7 +134,8 @@ class Session:
             ) -> SessionResult:
         """Run until ``duration_ms`` has passed on the clock, ``stop()`` says so, a ``stop``
         or ``rollback`` command arrives, max drawdown is breached, or Ctrl+C."""
-        self.lock.acquire(mode=self.mode, symbols=self.symbols, phase=self.phase)
+        self.lock.acquire(mode=self.mode, symbols=",".join(self.symbols), phase=self.phase,
+                          started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
         try:
             return self._run(duration_ms, stop)
         finally:

@@ -11,6 +11,7 @@ from tradeloop.adapters.store import database
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.ml.dataset import candles_needed
 from tradeloop.settings import Settings
 
 MIN_CANDLES_PER_TIMEFRAME = 500
@@ -62,13 +63,38 @@ def check_history(settings: Settings, store: CandleStore, symbol: str) -> CheckR
                        f"{MIN_CANDLES_PER_TIMEFRAME} for {symbol} {', '.join(short)}")
 
 
+def check_replay_models(settings: Settings, store: CandleStore, symbol: str,
+                        start_ms: int) -> CheckResult:
+    """A replayed phase trains its models walk-forward: enough history before the window."""
+    need = candles_needed(settings)
+    short = []
+    for tf in settings.timeframes.names:
+        n = len(store.load(SeriesKey(settings.exchange.name, symbol, tf), end_ms=start_ms))
+        if n < need:
+            short.append(f"{tf} ({n:,}/{need:,})")
+    n_tf = len(settings.timeframes.names)
+    if not short:
+        return CheckResult("models", True, f"Models: {n_tf} timeframes can be trained "
+                           f"walk-forward on the history before the window")
+    return CheckResult("models", False, f"Not enough {symbol} history before the replay "
+                       f"window to train its models: {', '.join(short)}")
+
+
+def check_replay_provider(settings: Settings, store: CandleStore, symbol: str,
+                          start_ms: int, end_ms: int) -> CheckResult:
+    """The replay's data provider is the store: every timeframe has candles in the window."""
+    empty = [tf for tf in settings.timeframes.names
+             if len(store.load(SeriesKey(settings.exchange.name, symbol, tf), start_ms,
+                               end_ms)) == 0]
+    if not empty:
+        return CheckResult("provider", True, "Data provider initialized (replay of stored "
+                           "candles)")
+    return CheckResult("provider", False, f"Replay window has no {symbol} candles for "
+                       f"{', '.join(empty)}")
+
+
 def check_provider(settings: Settings, store: CandleStore, symbol: str,
                    exchange_factory: Callable[[], Any]) -> CheckResult:
-    if settings.live_trading.mode == "replay":
-        n = store.count(SeriesKey(settings.exchange.name, symbol, settings.timeframes.names[0]))
-        ok = n > 0
-        return CheckResult("provider", ok, "Data provider initialized (replay from the store)"
-                           if ok else f"Replay data provider has no {symbol} candles")
     try:
         exchange = exchange_factory()
         exchange.load_markets()
@@ -83,12 +109,15 @@ def check_provider(settings: Settings, store: CandleStore, symbol: str,
 
 
 def run_checks(settings: Settings, store: CandleStore, symbol: str,
-               exchange_factory: Callable[[], Any]) -> list[CheckResult]:
-    """The five checks, in the guide's order; the config check passed by getting here."""
-    return [
-        check_database(store),
-        check_models(settings, symbol),
-        check_history(settings, store, symbol),
-        CheckResult("config", True, "Configuration valid"),
-        check_provider(settings, store, symbol, exchange_factory),
-    ]
+               exchange_factory: Callable[[], Any],
+               replay: tuple[int, int] | None = None) -> list[CheckResult]:
+    """The five checks, in the guide's order; the config check passed by getting here
+    (loading the config validates it). ``replay`` = the (start, end) of a replayed phase."""
+    if replay is None:
+        models = check_models(settings, symbol)
+        provider = check_provider(settings, store, symbol, exchange_factory)
+    else:
+        models = check_replay_models(settings, store, symbol, replay[0])
+        provider = check_replay_provider(settings, store, symbol, *replay)
+    return [check_database(store), models, check_history(settings, store, symbol),
+            CheckResult("config", True, "Configuration valid"), provider]

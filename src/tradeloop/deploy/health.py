@@ -90,8 +90,9 @@ class HealthMonitor:
         failed = {c.name: c for c in health.failed}
         if not failed:
             self.passed_in_a_row += 1
-            log.info("✓ Health check passed (%d consecutive), score %.0f", self.passed_in_a_row,
-                     health.score)
+            if self.passed_in_a_row == 1 or self.passed_in_a_row % 12 == 0:
+                log.info("✓ Health check passed (%d consecutive), score %.0f",
+                         self.passed_in_a_row, health.score)
         else:
             self.passed_in_a_row = 0
             log.warning("⚠️  Health check: %d/%d failed (score %.0f): %s", len(failed),

@@ -66,3 +66,7 @@ class EngineError(TradeloopError):
 
 class AlreadyRunningError(EngineError):
     """Another engine already runs on this data folder."""
+
+
+class DeploymentError(TradeloopError):
+    """A rollout step cannot go ahead (no approved phase 1, nothing to replay, ...)."""

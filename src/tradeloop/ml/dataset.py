@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.ml.features import LOOKBACK, compute_features
 from tradeloop.ml.labels import UNKNOWN, make_labels
+
+if TYPE_CHECKING:
+    from tradeloop.settings import Settings
+
+
+def candles_needed(settings: Settings) -> int:
+    """Candles one training run needs: lookback, sequence, horizon and the minimum samples."""
+    cfg = settings.model
+    seq = cfg.sequence_length if cfg.architecture == "gru" else 1
+    return LOOKBACK + seq - 1 + cfg.horizon_bars + cfg.min_samples
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from tradeloop.domain.errors import InsufficientDataError
 from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.ml.dataset import build_samples
+from tradeloop.ml.dataset import build_samples, candles_needed
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
@@ -42,12 +42,6 @@ class TrainingSummary:
     outcome: TrainOutcome
     data_from: int
     data_to: int
-
-
-def candles_needed(settings: Settings) -> int:
-    cfg = settings.model
-    seq = cfg.sequence_length if cfg.architecture == "gru" else 1
-    return LOOKBACK + seq - 1 + cfg.horizon_bars + cfg.min_samples
 
 
 def code_version() -> str:

@@ -1,0 +1,200 @@
+"""What the production monitor and its reports show, read from the database only (so it
+works from any terminal while a deployment runs in another).
+
+The window ends now while a deployment runs, else at the end of the chosen deployment, so a
+replayed deployment reports on its own (simulated) time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from tradeloop.adapters.store.schema import (
+    AlertRow,
+    ConfidenceHistoryRow,
+    DeploymentRow,
+    HealthCheckRow,
+    LearningStateRow,
+    RetrainingHistoryRow,
+    TradeOutcomeRow,
+)
+from tradeloop.deploy.metrics import measure
+from tradeloop.settings import Settings
+
+HOUR = timedelta(hours=1)
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=None)
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+@dataclass
+class View:
+    """One picture of a deployment: the monitor renders it, the report writes it."""
+
+    deployment: DeploymentRow | None
+    running: bool
+    now: datetime          # the reference time (UTC, naive)
+    since: datetime        # start of the reported window
+    data: dict[str, Any]
+
+
+def pick_deployment(engine: Engine, deployment_id: int | None = None) -> DeploymentRow | None:
+    """The running deployment, else the latest one that traded (phase 2 rows are verdicts)."""
+    with OrmSession(engine) as orm:
+        q = select(DeploymentRow).order_by(DeploymentRow.id.desc())
+        if deployment_id is not None:
+            return orm.execute(q.where(DeploymentRow.id == deployment_id)).scalar_one_or_none()
+        running = orm.execute(q.where(DeploymentRow.status == "running").limit(1)
+                              ).scalar_one_or_none()
+        return running or orm.execute(q.where(DeploymentRow.phase != 2).limit(1)
+                                      ).scalar_one_or_none()
+
+
+def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
+            symbols: list[str] | None = None, deployment_id: int | None = None,
+            running: bool | None = None, recent: int = 5) -> View:
+    """Everything the monitor shows, over the last ``hours``."""
+    dep = pick_deployment(engine, deployment_id)
+    live = running if running is not None else (dep is not None and dep.status == "running")
+    wall = _naive(datetime.now(UTC))
+    now = wall if live or dep is None or dep.ended_at is None else dep.ended_at
+    since = now - timedelta(hours=hours)
+    if dep is not None:
+        since = max(since, dep.started_at)
+    syms = symbols or (dep.symbols.split(",") if dep else list(settings.symbols))
+    did = dep.id if dep else None
+    initial = settings.trading.initial_balance
+    with engine.connect() as conn:
+        def rows(stmt: Any) -> list[Any]:
+            return list(conn.execute(stmt).all())
+
+        trade_q = select(TradeOutcomeRow).where(TradeOutcomeRow.exit_time >= since,
+                                                TradeOutcomeRow.exit_time <= now)
+        retrain_q = select(RetrainingHistoryRow).where(
+            RetrainingHistoryRow.triggered_at >= since, RetrainingHistoryRow.triggered_at <= now)
+        state_q = select(LearningStateRow).where(LearningStateRow.timestamp <= now)
+        alert_q = select(AlertRow).where(AlertRow.timestamp >= since, AlertRow.timestamp <= now)
+        if did is not None:
+            trade_q = trade_q.where(TradeOutcomeRow.deployment_id == did)
+            state_q = state_q.where(LearningStateRow.deployment_id == did)
+            alert_q = alert_q.where(AlertRow.deployment_id == did)
+        trades = rows(trade_q.where(TradeOutcomeRow.symbol.in_(syms))
+                      .order_by(TradeOutcomeRow.exit_time))
+        retrains = rows(retrain_q.where(RetrainingHistoryRow.symbol.in_(syms))
+                        .order_by(RetrainingHistoryRow.triggered_at))
+        states = rows(state_q.where(LearningStateRow.symbol.in_(syms))
+                      .order_by(LearningStateRow.timestamp))
+        alerts = rows(alert_q.order_by(AlertRow.timestamp))
+        confidence: dict[str, tuple[datetime, float, str]] = {}
+        for s in syms:
+            last = conn.execute(select(ConfidenceHistoryRow.timestamp,
+                                       ConfidenceHistoryRow.confidence_score,
+                                       ConfidenceHistoryRow.direction)
+                                .where(ConfidenceHistoryRow.symbol == s,
+                                       ConfidenceHistoryRow.timestamp <= now)
+                                .order_by(ConfidenceHistoryRow.timestamp.desc()).limit(1)).first()
+            if last is not None and last[0] >= (dep.started_at if dep else since):
+                confidence[s] = (last[0], float(last[1]), str(last[2]))
+        health = rows(select(HealthCheckRow).where(HealthCheckRow.deployment_id == did)
+                      .order_by(HealthCheckRow.id.desc()).limit(5)) if did else []
+        n_health = conn.execute(select(func.count(func.distinct(HealthCheckRow.timestamp)))
+                                .where(HealthCheckRow.deployment_id == did)).scalar_one() \
+            if did else 0
+    metrics = None
+    if dep is not None:
+        snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
+        metrics = measure(engine, dep.id, _ms(since), _ms(now), initial_equity=initial,
+                          snapshot_ms=snapshot_ms)
+        last_hour = measure(engine, dep.id, _ms(max(since, now - HOUR)), _ms(now),
+                            initial_equity=initial, snapshot_ms=snapshot_ms)
+    sym_data: dict[str, Any] = {}
+    for s in syms:
+        t = [r for r in trades if r.symbol == s]
+        st = [r for r in states if r.symbol == s]
+        wins = sum(r.outcome == "win" for r in t)
+        pnl = sum(r.pnl_absolute for r in t)
+        mode_since = st[-1].timestamp if st else (dep.started_at if dep else since)
+        conf = confidence.get(s)
+        activity = sorted(
+            [(r.exit_time, f"Trade: {r.side.upper() if r.side != 'long' else 'BUY'} "
+              f"{'✓ WIN' if r.outcome == 'win' else '✗ LOSS'} (${r.pnl_absolute:,.2f})")
+             for r in t]
+            + [(r.triggered_at, f"Retrain: {'✓' if r.status == 'done' else '✗'} "
+                f"{r.trigger_reason}"
+                + (f" → {100 * r.validation_confidence:.2f}%"
+                   if r.validation_confidence is not None else "")
+                + (" (promoted)" if r.promoted else ""))
+               for r in retrains if r.symbol == s]
+            + [(r.timestamp, f"Mode: {r.previous_mode} → {r.mode} ({r.reason})")
+               for r in st if r.timestamp >= since],
+            key=lambda a: a[0], reverse=True)[:recent]
+        sym_data[s] = {
+            "mode": st[-1].mode if st else "LEARNING",
+            "confidence": conf[1] if conf else None,
+            "direction": conf[2] if conf else None,
+            "time_in_mode_seconds": max(0.0, (now - mode_since).total_seconds()),
+            "trades": len(t), "wins": wins, "losses": len(t) - wins,
+            "win_rate": wins / len(t) if t else None,
+            "pnl": pnl, "pnl_percent": 100 * pnl / initial,
+            "transitions": sum(1 for r in st if r.timestamp >= since),
+            "retrains": sum(1 for r in retrains if r.symbol == s),
+            "recent_activity": [{"time": str(a[0]), "event": a[1]} for a in activity],
+        }
+    by_reason = Counter(r.trigger_reason for r in retrains)
+    confs = [r.validation_confidence for r in retrains if r.validation_confidence is not None]
+    data: dict[str, Any] = {
+        "generated_at": wall.isoformat(timespec="seconds") + "Z",
+        "window": {"from": str(since), "to": str(now), "hours": hours},
+        "system": {
+            "deployment_id": did, "phase": dep.phase if dep else None,
+            "mode": dep.mode if dep else None, "status": dep.status if dep else None,
+            "running": live,
+            "uptime_seconds": (now - dep.started_at).total_seconds() if dep else 0.0,
+            "active_symbols": len(syms) if live else 0, "symbols": syms,
+            "error_rate_1h": last_hour.error_rate if metrics else None,
+            "errors": metrics.errors if metrics else 0,
+            "candle_closes": metrics.events if metrics else 0,
+            "equity": metrics.final_equity if metrics else None,
+            "max_drawdown_percent": metrics.max_drawdown if metrics else None,
+            "uptime_share": metrics.uptime if metrics else None,
+            "health_score": dep.health_score if dep else None,
+            "verdict": dep.verdict if dep else None,
+        },
+        "symbols": sym_data,
+        "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
+                    "exit_time": str(r.exit_time), "side": r.side,
+                    "entry_price": r.entry_price, "exit_price": r.exit_price,
+                    "quantity": r.quantity, "pnl": r.pnl_absolute,
+                    "pnl_percent": r.pnl_percent, "outcome": r.outcome,
+                    "exit_reason": r.exit_reason, "confidence": r.confidence}
+                   for r in trades],
+        "retraining": {"count": len(retrains), "by_reason": dict(by_reason),
+                       "average_validation_confidence":
+                           sum(confs) / len(confs) if confs else None,
+                       "promoted": sum(1 for r in retrains if r.promoted),
+                       "failed": sum(1 for r in retrains if r.status == "failed"),
+                       "runs": [{"symbol": r.symbol, "timeframe": r.timeframe,
+                                 "trigger": r.trigger_reason, "triggered_at": str(r.triggered_at),
+                                 "status": r.status, "validation_confidence":
+                                     r.validation_confidence, "promoted": r.promoted,
+                                 "duration_seconds": r.duration_seconds}
+                                for r in retrains]},
+        "health": {"rounds": n_health, "score": dep.health_score if dep else None,
+                   "latest": [{"check": h.check_name, "passed": h.passed, "value": h.value,
+                               "threshold": h.threshold, "time": str(h.timestamp)}
+                              for h in health]},
+        "alerts": [{"timestamp": str(a.timestamp), "severity": a.severity, "symbol": a.symbol,
+                    "message": a.message, "channels": a.channels} for a in alerts],
+    }
+    return View(dep, live, now, since, data)
