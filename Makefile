@@ -20,7 +20,7 @@ test: $(STAMP)
 	@scripts/test.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks *.py
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -79,7 +79,8 @@ def render(view: View, refresh: float | None) -> Group:
                   Text(f"  💰 Performance ({d['window']['hours']:g}h)")]
         mark = "✓" if s["pnl"] >= 0 else "✗"
         lines.append(Text(f"    {mark} P&L: ${s['pnl']:,.2f} ({s['pnl_percent']:.2f}%)"))
-        lines.append(Text(f"    Win Rate: {_pct(s['win_rate'])} ({s['wins']}/{s['trades']} trades)"))
+        lines.append(Text(f"    Win Rate: {_pct(s['win_rate'])} "
+                          f"({s['wins']}/{s['trades']} trades)"))
         if sysd["max_drawdown_percent"] is not None:
             lines.append(Text(f"    Max Drawdown: {sysd['max_drawdown_percent']:.2f}% (account)"))
         lines += [Text(""), Text("  🎯 Recent Activity")]

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MLFLOW_DISABLE_TELEMETRY=true PYTHONHASHSEED=0
 
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks *.py
 .venv/bin/mypy
 
 pgdir=$(mktemp -d /tmp/tradeloop-pg.XXXXXX)

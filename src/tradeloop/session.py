@@ -39,6 +39,7 @@ from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController, RetrainRunner
 from tradeloop.ml.predictor import Predictor
 from tradeloop.ports import CandleSource, Clock, MarketData, ModelRegistry, Notifier
+from tradeloop.ports import Predictor as PredictorPort
 from tradeloop.settings import Settings
 
 log = logging.getLogger("tradeloop.session")
@@ -109,7 +110,8 @@ class Session:
                  registry: ModelRegistry | None = None, notifier: Notifier | None = None,
                  phase: int = 0, activate_after: dict[str, int] | None = None,
                  on_activated: Callable[[str], None] | None = None,
-                 notes: dict[str, Any] | None = None) -> None:
+                 notes: dict[str, Any] | None = None,
+                 predictor: PredictorPort | None = None) -> None:
         if mode not in MODES:
             raise EngineError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
         if mode in ("testnet", "live"):
@@ -124,6 +126,7 @@ class Session:
         self.activate_after = {s: t for s, t in (activate_after or {}).items() if t > 0}
         self.on_activated = on_activated
         self.notes = notes or {}
+        self.predictor = predictor
         self.snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
         self.health_ms = int(settings.deployment.health.interval_minutes * 60_000)
         self.lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
@@ -152,7 +155,7 @@ class Session:
         book = CandleBook()
         broker = SimBroker(settings.trading.initial_balance, settings.trading.fee_bps,
                            settings.trading.slippage_bps)
-        predictor = Predictor(self.registry)
+        predictor = self.predictor or Predictor(self.registry)
         engine, learning = wire_engine(
             settings, self.symbols, book=book, predictor=predictor,
             broker=broker, store=tstore, runner=self.runner,
@@ -193,7 +196,7 @@ class Session:
         try:
             market = self.feed(keys, FeedHooks(on_error, on_stale))
             market.open(book)
-            if isinstance(market, ReplayMarketData):
+            if isinstance(market, ReplayMarketData) and isinstance(predictor, Predictor):
                 for key, candles in market.series.items():
                     predictor.preload_features(key.symbol, key.timeframe, candles)
             for s in self.activate_after:

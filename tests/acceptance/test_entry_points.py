@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support.fake_exchange import FakeExchange
-from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,25 +47,21 @@ def test_pre_deployment_checks_report_each_failure(stocked: Path,
     assert "✓ Configuration valid" in out
     assert "✓ Data provider initialized (binance)" in out
     assert "Pre-deployment checks: 3/5 passed" in out
-    assert "Phase 1 deployment is not available in this version" in out
+    assert "✗ Deployment refused: fix the failed checks (or pass --force)." in out
 
 
 def test_pre_deployment_checks_replay_mode(stocked: Path, capsys: pytest.CaptureFixture[str]
                                           ) -> None:
     cfg = stocked / "config.yaml"
     cfg.write_text(cfg.read_text() + "live_trading: {mode: replay}\n")
-    files = ChampionFiles(stocked / "models")
-    for tf in ("1m", "5m", "15m", "1h", "4h", "1d"):
-        folder = files.folder("BTC/USDT", tf)
-        folder.mkdir(parents=True)
-        (folder / "v1.pt").write_bytes(b"x")
-        files.set("BTC/USDT", tf, "1", "v1.pt", None)
     deploy = load_entry("deploy_production.py")
     assert deploy(["--config", str(cfg), "--check"]) == 1
     out = capsys.readouterr().out
-    assert "✓ All models exist (6 timeframes)" in out
+    assert "Mode: replay (stored history 2024-01-30 00:00:00 .. 2024-01-31 00:00:00 UTC" in out
+    assert "✗ Not enough BTC/USDT history before the replay window to train its models: " \
+           "1h (696/1,068), 4h (174/1,068), 1d (29/1,068)" in out  # walk-forward needs history
     assert "✗ Historical data" in out and "fewer than 500 for BTC/USDT 4h (180), 1d (30)" in out
-    assert "✓ Data provider initialized (replay from the store)" in out
+    assert "✓ Data provider initialized (replay of stored candles)" in out
 
 
 def test_bad_config_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,8 +75,8 @@ def test_monitor_shows_store_and_errors(stocked: Path, capsys: pytest.CaptureFix
     monitor = load_entry("monitor_production.py")
     assert monitor(["--config", str(stocked / "config.yaml"), "--symbol", "BTC/USDT"]) == 0
     out = capsys.readouterr().out
-    assert "PRODUCTION MONITOR" in out and "integrity ok" in out
-    assert "│ 1h        │ 2024-01-30 23:00" in out and "No errors logged" in out
+    assert "PRODUCTION MONITOR" in out and "(no deployment yet)" in out
+    assert "No deployment on record" in out and "📈 BTC/USDT" in out
 
 
 def test_dashboard_renders_coverage_and_chart(stocked: Path, monkeypatch: pytest.MonkeyPatch

@@ -33,7 +33,8 @@ class InstanceLock:
             fh.close()
             raise AlreadyRunningError(
                 f"an engine is already running on this data folder ({holder}); stop it first "
-                f"(`tradeloop stop` or `python deploy_production.py --rollback`) or use another data_dir") from None
+                f"(`tradeloop stop` or `python deploy_production.py --rollback`) or use another "
+                f"data_dir") from None
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), **info}, default=str))

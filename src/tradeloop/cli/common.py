@@ -75,7 +75,11 @@ def setup_logging(settings: Settings, name: str) -> None:
     detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
+    for old in [h for h in root.handlers if getattr(h, "_tradeloop", False)]:
+        root.removeHandler(old)  # set up again (tests, several commands in one process)
+        old.close()
     console_handler = logging.StreamHandler()
+    console_handler._tradeloop = True  # type: ignore[attr-defined]
     console_handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
     root.addHandler(console_handler)
     for file, level in ((name, logging.INFO), ("error.log", logging.ERROR)):
@@ -83,4 +87,5 @@ def setup_logging(settings: Settings, name: str) -> None:
                                       encoding="utf-8")
         handler.setLevel(level)
         handler.setFormatter(detailed)
+        handler._tradeloop = True  # type: ignore[attr-defined]
         root.addHandler(handler)
