@@ -49,6 +49,7 @@ class HealthMonitor:
         self.passed_in_a_row = 0
         self.runs = 0
         self.last: Health | None = None
+        self.last_ms: int | None = None
         self._failing: set[str] = set()
         self._approaching = False
         self._lock = threading.Lock()
@@ -56,6 +57,9 @@ class HealthMonitor:
     def check(self, now_ms: int) -> Health:
         """One round of checks at ``now_ms`` (thread-safe)."""
         with self._lock:
+            if self.last is not None and self.last_ms == now_ms:
+                return self.last  # already checked at this instant
+            self.last_ms = now_ms
             return self._check(now_ms)
 
     def _check(self, now_ms: int) -> Health:
