@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ MODES = ("replay", "paper", "testnet", "live")
 HOUR_MS = 3_600_000
 WARMUP_BARS = 1500  # enough history for the features at once and drift checks soon after
 NOT_DEPLOYED = "not yet deployed"
+IO_SECONDS = 1.0  # wall time between flushes / control-channel polls
 
 
 @dataclass
@@ -182,7 +184,7 @@ class Session:
             else:
                 engine.gate.release(key.symbol, "stale market data")
 
-        def snapshot(now: int) -> None:
+        def snapshot(now: int) -> None:  # buffered; flushed within a second
             tstore.snapshot(now, broker.equity(), broker.cash, len(broker.positions),
                             engine.stats.events, engine.stats.errors)
 
@@ -205,7 +207,8 @@ class Session:
                      ", ".join(self.symbols), ", ".join(settings.timeframes.names),
                      deployment_id)
             snapshot(started)
-            last_snapshot = started
+            tstore.flush()
+            last_snapshot, last_io = started, time.monotonic()
             for event in market.closes():
                 now = clock.now_ms()
                 if event is not None:
@@ -216,20 +219,23 @@ class Session:
                         break
                     continue
                 learning.on_tick(now)
-                tstore.flush()
                 if now - last_snapshot >= self.snapshot_ms:
                     snapshot(now)
                     last_snapshot = now
                 self._activate(engine, now - started, now)
-                health = schedule.due(now)
+                io_due = time.monotonic() - last_io >= IO_SECONDS
+                if io_due:  # at most once a second of wall time (every heartbeat live)
+                    last_io = time.monotonic()
+                    tstore.flush()
+                health = schedule.due(now, before=tstore.flush)
                 if health is not None:
                     result.health = health
                     if health.drawdown_breached:
                         dd = next(c for c in health.checks if c.name == "max_drawdown")
                         result.stopped_by = "rollback"
                         result.rollback_reason = f"automatic: health check {dd.line()}"
-                result.stopped_by = result.stopped_by or \
-                    self._handle_commands(learning, now, result)
+                if io_due and not result.stopped_by:
+                    result.stopped_by = self._handle_commands(learning, now, result)
                 if not result.stopped_by and stop is not None and stop():
                     result.stopped_by = "signal"
                 if not result.stopped_by and duration_ms is not None and \
@@ -249,6 +255,7 @@ class Session:
             rolled_back = result.status == "rolled_back"
             engine.finish(result.ended_ms, "rollback" if rolled_back else "session_end")
             snapshot(result.ended_ms)
+            tstore.flush()
             self.runner.close(wait=False)
             result.health = monitor.check(result.ended_ms)
             result.health_runs = monitor.runs

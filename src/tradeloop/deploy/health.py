@@ -10,22 +10,30 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, case, func, insert, select, update
 
-from tradeloop.adapters.store.schema import DeploymentRow, HealthCheckRow
+from tradeloop.adapters.store.schema import (
+    DeploymentRow,
+    EquityHistoryRow,
+    ErrorLogRow,
+    HealthCheckRow,
+    LearningStateRow,
+    TradeOutcomeRow,
+)
 from tradeloop.adapters.store.trading_store import ts
-from tradeloop.deploy.metrics import HOUR_MS, measure
-from tradeloop.domain.health import Health, HealthThresholds, assess
+from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
 from tradeloop.settings import Settings
 
 log = logging.getLogger("tradeloop.health")
+HOUR_MS = 3_600_000
 APPROACHING = 0.8  # share of the drawdown limit that raises a critical "approaching" alert
 
 
@@ -34,6 +42,20 @@ def thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(settings.risk.max_drawdown_percent, h.min_win_rate,
                             h.min_trades_for_win_rate, h.max_error_rate,
                             h.max_transitions_per_hour, h.min_uptime)
+
+
+@dataclass
+class _Tracked:
+    """Running aggregates of a deployment's equity snapshots (read incrementally)."""
+
+    last_time: int
+    peak: float
+    equity: float
+    last_id: int = 0
+    downtime: int = 0
+    max_drawdown: float = 0.0
+    events: int = 0
+    recent: deque[tuple[int, int]] = field(default_factory=deque)
 
 
 class HealthMonitor:
@@ -53,6 +75,8 @@ class HealthMonitor:
         self._failing: set[str] = set()
         self._approaching = False
         self._lock = threading.Lock()
+        self._tracked = _Tracked(last_time=started_ms, peak=self.initial_equity,
+                                 equity=self.initial_equity)
 
     def check(self, now_ms: int) -> Health:
         """One round of checks at ``now_ms`` (thread-safe)."""
@@ -63,20 +87,65 @@ class HealthMonitor:
             return self._check(now_ms)
 
     def _check(self, now_ms: int) -> Health:
-        whole = measure(self.engine, self.deployment_id, self.started_ms, now_ms,
-                        initial_equity=self.initial_equity, snapshot_ms=self.snapshot_ms)
-        hour = measure(self.engine, self.deployment_id, max(self.started_ms, now_ms - HOUR_MS),
-                       now_ms, initial_equity=self.initial_equity,
-                       snapshot_ms=self.snapshot_ms)
+        self._track(now_ms)
+        t = self._tracked
+        hour_ago = now_ms - HOUR_MS
+        lo, hi = ts(self.started_ms), ts(now_ms)
+        with self.engine.connect() as conn:
+            n, wins, pnl = conn.execute(
+                select(func.count(),
+                       func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
+                       func.sum(TradeOutcomeRow.pnl_absolute))
+                .where(TradeOutcomeRow.deployment_id == self.deployment_id,
+                       TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
+            errors = conn.execute(select(func.count()).select_from(ErrorLogRow).where(
+                ErrorLogRow.deployment_id == self.deployment_id,
+                ErrorLogRow.timestamp >= ts(max(self.started_ms, hour_ago)),
+                ErrorLogRow.timestamp <= hi)).scalar_one()
+            transitions = dict(conn.execute(
+                select(LearningStateRow.symbol, func.count())
+                .where(LearningStateRow.deployment_id == self.deployment_id,
+                       LearningStateRow.timestamp >= ts(max(self.started_ms, hour_ago)),
+                       LearningStateRow.timestamp <= hi)
+                .group_by(LearningStateRow.symbol)).all())
+        while len(t.recent) > 1 and t.recent[1][0] <= hour_ago:
+            t.recent.popleft()  # keep one point at or before an hour ago
+        events_hour = t.events - (t.recent[0][1] if t.recent and t.recent[0][0] <= hour_ago
+                                  else 0)
+        span = now_ms - self.started_ms
+        tail = max(0, now_ms - t.last_time - 2 * self.snapshot_ms)
+        uptime = 1.0 if span <= 0 else max(0.0, 1.0 - (t.downtime + tail) / span)
         # error rate and mode stability over the last hour; the rest since the start
-        metrics = replace(whole, hours=1.0, errors=hour.errors, events=hour.events,
-                          transitions=hour.transitions)
+        metrics = DeploymentMetrics(
+            hours=1.0, trades=int(n), wins=int(wins or 0), pnl=float(pnl or 0.0),
+            initial_equity=self.initial_equity, final_equity=t.equity,
+            max_drawdown=100.0 * t.max_drawdown, errors=int(errors), events=events_hour,
+            transitions={str(k): int(v) for k, v in transitions.items()}, uptime=uptime)
         health = assess(metrics, self.thresholds)
         self._store(now_ms, health)
         self._alert(health)
         self.runs += 1
         self.last = health
         return health
+
+    def _track(self, now_ms: int) -> None:
+        """Fold the equity snapshots written since the last check into the running state."""
+        t = self._tracked
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(EquityHistoryRow.id, EquityHistoryRow.timestamp,
+                       EquityHistoryRow.equity, EquityHistoryRow.events)
+                .where(EquityHistoryRow.deployment_id == self.deployment_id,
+                       EquityHistoryRow.id > t.last_id)
+                .order_by(EquityHistoryRow.id)).all()
+        for row_id, stamp, equity, events in rows:
+            at = int(stamp.replace(tzinfo=UTC).timestamp() * 1000)
+            t.downtime += max(0, at - t.last_time - 2 * self.snapshot_ms)
+            t.last_time, t.last_id = max(t.last_time, at), row_id
+            t.peak = max(t.peak, equity)
+            t.max_drawdown = max(t.max_drawdown, 1.0 - equity / t.peak if t.peak > 0 else 0.0)
+            t.equity, t.events = float(equity), int(events)
+            t.recent.append((at, int(events)))
 
     def _store(self, now_ms: int, health: Health) -> None:
         rows = [{"timestamp": ts(now_ms), "deployment_id": self.deployment_id,
@@ -131,11 +200,14 @@ class SimulatedSchedule:
                                        timezone=UTC)
         self._next = self.trigger.get_next_fire_time(None, start + timedelta(milliseconds=1))
 
-    def due(self, now_ms: int) -> Health | None:
-        """Run the checks if a fire time has passed; at most one round per call."""
+    def due(self, now_ms: int, before: Callable[[], None] | None = None) -> Health | None:
+        """Run the checks if a fire time has passed (calling ``before`` first); at most one
+        round per call."""
         now = _dt(now_ms)
         if self._next is None or now < self._next:
             return None
+        if before is not None:
+            before()
         self._next = self.trigger.get_next_fire_time(self._next, now)
         while self._next is not None and self._next <= now:
             self._next = self.trigger.get_next_fire_time(self._next, now)
@@ -168,7 +240,7 @@ class BackgroundSchedule:
         with self._guard:
             self._fresh = health
 
-    def due(self, now_ms: int) -> Health | None:
+    def due(self, now_ms: int, before: Callable[[], None] | None = None) -> Health | None:
         with self._guard:
             health, self._fresh = self._fresh, None
         return health

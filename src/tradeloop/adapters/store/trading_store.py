@@ -38,7 +38,8 @@ class TradingStore:
         self.mode = mode
         self.deployment_id = deployment_id
         self._buffers: dict[Any, list[dict[str, Any]]] = {PredictionRow: [],
-                                                          ConfidenceHistoryRow: []}
+                                                          ConfidenceHistoryRow: [],
+                                                          EquityHistoryRow: []}
         self._position_ids: dict[str, int] = {}
 
     def _buffer(self, table: Any, row: dict[str, Any]) -> None:
@@ -48,6 +49,8 @@ class TradingStore:
             self.flush()
 
     def flush(self) -> None:
+        if not any(self._buffers.values()):
+            return
         with self.engine.begin() as conn:
             for table, rows in self._buffers.items():
                 if rows:
@@ -144,8 +147,8 @@ class TradingStore:
 
     def snapshot(self, now_ms: int, equity: float, cash: float, open_positions: int,
                  events: int, errors: int) -> None:
-        """An ``equity_history`` row of this deployment (its heartbeat)."""
-        self._write(EquityHistoryRow, {
+        """An ``equity_history`` row of this deployment (its heartbeat; buffered)."""
+        self._buffer(EquityHistoryRow, {
             "deployment_id": self.deployment_id or 0, "timestamp": ts(now_ms), "equity": equity,
             "cash": cash, "open_positions": open_positions, "events": events,
             "errors": errors})
