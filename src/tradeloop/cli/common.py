@@ -75,6 +75,7 @@ def setup_logging(settings: Settings, name: str) -> None:
     detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
+    logging.getLogger("tradeloop.engine").setLevel(logging.NOTSET)  # a quiet backtest's
     for old in [h for h in root.handlers if getattr(h, "_tradeloop", False)]:
         root.removeHandler(old)  # set up again (tests, several commands in one process)
         old.close()
