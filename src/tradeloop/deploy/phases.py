@@ -449,15 +449,3 @@ def status_rows(handle: StoreHandle, limit: int = 10) -> list[DeploymentRow]:
     with OrmSession(handle.engine) as orm:
         return list(orm.execute(select(DeploymentRow).order_by(DeploymentRow.id.desc())
                                 .limit(limit)).scalars().all())
-
-
-def deployment_metrics(settings: Settings, handle: StoreHandle, row: DeploymentRow,
-                       now_ms: int) -> DeploymentMetrics:
-    end = _ms(row.ended_at) if row.ended_at else now_ms
-    return measure(handle.engine, row.id, _ms(row.started_at), end,
-                   initial_equity=settings.trading.initial_balance,
-                   snapshot_ms=int(settings.deployment.snapshot_seconds * 1000))
-
-
-def started_ms(row: DeploymentRow) -> int:
-    return _ms(row.started_at)
