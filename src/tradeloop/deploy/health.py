@@ -17,17 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
-from tradeloop.adapters.store.schema import (
-    DeploymentRow,
-    EquityHistoryRow,
-    ErrorLogRow,
-    HealthCheckRow,
-    LearningStateRow,
-    TradeOutcomeRow,
-)
+from tradeloop.adapters.store.schema import DeploymentRow, EquityHistoryRow, HealthCheckRow
 from tradeloop.adapters.store.trading_store import ts
+from tradeloop.deploy.metrics import error_count, trade_totals, transition_counts
 from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
 from tradeloop.settings import Settings
@@ -91,23 +85,11 @@ class HealthMonitor:
         t = self._tracked
         hour_ago = now_ms - HOUR_MS
         lo, hi = ts(self.started_ms), ts(now_ms)
+        since = ts(max(self.started_ms, hour_ago))
         with self.engine.connect() as conn:
-            n, wins, pnl = conn.execute(
-                select(func.count(),
-                       func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
-                       func.sum(TradeOutcomeRow.pnl_absolute))
-                .where(TradeOutcomeRow.deployment_id == self.deployment_id,
-                       TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
-            errors = conn.execute(select(func.count()).select_from(ErrorLogRow).where(
-                ErrorLogRow.deployment_id == self.deployment_id,
-                ErrorLogRow.timestamp >= ts(max(self.started_ms, hour_ago)),
-                ErrorLogRow.timestamp <= hi)).scalar_one()
-            transitions = dict(conn.execute(
-                select(LearningStateRow.symbol, func.count())
-                .where(LearningStateRow.deployment_id == self.deployment_id,
-                       LearningStateRow.timestamp >= ts(max(self.started_ms, hour_ago)),
-                       LearningStateRow.timestamp <= hi)
-                .group_by(LearningStateRow.symbol)).all())
+            n, wins, pnl = trade_totals(conn, self.deployment_id, lo, hi)
+            errors = error_count(conn, self.deployment_id, since, hi)
+            transitions = transition_counts(conn, self.deployment_id, since, hi)
         while len(t.recent) > 1 and t.recent[1][0] <= hour_ago:
             t.recent.popleft()  # keep one point at or before an hour ago
         events_hour = t.events - (t.recent[0][1] if t.recent and t.recent[0][0] <= hour_ago
@@ -117,10 +99,9 @@ class HealthMonitor:
         uptime = 1.0 if span <= 0 else max(0.0, 1.0 - (t.downtime + tail) / span)
         # error rate and mode stability over the last hour; the rest since the start
         metrics = DeploymentMetrics(
-            hours=1.0, trades=int(n), wins=int(wins or 0), pnl=float(pnl or 0.0),
-            initial_equity=self.initial_equity, final_equity=t.equity,
-            max_drawdown=100.0 * t.max_drawdown, errors=int(errors), events=events_hour,
-            transitions={str(k): int(v) for k, v in transitions.items()}, uptime=uptime)
+            hours=1.0, trades=n, wins=wins, pnl=pnl, initial_equity=self.initial_equity,
+            final_equity=t.equity, max_drawdown=100.0 * t.max_drawdown, errors=errors,
+            events=events_hour, transitions=transitions, uptime=uptime)
         health = assess(metrics, self.thresholds)
         self._store(now_ms, health)
         self._alert(health)

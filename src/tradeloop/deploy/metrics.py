@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
@@ -20,24 +20,42 @@ from tradeloop.domain.health import DeploymentMetrics, max_drawdown_percent, upt
 HOUR_MS = 3_600_000
 
 
+def trade_totals(conn: Connection, deployment_id: int, lo: datetime, hi: datetime
+                 ) -> tuple[int, int, float]:
+    """Closed trades, wins and P&L of a deployment with exit time in ``[lo, hi]``."""
+    n, wins, pnl = conn.execute(
+        select(func.count(), func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
+               func.sum(TradeOutcomeRow.pnl_absolute))
+        .where(TradeOutcomeRow.deployment_id == deployment_id,
+               TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
+    return int(n), int(wins or 0), float(pnl or 0.0)
+
+
+def error_count(conn: Connection, deployment_id: int, lo: datetime, hi: datetime) -> int:
+    return int(conn.execute(select(func.count()).select_from(ErrorLogRow).where(
+        ErrorLogRow.deployment_id == deployment_id, ErrorLogRow.timestamp >= lo,
+        ErrorLogRow.timestamp <= hi)).scalar_one())
+
+
+def transition_counts(conn: Connection, deployment_id: int, lo: datetime, hi: datetime
+                      ) -> dict[str, int]:
+    """Mode transitions per symbol."""
+    rows = conn.execute(
+        select(LearningStateRow.symbol, func.count())
+        .where(LearningStateRow.deployment_id == deployment_id,
+               LearningStateRow.timestamp >= lo, LearningStateRow.timestamp <= hi)
+        .group_by(LearningStateRow.symbol)).all()
+    return {str(k): int(v) for k, v in rows}
+
+
 def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
             initial_equity: float, snapshot_ms: int) -> DeploymentMetrics:
     """What deployment ``deployment_id`` did in ``[start, end]``."""
     lo, hi = ts(start_ms), ts(end_ms)
     with engine.connect() as conn:
-        n, wins, pnl = conn.execute(
-            select(func.count(), func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
-                   func.sum(TradeOutcomeRow.pnl_absolute))
-            .where(TradeOutcomeRow.deployment_id == deployment_id,
-                   TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
-        errors = conn.execute(select(func.count()).select_from(ErrorLogRow).where(
-            ErrorLogRow.deployment_id == deployment_id, ErrorLogRow.timestamp >= lo,
-            ErrorLogRow.timestamp <= hi)).scalar_one()
-        transitions = dict(conn.execute(
-            select(LearningStateRow.symbol, func.count())
-            .where(LearningStateRow.deployment_id == deployment_id,
-                   LearningStateRow.timestamp >= lo, LearningStateRow.timestamp <= hi)
-            .group_by(LearningStateRow.symbol)).all())
+        n, wins, pnl = trade_totals(conn, deployment_id, lo, hi)
+        errors = error_count(conn, deployment_id, lo, hi)
+        transitions = transition_counts(conn, deployment_id, lo, hi)
         before = conn.execute(
             select(EquityHistoryRow.equity, EquityHistoryRow.events)
             .where(EquityHistoryRow.deployment_id == deployment_id,
@@ -53,12 +71,12 @@ def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
     equity = np.array([r[1] for r in rows], dtype=float)
     times = [_ms(r[0]) for r in rows]
     return DeploymentMetrics(
-        hours=(end_ms - start_ms) / HOUR_MS, trades=int(n), wins=int(wins or 0),
-        pnl=float(pnl or 0.0), initial_equity=first_equity,
+        hours=(end_ms - start_ms) / HOUR_MS, trades=n, wins=wins, pnl=pnl,
+        initial_equity=first_equity,
         final_equity=float(equity[-1]) if len(equity) else first_equity,
         max_drawdown=max_drawdown_percent(equity, first_equity),
-        errors=int(errors), events=(int(rows[-1][2]) - events_before) if rows else 0,
-        transitions={str(k): int(v) for k, v in transitions.items()},
+        errors=errors, events=(int(rows[-1][2]) - events_before) if rows else 0,
+        transitions=transitions,
         uptime=uptime_share(times, start_ms, end_ms, snapshot_ms))
 
 
