@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, insert, select, update
 
 from tradeloop.adapters.store.schema import DeploymentRow, EquityHistoryRow, HealthCheckRow
-from tradeloop.adapters.store.trading_store import ts
+from tradeloop.adapters.store.trading_store import ms_of, ts
 from tradeloop.deploy.metrics import error_count, trade_totals, transition_counts
 from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
@@ -120,7 +120,7 @@ class HealthMonitor:
                        EquityHistoryRow.id > t.last_id)
                 .order_by(EquityHistoryRow.id)).all()
         for row_id, stamp, equity, events in rows:
-            at = int(stamp.replace(tzinfo=UTC).timestamp() * 1000)
+            at = ms_of(stamp)
             t.downtime += max(0, at - t.last_time - 2 * self.snapshot_ms)
             t.last_time, t.last_id = max(t.last_time, at), row_id
             t.peak = max(t.peak, equity)

@@ -3,7 +3,7 @@ the end-of-phase validation and the phase 2 re-validation (DESIGN 4)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Connection, Engine, case, func, select
@@ -14,7 +14,7 @@ from tradeloop.adapters.store.schema import (
     LearningStateRow,
     TradeOutcomeRow,
 )
-from tradeloop.adapters.store.trading_store import ts
+from tradeloop.adapters.store.trading_store import ms_of, ts
 from tradeloop.domain.health import DeploymentMetrics, max_drawdown_percent, uptime_share
 
 HOUR_MS = 3_600_000
@@ -69,7 +69,7 @@ def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
     first_equity = float(before[0]) if before else initial_equity
     events_before = int(before[1]) if before else 0
     equity = np.array([r[1] for r in rows], dtype=float)
-    times = [_ms(r[0]) for r in rows]
+    times = [ms_of(r[0]) for r in rows]
     return DeploymentMetrics(
         hours=(end_ms - start_ms) / HOUR_MS, trades=n, wins=wins, pnl=pnl,
         initial_equity=first_equity,
@@ -79,6 +79,3 @@ def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
         transitions=transitions,
         uptime=uptime_share(times, start_ms, end_ms, snapshot_ms))
 
-
-def _ms(value: datetime) -> int:
-    return int(value.replace(tzinfo=UTC).timestamp() * 1000)

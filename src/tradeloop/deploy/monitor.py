@@ -24,6 +24,7 @@ from tradeloop.adapters.store.schema import (
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
+from tradeloop.adapters.store.trading_store import ms_of
 from tradeloop.deploy.metrics import measure
 from tradeloop.settings import Settings
 
@@ -33,9 +34,6 @@ HOUR = timedelta(hours=1)
 def _naive(dt: datetime) -> datetime:
     return dt.replace(tzinfo=None)
 
-
-def _ms(dt: datetime) -> int:
-    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass
@@ -114,9 +112,9 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
     metrics = None
     if dep is not None:
         snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
-        metrics = measure(engine, dep.id, _ms(since), _ms(now), initial_equity=initial,
+        metrics = measure(engine, dep.id, ms_of(since), ms_of(now), initial_equity=initial,
                           snapshot_ms=snapshot_ms)
-        last_hour = measure(engine, dep.id, _ms(max(since, now - HOUR)), _ms(now),
+        last_hour = measure(engine, dep.id, ms_of(max(since, now - HOUR)), ms_of(now),
                             initial_equity=initial, snapshot_ms=snapshot_ms)
     sym_data: dict[str, Any] = {}
     for s in syms:

@@ -29,7 +29,7 @@ from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.control_store import ControlChannel
 from tradeloop.adapters.store.schema import AlertRow, DeploymentRow, HealthCheckRow
-from tradeloop.adapters.store.trading_store import TradingStore
+from tradeloop.adapters.store.trading_store import TradingStore, ms_of
 from tradeloop.app import StoreHandle, champion_files, exchange_for, notifier_for
 from tradeloop.deploy.checks import CheckResult, run_checks
 from tradeloop.deploy.metrics import measure
@@ -72,9 +72,6 @@ def thresholds(settings: Settings) -> ValidationThresholds:
 def fmt_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
-
-def _ms(dt: datetime) -> int:
-    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -225,7 +222,7 @@ def conclude(settings: Settings, handle: StoreHandle, deployment_id: int, say: S
                           ).scalar_one()
     if row.ended_at is None:
         raise DeploymentError(f"deployment {deployment_id} has not ended yet")
-    start, end = _ms(row.started_at), _ms(row.ended_at)
+    start, end = ms_of(row.started_at), ms_of(row.ended_at)
     metrics = measure(handle.engine, deployment_id, start, end,
                       initial_equity=settings.trading.initial_balance,
                       snapshot_ms=int(settings.deployment.snapshot_seconds * 1000))

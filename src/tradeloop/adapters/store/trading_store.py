@@ -30,6 +30,11 @@ def ts(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
 
 
+def ms_of(dt: datetime) -> int:
+    """The inverse of ``ts``: a stored (naive UTC) timestamp in ms."""
+    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
+
+
 class TradingStore:
     """Engine persistence on one SQLAlchemy engine."""
 
