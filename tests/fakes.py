@@ -192,6 +192,7 @@ class MemoryStore:
     fills: list[Fill] = field(default_factory=list)
     trades: list[ClosedTrade] = field(default_factory=list)
     retrains: list[dict[str, object]] = field(default_factory=list)
+    drifts: list[tuple[str, str, float, bool]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     flushes: int = 0
 
@@ -225,6 +226,10 @@ class MemoryStore:
 
     def retraining(self, row: dict[str, object]) -> None:
         self.retrains.append(row)
+
+    def drift(self, now_ms: int, symbol: str, timeframe: str, feature_drift: float,
+              threshold: float, error_drift: float, triggered: bool) -> None:
+        self.drifts.append((symbol, timeframe, feature_drift, triggered))
 
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
               timeframe: str | None = None, component: str | None = None) -> None:

@@ -28,6 +28,9 @@ from tradeloop.engine.learning import LearningController, RetrainRunner
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ports import Broker, Clock, Notifier, Predictor, Store
 from tradeloop.settings import Settings
+from tradeloop.strategies.base import Strategy
+from tradeloop.strategies.breakout import BreakoutParams
+from tradeloop.strategies.catalog import make_strategy
 
 HOUR_MS = 3_600_000
 
@@ -115,10 +118,18 @@ def engine_window(settings: Settings) -> int:
     return LOOKBACK + max(settings.model.sequence_length, 1)
 
 
+def strategy_for(settings: Settings, name: str) -> Strategy:
+    """The named strategy with the configured rule parameters."""
+    b = settings.trading.breakout
+    return make_strategy(name, BreakoutParams(b.range_bars, b.min_breakout_percent, b.rsi_lower,
+                                              b.rsi_upper, b.volume_ratio, b.exit_bars))
+
+
 def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
                 predictor: Predictor, broker: Broker, store: Store, runner: RetrainRunner,
                 run_id: str, schedule_ms: int | None = None, notifier: Notifier | None = None,
-                equity_sample_ms: int | None = None) -> tuple[Engine, LearningController]:
+                equity_sample_ms: int | None = None, strategy: str | None = None
+                ) -> tuple[Engine, LearningController]:
     """The engine and its learning controller for ``symbols`` on every configured timeframe.
     Replay, paper and live differ only in the book's feed, the broker and the runner."""
     tfs = settings.timeframes.names
@@ -132,7 +143,8 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
                      equity_sample_ms=equity_sample_ms or max(finest.ms, HOUR_MS)),
         book, predictor, broker,
         RiskManager(risk_limits(settings), broker.equity()), gate,
-        Aggregator(weights, settings.trading.stale_after_bars), store, notifier=notifier)
+        Aggregator(weights, settings.trading.stale_after_bars), store, notifier=notifier,
+        strategy=strategy_for(settings, strategy or settings.trading.strategy))
     rt = settings.continuous_learning.retraining
     learning = LearningController(
         symbols=symbols, timeframes=tfs, weights=weights, exchange=settings.exchange.name,

@@ -162,6 +162,9 @@ class Store(Protocol):
 
     def retraining(self, row: dict[str, object]) -> None: ...
 
+    def drift(self, now_ms: int, symbol: str, timeframe: str, feature_drift: float,
+              threshold: float, error_drift: float, triggered: bool) -> None: ...
+
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
               timeframe: str | None = None, component: str | None = None) -> None: ...
 

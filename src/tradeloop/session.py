@@ -4,9 +4,10 @@ Paper mode = live candles (CcxtMarketData) + SimBroker + a wall clock; replay = 
 candles (ReplayMarketData) driving a simulated clock at full speed. Everything else is the
 same code: the production loop, the deployments row, equity snapshots (the deployment's
 heartbeat), scheduled health checks, the operator's control channel (retrain, stop,
-rollback), the automatic rollback on a max-drawdown breach, and the staged activation of
-symbols of a full rollout. One engine per data folder (instance lock). At the end open paper
-positions are closed at the last price, so the account's result is on record.
+rollback, pause/resume a symbol, switch the strategy, wipe data), the automatic rollback
+on a max-drawdown breach, and the staged activation of symbols of a full rollout. One
+engine per data folder (instance lock). At the end open paper positions are closed at the
+last price, so the account's result is on record.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
 from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.adapters.store.control_store import ControlChannel, ControlCommand
+from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.schema import DeploymentRow
 from tradeloop.adapters.store.trading_store import TradingStore, ts
-from tradeloop.app import StoreHandle, champion_files, engine_window, wire_engine
+from tradeloop.adapters.store.wipe import summary, wipe_trading_state
+from tradeloop.app import StoreHandle, champion_files, engine_window, strategy_for, wire_engine
 from tradeloop.deploy.health import BackgroundSchedule, HealthMonitor, SimulatedSchedule
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import EngineError, TradeloopError
@@ -42,12 +45,14 @@ from tradeloop.ml.predictor import Predictor
 from tradeloop.ports import CandleSource, Clock, MarketData, ModelRegistry, Notifier
 from tradeloop.ports import Predictor as PredictorPort
 from tradeloop.settings import Settings
+from tradeloop.strategies.catalog import STRATEGIES
 
 log = logging.getLogger("tradeloop.session")
 MODES = ("replay", "paper", "testnet", "live")
 HOUR_MS = 3_600_000
 WARMUP_BARS = 1500  # enough history for the features at once and drift checks soon after
 NOT_DEPLOYED = "not yet deployed"
+PAUSED = "operator pause"
 IO_SECONDS = 1.0  # wall time between flushes / control-channel polls
 
 
@@ -83,6 +88,18 @@ def replay_feed(handle: StoreHandle, clock: SimClock, settings: Settings, start_
                                 warmup_bars=max(WARMUP_BARS, engine_window(settings)),
                                 clock=clock, heartbeat_ms=heartbeat_ms)
     return make
+
+
+@dataclass
+class _Live:
+    """What the operator's commands act on while a session runs."""
+
+    engine: Engine
+    learning: LearningController
+    store: TradingStore
+    broker: SimBroker
+    monitor: HealthMonitor
+    snapshot: Callable[[int], None]
 
 
 @dataclass
@@ -133,6 +150,7 @@ class Session:
         self.health_ms = int(settings.deployment.health.interval_minutes * 60_000)
         self.lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
         self.controls = ControlChannel(handle.engine)
+        self.state = RuntimeState(handle.engine)
         self.deployment_id: int | None = None
 
     def run(self, duration_ms: int | None = None, stop: Callable[[], bool] | None = None
@@ -149,6 +167,12 @@ class Session:
     def _run(self, duration_ms: int | None, stop: Callable[[], bool] | None) -> SessionResult:
         settings, clock = self.settings, self.clock
         started = clock.now_ms()
+        strategy = self.state.strategy(settings.trading.strategy)
+        if strategy not in STRATEGIES:
+            log.warning("stored strategy %r is unknown; using %s from the config", strategy,
+                        settings.trading.strategy)
+            strategy = settings.trading.strategy
+        self.notes = {**self.notes, "strategy": strategy, "models_at_start": self._models()}
         deployment_id = self._open_deployment(started)
         self.deployment_id = deployment_id
         if isinstance(self.notifier, LogNotifier):
@@ -162,7 +186,7 @@ class Session:
             settings, self.symbols, book=book, predictor=predictor,
             broker=broker, store=tstore, runner=self.runner,
             run_id=f"{self.mode}-d{deployment_id}", notifier=self.notifier,
-            equity_sample_ms=self.snapshot_ms)
+            equity_sample_ms=self.snapshot_ms, strategy=strategy)
         keys = [SeriesKey(settings.exchange.name, s, tf) for s in self.symbols
                 for tf in settings.timeframes.names]
         result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
@@ -203,9 +227,13 @@ class Session:
                     predictor.preload_features(key.symbol, key.timeframe, candles)
             for s in self.activate_after:
                 engine.gate.hold(s, NOT_DEPLOYED, started)
-            log.info("✓ %s session started: %s on %s (deployment %d)", self.mode.capitalize(),
-                     ", ".join(self.symbols), ", ".join(settings.timeframes.names),
-                     deployment_id)
+            for s in sorted(self.state.paused() & set(self.symbols)):
+                engine.gate.hold(s, PAUSED, started)
+                log.info("[%s] paused by the operator: no new positions until resumed", s)
+            log.info("✓ %s session started: %s on %s, strategy %s (deployment %d)",
+                     self.mode.capitalize(), ", ".join(self.symbols),
+                     ", ".join(settings.timeframes.names), strategy, deployment_id)
+            live = _Live(engine, learning, tstore, broker, monitor, snapshot)
             snapshot(started)
             tstore.flush()
             last_snapshot, last_io = started, time.monotonic()
@@ -235,7 +263,7 @@ class Session:
                         result.stopped_by = "rollback"
                         result.rollback_reason = f"automatic: health check {dd.line()}"
                 if io_due and not result.stopped_by:
-                    result.stopped_by = self._handle_commands(learning, now, result)
+                    result.stopped_by = self._handle_commands(live, now, result)
                 if not result.stopped_by and stop is not None and stop():
                     result.stopped_by = "signal"
                 if not result.stopped_by and duration_ms is not None and \
@@ -278,11 +306,13 @@ class Session:
                 if self.on_activated is not None:
                     self.on_activated(s)
 
-    def _handle_commands(self, learning: LearningController, now: int,
-                         result: SessionResult) -> str:
+    def _handle_commands(self, live: _Live, now: int, result: SessionResult) -> str:
         stop = ""
         for cmd in self.controls.pending():
-            status, answer = self._command(cmd, learning, now)
+            try:
+                status, answer = self._command(cmd, live, now)
+            except TradeloopError as exc:
+                status, answer = "rejected", str(exc)
             self.controls.answer(cmd.id, status, answer, now)
             result.commands.append((cmd.id, cmd.command, status))
             log.info("operator command %d (%s): %s — %s", cmd.id, cmd.command, status, answer)
@@ -292,23 +322,76 @@ class Session:
                     result.rollback_reason = "operator rollback"
         return stop
 
-    def _command(self, cmd: ControlCommand, learning: LearningController, now: int
-                 ) -> tuple[str, str]:
+    def _command(self, cmd: ControlCommand, live: _Live, now: int) -> tuple[str, str]:
+        learning, engine = live.learning, live.engine
+        by = f"command {cmd.id}"
+        symbol = cmd.symbol or ""
+        if cmd.command in ("pause", "resume", "retrain") and symbol not in self.symbols:
+            return "rejected", f"{cmd.symbol} is not traded by this session " \
+                               f"({', '.join(self.symbols)})"
+        if cmd.command == "pause":
+            t = engine.gate.hold(symbol, PAUSED, now)
+            if t is not None:
+                engine.record_transition(t)
+            self.state.set_paused(symbol, True, now, by)
+            return "done", f"{symbol} paused: no new positions until resumed"
+        if cmd.command == "resume":
+            engine.gate.release(symbol, PAUSED)
+            self.state.set_paused(symbol, False, now, by)
+            return "done", f"{symbol} resumed"
+        if cmd.command == "strategy":
+            name = cmd.argument or ""
+            if name not in STRATEGIES:
+                return "rejected", f"unknown strategy {name!r}; choose one of " \
+                                   f"{', '.join(STRATEGIES)}"
+            before = engine.strategy.name
+            engine.strategy = strategy_for(self.settings, name)
+            self.state.put(STRATEGY, name, now, by)
+            log.info("✓ strategy switched: %s -> %s", before, name)
+            return "done", f"strategy {before} -> {name}"
+        if cmd.command == "wipe":
+            return self._wipe(live, now)
         if cmd.command == "stop":
             return "done", "stopping"
         if cmd.command == "rollback":
             return "done", f"rolling back deployment {self.deployment_id}"
         if cmd.command == "retrain":
-            if cmd.symbol not in self.symbols:
-                return "rejected", f"{cmd.symbol} is not traded by this session " \
-                                   f"({', '.join(self.symbols)})"
             tf = cmd.timeframe or learning.primary_timeframe()
             if tf not in self.settings.timeframes.names:
                 return "rejected", f"timeframe {tf} is not configured"
-            if learning.request(cmd.symbol, tf, "manual", now):
+            if learning.request(symbol, tf, "manual", now):
                 return "done", f"retraining {cmd.symbol} {tf} started"
             return "rejected", f"{cmd.symbol} {tf} is already retraining"
         return "rejected", f"unknown command {cmd.command!r}"
+
+    def _wipe(self, live: _Live, now: int) -> tuple[str, str]:
+        """Wipe Data while running: the simulated account starts again at its initial cash
+        (open positions are discarded, not sold), every symbol back to LEARNING, and the
+        trading tables cleared; candles, models and the deployment record stay."""
+        live.store.flush()
+        live.broker.reset()
+        live.engine.reset(now, frozenset({PAUSED}))
+        live.learning.reset()
+        live.store.forget()
+        removed = wipe_trading_state(self.handle.engine)
+        live.monitor.restart(now)
+        live.snapshot(now)
+        live.store.flush()
+        log.warning("🗑 Wipe Data: %s", summary(removed))
+        return "done", summary(removed)
+
+    def _models(self) -> dict[str, dict[str, str | None]]:
+        """The champion of every series at the start (version and MLflow run id)."""
+        out: dict[str, dict[str, str | None]] = {}
+        for s in self.symbols:
+            for tf in self.settings.timeframes.names:
+                try:
+                    ref = self.registry.champion(s, tf)
+                except Exception:  # an unreadable pointer is reported by the checks
+                    ref = None
+                if ref is not None:
+                    out[f"{s} {tf}"] = {"version": ref.version, "run_id": ref.run_id}
+        return out
 
     def _open_deployment(self, now: int) -> int:
         with self.handle.engine.begin() as conn:

@@ -105,9 +105,30 @@ class RiskSettings(_Section):
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
 
 
-class TradingSettings(_Section):
-    """The simulated account (replay, paper) and how signals are combined."""
+class BreakoutSettings(_Section):
+    """Parameters of the ``breakout`` rule strategy (see strategies/breakout.py)."""
 
+    range_bars: Annotated[int, Field(ge=2, le=1000)] = 24
+    min_breakout_percent: Annotated[float, Field(ge=0, le=50)] = 0.4
+    rsi_lower: Annotated[float, Field(ge=0, le=100)] = 30.0
+    rsi_upper: Annotated[float, Field(ge=0, le=100)] = 70.0
+    volume_ratio: Annotated[float, Field(ge=0)] = 1.5
+    exit_bars: Annotated[int, Field(ge=1, le=1000)] = 12
+
+    @model_validator(mode="after")
+    def _band(self) -> BreakoutSettings:
+        if self.rsi_lower >= self.rsi_upper:
+            raise ValueError(f"rsi_lower ({self.rsi_lower}) must be below rsi_upper "
+                             f"({self.rsi_upper})")
+        return self
+
+
+class TradingSettings(_Section):
+    """The simulated account (replay, paper), how signals are combined and which strategy
+    trades them (the operator can switch it at run time from the dashboard)."""
+
+    strategy: Literal["ml", "breakout", "ml+breakout"] = "ml"
+    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
     initial_balance: Annotated[float, Field(gt=0)] = 10_000.0
     fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0

@@ -72,6 +72,14 @@ class HealthMonitor:
         self._tracked = _Tracked(last_time=started_ms, peak=self.initial_equity,
                                  equity=self.initial_equity)
 
+    def restart(self, now_ms: int) -> None:
+        """Wipe Data: the account starts again at its initial equity (new peak) and the
+        equity snapshots were deleted."""
+        with self._lock:
+            self._tracked = _Tracked(last_time=now_ms, peak=self.initial_equity,
+                                     equity=self.initial_equity)
+            self._approaching = False
+
     def check(self, now_ms: int) -> Health:
         """One round of checks at ``now_ms`` (thread-safe)."""
         with self._lock:

@@ -65,6 +65,20 @@ class Gate:
     def release(self, symbol: str, reason: str) -> None:
         self._state(symbol).holds.discard(reason)
 
+    def holds(self, symbol: str) -> frozenset[str]:
+        """Why the symbol is held in LEARNING (empty when it is free to trade)."""
+        return frozenset(self._state(symbol).holds)
+
+    def since_ms(self, symbol: str) -> int:
+        return self._state(symbol).since_ms
+
+    def reset(self, now_ms: int, drop_holds: frozenset[str] = frozenset()) -> None:
+        """Every symbol back to LEARNING from ``now_ms`` (Wipe Data), keeping its holds
+        except ``drop_holds``."""
+        for st in self._states.values():
+            st.mode, st.since_ms = Mode.LEARNING, now_ms
+            st.holds -= drop_holds
+
     def observe(self, symbol: str, confidence: float, now_ms: int) -> Transition | None:
         """Feed the latest aggregated confidence; returns a transition when the mode changes."""
         st = self._state(symbol)

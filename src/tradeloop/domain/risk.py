@@ -38,6 +38,10 @@ class RiskManager:
 
     def __init__(self, limits: RiskLimits, initial_equity: float) -> None:
         self.limits = limits
+        self.reset(initial_equity)
+
+    def reset(self, initial_equity: float) -> None:
+        """A fresh start (Wipe Data): new peak, no halt, no loss streak."""
         self.peak_equity = initial_equity
         self.day_start_equity = initial_equity
         self.day = -1

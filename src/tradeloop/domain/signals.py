@@ -59,6 +59,9 @@ class Aggregator:
     def update(self, symbol: str, signal: TimeframeSignal) -> None:
         self._latest.setdefault(symbol, {})[signal.timeframe] = signal
 
+    def clear(self) -> None:
+        self._latest.clear()
+
     def aggregate(self, symbol: str, now_ms: int) -> AggregatedSignal | None:
         total = 0.0
         acc = [0.0, 0.0, 0.0]

@@ -2,8 +2,9 @@
 
 Per closed candle of (symbol, timeframe): the book moves on the symbol's finest timeframe
 (fills, stops, closed trades, equity, drawdown halt); the champion predicts; the aggregator
-combines the timeframes; the gate decides the mode; in TRADING an up signal becomes a risk-
-checked entry and a down signal closes a long (spot, long-only). Everything is recorded.
+combines the timeframes; the gate decides the mode; the active strategy (the ML strategy by
+default: in TRADING an up signal is an entry, a down signal closes the long) asks for a buy or
+a sell, which the risk manager checks (spot, long-only). Everything is recorded.
 Nothing here reads the wall clock or the network: time comes with the events.
 """
 
@@ -24,6 +25,8 @@ from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Side
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store
+from tradeloop.strategies.base import Context, Decision, Strategy
+from tradeloop.strategies.ml import MlStrategy
 
 log = logging.getLogger("tradeloop.engine")
 
@@ -58,11 +61,12 @@ class Engine:
     def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: Predictor,
                  broker: Broker, risk: RiskManager, gate: Gate, aggregator: Aggregator,
                  store: Store, learning: Learning | None = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, strategy: Strategy | None = None) -> None:
         self.cfg, self.book, self.predictor, self.broker = cfg, book, predictor, broker
         self.risk, self.gate, self.aggregator, self.store = risk, gate, aggregator, store
         self.learning = learning
         self.notifier = notifier
+        self.strategy: Strategy = strategy or MlStrategy()
         self.stats = EngineStats()
         self.trades: list[tuple[ClosedTrade, float]] = []
         self.equity_curve: list[tuple[int, float]] = []
@@ -126,6 +130,8 @@ class Engine:
             if self.learning is not None:
                 self.learning.on_prediction(key, index, prediction)
         agg = self.aggregator.aggregate(symbol, now_ms)
+        direction: str | None = None
+        confidence: float | None = None
         if agg is not None:
             p_down, _, p_up = agg.probabilities
             direction = "up" if p_up >= p_down else "down"
@@ -133,10 +139,20 @@ class Engine:
             transition = self.gate.observe(symbol, confidence, now_ms)
             if transition is not None:
                 self.record_transition(transition)
-            mode = self.gate.mode(symbol)
-            self.store.confidence(now_ms, symbol, confidence, direction, str(mode),
-                                  self.cfg.threshold)
-            self._decide(symbol, direction, confidence, candle.close, now_ms, agg.timeframes)
+            self.store.confidence(now_ms, symbol, confidence, direction,
+                                  str(self.gate.mode(symbol)), self.cfg.threshold)
+        finest = tf == self._finest[symbol]
+        if agg is not None or finest:
+            decision = self.strategy.decide(Context(
+                symbol, tf, finest, self.gate.mode(symbol), bool(self.gate.holds(symbol)),
+                symbol in self.broker.positions, direction, confidence,
+                self.cfg.threshold - self.cfg.hysteresis, window))
+            if decision is not None:
+                if agg is not None and decision.action == "buy":
+                    log.info("[%s] %d timeframe predictions aggregated", symbol,
+                             agg.timeframes)
+                self._act(symbol, decision, confidence, candle.close, now_ms)
+        if agg is not None:
             self.stats.decisions += 1
             self.stats.decision_ms.append((time.perf_counter() - started) * 1000)
         if self.learning is not None:
@@ -176,47 +192,60 @@ class Engine:
             if self.learning is not None:
                 self.learning.on_trade_closed(trade.symbol, trade, now_ms)
 
-    def _decide(self, symbol: str, direction: str, confidence: float, price: float,
-                now_ms: int, n_timeframes: int) -> None:
-        mode = self.gate.mode(symbol)
+    def _act(self, symbol: str, decision: Decision, confidence: float | None, price: float,
+             now_ms: int) -> None:
         holding = symbol in self.broker.positions
         if self.broker.has_pending(symbol):
             return
-        if not holding and mode is Mode.TRADING and direction == "up":
-            decision = self.risk.check_entry(symbol, price, now_ms, self.broker.equity(),
-                                             self.broker.cash, set(self.broker.positions),
-                                             self.broker.fee_rate)
-            if not decision.approved:
+        reason = f"signal ({decision.reason})"
+        if decision.action == "buy" and not holding:
+            entry = self.risk.check_entry(symbol, price, now_ms, self.broker.equity(),
+                                          self.broker.cash, set(self.broker.positions),
+                                          self.broker.fee_rate)
+            if not entry.approved:
                 self.stats.refusals += 1
-                if self._last_refusal.get(symbol) != decision.reason:
-                    self._last_refusal[symbol] = decision.reason
+                if self._last_refusal.get(symbol) != entry.reason:
+                    self._last_refusal[symbol] = entry.reason
                     self._seq += 1
-                    self.store.refusal(symbol, "buy", decision.reason, now_ms, self._seq)
-                    log.info("[%s] order refused: %s", symbol, decision.reason)
+                    self.store.refusal(symbol, "buy", entry.reason, now_ms, self._seq)
+                    log.info("[%s] order refused: %s", symbol, entry.reason)
                 return
             self._last_refusal.pop(symbol, None)
             self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.BUY,
-                                      decision.quantity, now_ms, "signal", decision.stop_loss,
-                                      decision.take_profit, confidence), now_ms)
-            log.info("[%s] %d timeframe predictions aggregated", symbol, n_timeframes)
-            log.info("[%s] TRADING MODE: BUY @ %.2f%% (%s)", symbol, 100 * confidence,
-                     self.store.mode)
-        elif holding and direction == "down" and \
-                confidence >= self.cfg.threshold - self.cfg.hysteresis:
+                                      entry.quantity, now_ms, "signal", entry.stop_loss,
+                                      entry.take_profit, confidence or 0.0), now_ms, reason)
+            if confidence is not None and self.gate.mode(symbol) is Mode.TRADING:
+                log.info("[%s] TRADING MODE: BUY @ %.2f%% (%s)", symbol, 100 * confidence,
+                         self.store.mode)
+            else:
+                log.info("[%s] BUY @ %.2f: %s (%s)", symbol, price, decision.reason,
+                         self.store.mode)
+        elif decision.action == "sell" and holding:
             pos = self.broker.positions[symbol]
             self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.SELL,
-                                      pos.quantity, now_ms, "signal", confidence=confidence),
-                         now_ms)
-            log.info("[%s] SELL signal @ %.2f%%: closing the long", symbol, 100 * confidence)
+                                      pos.quantity, now_ms, "signal", confidence=confidence or 0.0),
+                         now_ms, reason)
+            log.info("[%s] SELL signal: closing the long (%s)", symbol, decision.reason)
 
-    def _submit(self, order: OrderRequest, now_ms: int) -> None:
-        self.store.order(order, "submitted", now_ms)
+    def _submit(self, order: OrderRequest, now_ms: int, reason: str) -> None:
+        self.store.order(order, "submitted", now_ms, reason)
         self.broker.submit(order)
         self.stats.orders += 1
 
     def _client_id(self, symbol: str, now_ms: int) -> str:
         self._seq += 1
         return f"{self.cfg.run_id}-{symbol_slug(symbol)}-{now_ms}-{self._seq}"
+
+    def reset(self, now_ms: int, drop_holds: frozenset[str]) -> None:
+        """Wipe Data: forget trades, equity, signals, refusals and risk state; every symbol
+        starts again in LEARNING (the broker is reset by its owner)."""
+        self.trades.clear()
+        self.equity_curve.clear()
+        self._last_refusal.clear()
+        self._failing.clear()
+        self.aggregator.clear()
+        self.gate.reset(now_ms, drop_holds)
+        self.risk.reset(self.broker.equity())
 
     def record_transition(self, t: Transition) -> None:
         self.store.transition(t)

@@ -152,7 +152,11 @@ class LearningController:
             return
         recent = compute_features(self.book.window(key, index, DRIFT_WINDOW + 80))
         score = s.drift.score(recent[-DRIFT_WINDOW:])
-        if score >= self.drift_threshold:
+        triggered = score >= self.drift_threshold
+        closed_ms = prediction.candle_time + Timeframe.parse(key.timeframe).ms
+        self.store.drift(closed_ms, key.symbol, key.timeframe, score, self.drift_threshold,
+                         s.errors.level, triggered)
+        if triggered:
             log.info("[%s @ %s] feature drift: %.0f%% of features beyond their thresholds",
                      key.symbol, key.timeframe, 100 * score)
             self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
@@ -190,6 +194,14 @@ class LearningController:
                      100 * conf, res.seconds)
             verdict = "promoted to champion" if res.promoted else "discarded"
             log.info("  %s challenger v%s %s: %s", label, res.version, verdict, res.reason)
+
+    def reset(self) -> None:
+        """Wipe Data: forget drift references, miss streams and cooldowns (running retrains
+        finish and are recorded)."""
+        self._series.clear()
+        self._last.clear()
+        self.results.clear()
+        self.skipped.clear()
 
     def stats(self) -> dict[str, int]:
         reasons = [j.reason for j, _ in self.results]

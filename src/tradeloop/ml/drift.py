@@ -69,6 +69,11 @@ class PageHinkley:
         self.cum = 0.0
         self.min_cum = 0.0
 
+    @property
+    def level(self) -> float:
+        """How close the statistic is to an alarm: 1.0 raises it."""
+        return (self.cum - self.min_cum) / self.threshold
+
     def update(self, x: float) -> bool:
         """Add an observation; True when a rise is detected (the detector then resets)."""
         self.n += 1

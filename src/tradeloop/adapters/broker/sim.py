@@ -56,6 +56,13 @@ class SimBroker:
         self.last_price[symbol] = candle.close
         return BrokerEvents(fills, closed)
 
+    def reset(self) -> None:
+        """Wipe Data: back to the initial cash, no positions, no pending orders."""
+        self.cash = self.initial_cash
+        self.positions.clear()
+        self.pending.clear()
+        self._risk.clear()
+
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
         """Close every position at its last price (rollback, end of a replay)."""
         fills: list[Fill] = []

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, update
 from tradeloop.adapters.store.schema import ControlCommandRow
 from tradeloop.adapters.store.trading_store import ts
 
-COMMANDS = ("retrain", "stop", "rollback")
+COMMANDS = ("retrain", "stop", "rollback", "pause", "resume", "strategy", "wipe")
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class ControlCommand:
     command: str
     symbol: str | None
     timeframe: str | None
+    argument: str | None = None
 
 
 class ControlChannel:
@@ -28,23 +29,26 @@ class ControlChannel:
         self.engine = engine
 
     def request(self, command: str, now_ms: int, *, symbol: str | None = None,
-                timeframe: str | None = None, requested_by: str = "cli") -> int:
+                timeframe: str | None = None, argument: str | None = None,
+                requested_by: str = "cli") -> int:
         if command not in COMMANDS:
             raise ValueError(f"unknown command {command!r}; expected one of {COMMANDS}")
         with self.engine.begin() as conn:
             key = conn.execute(insert(ControlCommandRow).values(
                 created_at=ts(now_ms), command=command, symbol=symbol, timeframe=timeframe,
-                requested_by=requested_by[:64], status="pending")).inserted_primary_key
+                argument=argument, requested_by=requested_by[:64], status="pending")
+            ).inserted_primary_key
         assert key is not None
         return int(key[0])
 
     def pending(self) -> list[ControlCommand]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ControlCommandRow.id, ControlCommandRow.command,
-                                       ControlCommandRow.symbol, ControlCommandRow.timeframe)
+                                       ControlCommandRow.symbol, ControlCommandRow.timeframe,
+                                       ControlCommandRow.argument)
                                 .where(ControlCommandRow.status == "pending")
                                 .order_by(ControlCommandRow.id)).all()
-        return [ControlCommand(int(r[0]), r[1], r[2], r[3]) for r in rows]
+        return [ControlCommand(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def answer(self, command_id: int, status: str, result: str, now_ms: int) -> None:
         with self.engine.begin() as conn:

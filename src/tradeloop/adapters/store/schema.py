@@ -302,8 +302,9 @@ class AlertRow(Base):
 
 
 class ControlCommandRow(Base):
-    """An operator's request to the running engine (manual retrain, stop, rollback), picked
-    up by its loop within a few seconds and answered in ``status``/``result``."""
+    """An operator's request (retrain, stop, rollback, pause, resume, strategy, wipe): picked
+    up by the running engine's loop within a few seconds, or applied at once when nothing
+    runs, and answered in ``status``/``result``."""
 
     __tablename__ = "control_commands"
     __table_args__ = (Index("ix_control_commands_status", "status"),)
@@ -313,10 +314,40 @@ class ControlCommandRow(Base):
     command: Mapped[str] = mapped_column(String(32))
     symbol: Mapped[str | None] = mapped_column(String(32))
     timeframe: Mapped[str | None] = mapped_column(String(8))
+    argument: Mapped[str | None] = mapped_column(String(64))  # e.g. the strategy to switch to
     requested_by: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|rejected
     handled_at: Mapped[datetime | None] = mapped_column()
     result: Mapped[str | None] = mapped_column(Text)
+
+
+class RuntimeStateRow(Base):
+    """Operator choices that outlive a deployment: the active strategy, paused symbols."""
+
+    __tablename__ = "runtime_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    updated_at: Mapped[datetime] = mapped_column()
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class DriftCheckRow(Base):
+    """One drift check of a series: the share of features whose PSI is over its calibrated
+    threshold, and the Page-Hinkley statistic of the prediction misses."""
+
+    __tablename__ = "drift_checks"
+    __table_args__ = (Index("ix_drift_checks_symbol_ts", "symbol", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column()
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    feature_drift: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    error_drift: Mapped[float | None] = mapped_column(Float)
+    triggered: Mapped[bool] = mapped_column(Boolean)
 
 
 OPERATOR_TABLES = (

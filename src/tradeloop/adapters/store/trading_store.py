@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, update
 
 from tradeloop.adapters.store.schema import (
     ConfidenceHistoryRow,
+    DriftCheckRow,
     EquityHistoryRow,
     ErrorLogRow,
     LearningStateRow,
@@ -44,8 +45,15 @@ class TradingStore:
         self.deployment_id = deployment_id
         self._buffers: dict[Any, list[dict[str, Any]]] = {PredictionRow: [],
                                                           ConfidenceHistoryRow: [],
-                                                          EquityHistoryRow: []}
+                                                          EquityHistoryRow: [],
+                                                          DriftCheckRow: []}
         self._position_ids: dict[str, int] = {}
+
+    def forget(self) -> None:
+        """Wipe Data: drop buffered rows and open-position ids."""
+        for rows in self._buffers.values():
+            rows.clear()
+        self._position_ids.clear()
 
     def _buffer(self, table: Any, row: dict[str, Any]) -> None:
         buf = self._buffers[table]
@@ -142,6 +150,13 @@ class TradingStore:
         times = {k: ts(int(v)) for k in ("triggered_at", "finished_at")  # type: ignore[call-overload]
                  if (v := row.get(k)) is not None}
         self._write(RetrainingHistoryRow, {**row, **times})
+
+    def drift(self, now_ms: int, symbol: str, timeframe: str, feature_drift: float,
+              threshold: float, error_drift: float, triggered: bool) -> None:
+        self._buffer(DriftCheckRow, {
+            "timestamp": ts(now_ms), "deployment_id": self.deployment_id, "symbol": symbol,
+            "timeframe": timeframe, "feature_drift": feature_drift, "threshold": threshold,
+            "error_drift": error_drift, "triggered": triggered})
 
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
               timeframe: str | None = None, component: str | None = None) -> None:
