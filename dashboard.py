@@ -1,62 +1,407 @@
-"""Operator dashboard (Streamlit): `streamlit run dashboard.py --server.address 127.0.0.1`.
+"""Operator dashboard (Streamlit): `streamlit run dashboard.py` (binds 127.0.0.1, see
+.streamlit/config.toml). Config: $TRADELOOP_CONFIG or ./config.yaml.
 
-This version shows the candle store: coverage of every stored series and a candlestick chart
-of any of them. It reads only through the store, so it works while imports or downloads run.
-The trading views and controls arrive with the engine (see README, Roadmap).
+Views: Overview, Symbols, Activity, Controls, Export. It reads only through the store, so it
+works while a deployment runs in another process; every control asks for a confirmation, is
+recorded in ``control_commands`` and reaches the running deployment through the control
+channel (or is applied at once when nothing runs).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import timedelta
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from tradeloop.app import open_store
-from tradeloop.domain.candles import SeriesKey
+from tradeloop.adapters.store.trading_store import ts
+from tradeloop.app import StoreHandle, open_store
+from tradeloop.deploy import dashboard_data as dd
+from tradeloop.deploy.controls import LABELS, Operator
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.settings import load_settings
+from tradeloop.settings import Settings, load_settings
+from tradeloop.strategies.catalog import STRATEGIES
 
+VIEWS = ("Overview", "Symbols", "Activity", "Controls", "Export", "Data")
+WINDOWS = {"1 hour": 1.0, "6 hours": 6.0, "24 hours": 24.0, "7 days": 168.0,
+           "30 days": 720.0, "All": 24.0 * 3650}
 MAX_CANDLES = 500
+MODE_COLOURS = {"TRADING": "#1a9850", "LEARNING": "#f39c12"}
+CHART_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
-def fmt(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+@st.cache_resource(show_spinner=False)
+def connect(config: str | None) -> tuple[Settings, StoreHandle]:
+    settings = load_settings(config)
+    return settings, open_store(settings)
+
+
+def fmt_duration(seconds: float) -> str:
+    d = timedelta(seconds=int(seconds))
+    if d.days:
+        return f"{d.days} d {d.seconds // 3600} h"
+    h, m = d.seconds // 3600, d.seconds % 3600 // 60
+    return f"{h} h {m} min" if h else f"{m} min"
+
+
+def fmt_money(x: float | None) -> str:
+    return "—" if x is None else f"${x:,.2f}"
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+# -- confirmation of controls -----------------------------------------------------------------
+def ask(command: str, *, symbol: str | None = None, argument: str | None = None,
+        timeframe: str | None = None) -> None:
+    """Remember a control to confirm (shown at the top of the page)."""
+    st.session_state["confirm"] = {"command": command, "symbol": symbol,
+                                   "argument": argument, "timeframe": timeframe}
+
+
+def confirmation(op: Operator) -> None:
+    pending: dict[str, Any] | None = st.session_state.get("confirm")
+    if pending:
+        what = LABELS[pending["command"]]
+        target = " ".join(x for x in (pending["symbol"], pending["argument"]) if x)
+        warning = {"wipe": " This clears positions, trades, predictions, modes and retraining "
+                           "records (candles and models are kept).",
+                   "rollback": " The running deployment closes its positions and stops."
+                   }.get(pending["command"], "")
+        box = st.container(border=True)
+        box.warning(f"Confirm: **{what}** {target}?{warning}")
+        yes, no, _ = box.columns([1, 1, 6])
+        if yes.button("Confirm", type="primary", key="confirm_yes"):
+            st.session_state.pop("confirm")
+            try:
+                out = op.request(pending["command"], symbol=pending["symbol"],
+                                 argument=pending["argument"], timeframe=pending["timeframe"])
+                st.session_state["outcome"] = (what, out.command_id, out.status, out.message)
+            except TradeloopError as exc:
+                st.session_state["outcome"] = (what, None, "rejected", str(exc))
+            st.rerun()
+        if no.button("Cancel", key="confirm_no"):
+            st.session_state.pop("confirm")
+            st.rerun()
+    outcome = st.session_state.get("outcome")
+    if outcome:
+        what, cid, status, message = outcome
+        ref = f" (command {cid})" if cid else ""
+        if status == "rejected":
+            st.error(f"{what}{ref} rejected: {message}")
+        elif status == "pending":
+            now_status, result = op.answer(cid)
+            if now_status == "pending":
+                st.info(f"{what}{ref}: {message}; waiting for the deployment to answer "
+                        f"(refresh to update)")
+            else:
+                st.success(f"{what}{ref}: {now_status} — {result}")
+        else:
+            st.success(f"{what}{ref}: {message}")
+
+
+# -- views ----------------------------------------------------------------------------------
+def empty_state() -> None:
+    st.info("No deployment recorded yet. Start one with `python deploy_production.py --phase 1 "
+            "--symbol BTC/USDT --replay` (or `make demo`); this page fills in as it runs. The "
+            "controls below work already.")
+
+
+def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
+    sysd = b.view.data["system"]
+    dep = b.view.deployment
+    initial = settings.trading.initial_balance
+    equity = sysd["equity"]
+    pnl = None if equity is None else equity - initial
+    alerts = dd.active_alerts(engine, b.deployment_id, b.view.since, b.view.now)
+    c = st.columns(4)
+    c[0].metric("Deployment", f"Phase {sysd['phase']} · {sysd['status']}" if dep else "none",
+                help=f"deployment #{sysd['deployment_id']} ({sysd['mode']})" if dep else None)
+    c[1].metric("Verdict", sysd["verdict"] or ("running" if sysd["running"] else "—"))
+    c[2].metric("Health score", "—" if sysd["health_score"] is None
+                else f"{sysd['health_score']:.0f}/100")
+    c[3].metric("Uptime", fmt_duration(sysd["uptime_seconds"]),
+                delta=None if sysd["uptime_share"] is None
+                else f"{100 * sysd['uptime_share']:.1f}% up", delta_color="off")
+    c = st.columns(4)
+    c[0].metric("Portfolio value", fmt_money(equity))
+    c[1].metric("P&L", fmt_money(pnl),
+                delta=None if pnl is None else f"{100 * pnl / initial:+.2f}%")
+    c[2].metric("Error rate (1 h)", pct(sysd["error_rate_1h"], 2),
+                help=f"{sysd['errors']} errors in {sysd['candle_closes']:,} candle closes")
+    c[3].metric("Active alerts", f"{len(alerts)}",
+                help="warning and critical alerts of the window, not acknowledged")
+    if dep is None:
+        empty_state()
+        return
+    eq = dd.equity(engine, dep.id, b.view.since, b.view.now)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.05)
+    fig.add_trace(go.Scatter(x=eq["time"], y=eq["equity"], name="equity",
+                             line={"color": "#2c7fb8"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=eq["time"], y=-eq["drawdown_percent"], name="drawdown %",
+                             fill="tozeroy", line={"color": "#d73027"}), row=2, col=1)
+    fig.add_hline(y=-settings.risk.max_drawdown_percent, line_dash="dot", row=2, col=1,
+                  annotation_text="max drawdown")
+    fig.update_layout(title="Portfolio value and drawdown", height=420, margin=CHART_MARGIN,
+                      showlegend=False)
+    st.plotly_chart(fig, key="chart_equity")
+    conf = go.Figure()
+    for s in b.view.data["symbols"]:
+        frame = dd.confidence(engine, s, b.view.since, b.view.now, max_points=800)
+        conf.add_trace(go.Scatter(x=frame["time"], y=frame["confidence"], name=s,
+                                  mode="lines"))
+    conf_cfg = settings.continuous_learning.confidence
+    conf.add_hline(y=conf_cfg.trading_threshold, line_dash="dash", annotation_text="threshold")
+    conf.update_layout(title="Confidence by symbol", height=320, margin=CHART_MARGIN,
+                       yaxis={"tickformat": ".0%"})
+    st.plotly_chart(conf, key="chart_confidence_all")
+    st.subheader("Symbols")
+    rows = [{"symbol": s, "mode": d["mode"] + (" · paused" if s in b.paused else ""),
+             "time in mode": fmt_duration(d["time_in_mode_seconds"]),
+             "confidence": d["confidence"], "direction": d["direction"] or "—",
+             "trades": d["trades"], "win rate": d["win_rate"], "P&L": d["pnl"],
+             "retrains": d["retrains"]} for s, d in b.view.data["symbols"].items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="symbols_table", column_config={
+        "confidence": st.column_config.NumberColumn(format="percent"),
+        "win rate": st.column_config.NumberColumn(format="percent"),
+        "P&L": st.column_config.NumberColumn(format="dollar")})
+    st.subheader("Active alerts")
+    if alerts.empty:
+        st.caption("No active alerts.")
+    else:
+        st.dataframe(alerts, hide_index=True, key="alerts_table")
+
+
+def mode_badge(mode: str, seconds: float, paused: bool) -> str:
+    colour = MODE_COLOURS.get(mode, "#777")
+    extra = " · ⏸ paused by operator" if paused else ""
+    return (f"<div data-testid='mode-indicator' style='display:inline-block;padding:6px 14px;"
+            f"border-radius:8px;background:{colour};color:white;font-weight:700'>{mode}</div>"
+            f"&nbsp; for {fmt_duration(seconds)}{extra}")
+
+
+def symbol_view(settings: Settings, b: dd.Board, engine: Any) -> None:
+    syms = list(b.view.data["symbols"]) or list(settings.symbols)
+    symbol = st.selectbox("Symbol", syms, key="symbol")
+    info = b.view.data["symbols"].get(symbol, {})
+    st.markdown(mode_badge(info.get("mode", "LEARNING"), info.get("time_in_mode_seconds", 0.0),
+                           symbol in b.paused), unsafe_allow_html=True)
+    since, now, dep = b.view.since, b.view.now, b.view.deployment
+    conf_cfg = settings.continuous_learning.confidence
+    frame = dd.confidence(engine, symbol, since, now)
+    fig = go.Figure()
+    fig.add_hrect(y0=conf_cfg.trading_threshold - conf_cfg.hysteresis,
+                  y1=conf_cfg.trading_threshold, fillcolor="#f39c12", opacity=0.15,
+                  line_width=0, annotation_text="hysteresis band")
+    fig.add_hline(y=conf_cfg.trading_threshold, line_dash="dash", annotation_text="threshold")
+    for mode, colour in MODE_COLOURS.items():
+        part = frame[frame["mode"] == mode]
+        fig.add_trace(go.Scatter(x=part["time"], y=part["confidence"], mode="markers",
+                                 marker={"size": 4, "color": colour}, name=mode))
+    fig.add_trace(go.Scatter(x=frame["time"], y=frame["confidence"], mode="lines",
+                             line={"color": "#888", "width": 1}, name="confidence"))
+    fig.update_layout(title=f"{symbol}: confidence against the threshold", height=360,
+                      margin=CHART_MARGIN, yaxis={"tickformat": ".0%"})
+    st.plotly_chart(fig, key="chart_confidence")
+    left, right = st.columns(2)
+    left.subheader("Multi-timeframe signals")
+    left.dataframe(dd.timeframe_signals(settings, engine, symbol, now), hide_index=True,
+                   key="tf_signals", column_config={
+                       "confidence": st.column_config.NumberColumn(format="percent")})
+    right.subheader("Models")
+    right.dataframe(dd.models(settings, engine, dep, symbol, now), hide_index=True,
+                    key="models_table")
+    closed = dd.trades(engine, b.deployment_id, since, now, symbol)
+    curve = dd.pnl_curve(closed)
+    pf = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                       vertical_spacing=0.05)
+    pf.add_trace(go.Scatter(x=curve["time"], y=curve["pnl"], mode="lines+markers",
+                            name="cumulative P&L", line={"shape": "hv"}), row=1, col=1)
+    pf.add_trace(go.Scatter(x=curve["time"], y=-curve["drawdown"], fill="tozeroy",
+                            name="drawdown", line={"color": "#d73027", "shape": "hv"}),
+                 row=2, col=1)
+    pf.update_layout(title=f"{symbol}: closed-trade P&L and drawdown ($)", height=340,
+                     margin=CHART_MARGIN, showlegend=False)
+    st.plotly_chart(pf, key="chart_symbol_pnl")
+    st.subheader("Trades")
+    if closed.empty:
+        st.caption("No closed trades in this window.")
+    else:
+        st.dataframe(closed.iloc[::-1], hide_index=True, key="symbol_trades")
+    st.subheader("Retraining history")
+    rt = dd.retraining(engine, since, now, symbol)
+    if rt.empty:
+        st.caption("No retraining in this window.")
+    else:
+        st.dataframe(rt, hide_index=True, key="retraining_table", column_config={
+            "validation_confidence": st.column_config.NumberColumn(format="percent"),
+            "validation_accuracy": st.column_config.NumberColumn(format="percent")})
+    st.subheader("Drift")
+    drift = dd.drift(engine, symbol, since, now)
+    if drift.empty:
+        st.caption("No drift check yet (one per 200 forecasts of a series).")
+    else:
+        df = go.Figure()
+        for tf, part in drift.groupby("timeframe"):
+            df.add_trace(go.Scatter(x=part["time"], y=part["feature_drift"], mode="lines+markers",
+                                    name=f"{tf} feature drift"))
+            df.add_trace(go.Scatter(x=part["time"], y=part["error_drift"], mode="lines",
+                                    line={"dash": "dot"}, name=f"{tf} error drift"))
+        df.add_hline(y=float(drift["threshold"].iloc[-1]), line_dash="dash",
+                     annotation_text="feature-drift trigger")
+        df.add_hline(y=1.0, line_dash="dot", annotation_text="error-drift trigger")
+        df.update_layout(title=f"{symbol}: drift indicators", height=300, margin=CHART_MARGIN)
+        st.plotly_chart(df, key="chart_drift")
+
+
+def activity_view(b: dd.Board, engine: Any) -> None:
+    syms = ["All", *b.view.data["symbols"]]
+    choice = st.selectbox("Symbol", syms, key="activity_symbol")
+    feed = dd.activity(engine, b.view.deployment, b.view.since, b.view.now,
+                       symbol=None if choice == "All" else choice)
+    kinds = sorted(set(feed["kind"])) if not feed.empty else []
+    shown = st.multiselect("Show", kinds, default=kinds, key="activity_kinds")
+    if feed.empty:
+        st.caption("Nothing happened in this window yet.")
+        return
+    st.dataframe(feed[feed["kind"].isin(shown)], hide_index=True, key="activity_feed",
+                 height=600)
+
+
+def controls_view(settings: Settings, b: dd.Board, op: Operator, engine: Any) -> None:
+    holder = op.running()
+    if holder:
+        st.success(f"A deployment is running (pid {holder.get('pid')}, mode "
+                   f"{holder.get('mode')}, {holder.get('symbols')}): commands reach it within "
+                   f"a few seconds.")
+    else:
+        st.info("No deployment is running: pauses, the strategy and Wipe Data apply to the "
+                "stored state at once; a retrain runs in the background.")
+    symbols = list(b.view.data["symbols"]) or list(settings.symbols)
+    st.subheader("Strategy")
+    names = list(STRATEGIES)
+    current = b.strategy if b.strategy in names else settings.trading.strategy
+    choice = st.selectbox("Active strategy", names, index=names.index(current),
+                          format_func=lambda n: f"{n} — {STRATEGIES[n]}", key="strategy_choice")
+    st.caption(f"Active now: **{current}**")
+    if st.button("Switch strategy", key="btn_strategy", disabled=choice == current):
+        ask("strategy", argument=choice)
+        st.rerun()
+    st.subheader("Symbol")
+    symbol = st.selectbox("Symbol", symbols, key="control_symbol")
+    paused = symbol in b.paused
+    c = st.columns(3)
+    if c[0].button("Resume" if paused else "Pause", key="btn_pause"):
+        ask("resume" if paused else "pause", symbol=symbol)
+        st.rerun()
+    tf = c[1].selectbox("Timeframe", ["main", *settings.timeframes.names], key="retrain_tf",
+                        label_visibility="collapsed")
+    if c[2].button("Retrain now", key="btn_retrain"):
+        ask("retrain", symbol=symbol, timeframe=None if tf == "main" else tf)
+        st.rerun()
+    st.subheader("Danger zone")
+    d = st.columns(2)
+    if d[0].button("🛑 Emergency stop", key="btn_emergency", type="primary"):
+        ask("rollback")
+        st.rerun()
+    if d[1].button("🗑 Wipe Data", key="btn_wipe"):
+        ask("wipe")
+        st.rerun()
+    st.subheader("Recent commands")
+    cmds = dd.commands(engine)
+    if cmds.empty:
+        st.caption("No command yet.")
+    else:
+        st.dataframe(cmds, hide_index=True, key="commands_table")
+
+
+def export_view(settings: Settings, b: dd.Board, engine: Any) -> None:
+    closed = dd.trades(engine, b.deployment_id, b.view.since, b.view.now)
+    st.caption(f"{len(closed)} closed trades in the window "
+               f"({b.view.since:%Y-%m-%d %H:%M} – {b.view.now:%Y-%m-%d %H:%M} UTC).")
+    stem = f"deployment{b.deployment_id or 0}"
+    c = st.columns(3)
+    c[0].download_button("Trades (CSV)", dd.export_trades(closed, "csv"),
+                         file_name=f"trades_{stem}.csv", mime="text/csv", key="dl_trades_csv")
+    c[1].download_button("Trades (JSON)", dd.export_trades(closed, "json"),
+                         file_name=f"trades_{stem}.json", mime="application/json",
+                         key="dl_trades_json")
+    c[2].download_button("Report (JSON)", dd.export_report(b.view),
+                         file_name=f"report_{stem}.json", mime="application/json",
+                         key="dl_report_json")
+
+
+def data_view(handle: StoreHandle) -> None:
+    status = handle.candles.status()
+    if not status:
+        st.info("No candles stored yet. Run `tradeloop data import ../shared/data` or "
+                "`tradeloop data synth`.")
+        return
+    st.subheader("Stored candles")
+    st.dataframe(pd.DataFrame([
+        {"exchange": s.key.exchange, "symbol": s.key.symbol, "timeframe": s.key.timeframe,
+         "first (UTC)": fmt_ms(s.first_open), "last (UTC)": fmt_ms(s.last_open),
+         "rows": s.rows, "gaps": s.gaps, "missing": s.missing} for s in status]),
+        hide_index=True, key="coverage")
+    labels = {f"{s.key.exchange} {s.key.symbol} {s.key.timeframe}": s for s in status}
+    chosen = labels[st.selectbox("Series", list(labels), key="series")]
+    tf_ms = Timeframe.parse(chosen.key.timeframe).ms
+    candles = handle.candles.load(chosen.key, start_ms=chosen.last_open - (MAX_CANDLES - 1) * tf_ms)
+    times = [ts(int(t)) for t in candles.open_time]
+    fig = go.Figure(go.Candlestick(x=times, open=candles.open, high=candles.high,
+                                   low=candles.low, close=candles.close, name=str(chosen.key)))
+    fig.update_layout(title=f"Last {len(candles)} candles of {chosen.key}", height=480,
+                      xaxis_rangeslider_visible=False, margin=CHART_MARGIN)
+    st.plotly_chart(fig, key="chart_candles")
+
+
+def fmt_ms(ms: int) -> str:
+    return f"{ts(ms):%Y-%m-%d %H:%M}"
 
 
 def main() -> None:
-    st.set_page_config(page_title="tradeloop", layout="wide")
-    st.title("tradeloop")
-    settings = load_settings(os.environ.get("TRADELOOP_CONFIG"))
-    store = open_store(settings)
+    st.set_page_config(page_title="tradeloop", page_icon="📈", layout="wide")
     try:
-        status = store.candles.status()
-        st.subheader("Stored candles")
-        if not status:
-            st.info("No candles stored yet. Run `tradeloop data import ../shared/data` or "
-                    "`tradeloop data synth`.")
-            return
-        st.dataframe(
-            [{"exchange": s.key.exchange, "symbol": s.key.symbol, "timeframe": s.key.timeframe,
-              "first (UTC)": fmt(s.first_open), "last (UTC)": fmt(s.last_open), "rows": s.rows,
-              "gaps": s.gaps, "missing": s.missing} for s in status],
-            hide_index=True, use_container_width=True)
-        labels = {f"{s.key.exchange} {s.key.symbol} {s.key.timeframe}": s for s in status}
-        choice = st.selectbox("Series", list(labels), key="series")
-        chosen = labels[choice]
-        key: SeriesKey = chosen.key
-        tf_ms = Timeframe.parse(key.timeframe).ms
-        candles = store.candles.load(key, start_ms=chosen.last_open - (MAX_CANDLES - 1) * tf_ms)
-        times = [datetime.fromtimestamp(t / 1000, UTC) for t in candles.open_time.tolist()]
-        fig = go.Figure(go.Candlestick(x=times, open=candles.open, high=candles.high,
-                                       low=candles.low, close=candles.close, name=str(key)))
-        fig.update_layout(height=480, xaxis_rangeslider_visible=False,
-                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-        st.subheader(f"Last {len(candles)} candles of {key}")
-        st.plotly_chart(fig, use_container_width=True)
-    finally:
-        store.close()
+        settings, handle = connect(os.environ.get("TRADELOOP_CONFIG"))
+    except TradeloopError as exc:
+        st.error(f"Cannot open tradeloop: {exc}")
+        return
+    engine = handle.engine
+    op = Operator(settings, engine, by="dashboard")
+    side = st.sidebar
+    side.title("tradeloop")
+    deps = dd.deployments(engine)
+    labels = {"Latest": None} | {label: i for i, label in deps}
+    chosen = side.selectbox("Deployment", list(labels), key="deployment")
+    window = side.selectbox("Window", list(WINDOWS), index=2, key="window")
+    view = side.radio("View", VIEWS, key="view")
+    if side.button("↻ Refresh", key="refresh"):
+        st.rerun()
+    b = dd.board(settings, engine, hours=WINDOWS[window], deployment_id=labels[chosen])
+    running = "🟢 running" if b.view.running else "⚪ not running"
+    st.title("tradeloop")
+    st.caption(f"{running} · strategy **{b.strategy}** · window {b.view.since:%Y-%m-%d %H:%M} "
+               f"– {b.view.now:%Y-%m-%d %H:%M} UTC")
+    confirmation(op)
+    if view == "Overview":
+        overview(settings, b, engine)
+    elif view == "Symbols":
+        symbol_view(settings, b, engine)
+    elif view == "Activity":
+        activity_view(b, engine)
+    elif view == "Controls":
+        controls_view(settings, b, op, engine)
+    elif view == "Export":
+        export_view(settings, b, engine)
+    else:
+        data_view(handle)
 
 
 main()

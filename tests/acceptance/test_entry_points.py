@@ -1,11 +1,10 @@
-"""The top-level entry points: deploy_production.py checks, monitor, dashboard."""
+"""The top-level entry points: deploy_production.py checks and the monitor."""
 
 import runpy
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.cli import main as cli
@@ -77,25 +76,3 @@ def test_monitor_shows_store_and_errors(stocked: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "PRODUCTION MONITOR" in out and "(no deployment yet)" in out
     assert "No deployment on record" in out and "📈 BTC/USDT" in out
-
-
-def test_dashboard_renders_coverage_and_chart(stocked: Path, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:
-    monkeypatch.setenv("TRADELOOP_CONFIG", str(stocked / "config.yaml"))
-    monkeypatch.syspath_prepend(str(ROOT))
-    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    assert not app.exception
-    assert app.title[0].value == "tradeloop"
-    assert len(app.dataframe) == 1
-    assert app.selectbox[0].options[0] == "synthetic BTC/USDT 1m"
-    app.selectbox[0].select("synthetic BTC/USDT 1h").run()
-    assert not app.exception
-    assert "Last 500 candles of synthetic BTC/USDT 1h" in [s.value for s in app.subheader]
-
-
-def test_dashboard_empty_state(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRADELOOP_CONFIG", str(project / "config.yaml"))
-    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    assert not app.exception
-    assert "No candles stored yet" in app.info[0].value
-
