@@ -68,7 +68,7 @@ def scripted(symbol: str, timeframe: str, t: int) -> tuple[float, float, float]:
     """A slowly swinging confidence: about 0.45-0.68, phase-shifted per symbol."""
     phase = sum(map(ord, symbol)) % 7
     hours = t / 3_600_000
-    up = 0.5 + 0.17 * math.sin(hours / 9 + phase) + 0.015 * math.sin(hours / 2.3)
+    up = 0.5 + 0.17 * math.sin(hours / 4 + phase) + 0.015 * math.sin(hours / 1.3)
     up = min(max(up, 0.05), 0.9)
     down = max(0.05, 0.95 - up - 0.05)
     flat = max(0.0, 1.0 - up - down)
@@ -82,20 +82,27 @@ class ReplayDb:
     result: SessionResult
 
 
-def build(root: Path, *, symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"), days: float = 3,
-          extra_config: str = "") -> ReplayDb:
-    """``root``/config.yaml + data/ holding one replayed deployment of ``days``."""
+def stock(root: Path, *, symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"),
+          days: float = 3, extra_config: str = "") -> tuple[Settings, StoreHandle]:
+    """``root``/config.yaml and a store with the candles for a replay of ``days``."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "config.yaml").write_text(CONFIG.format(symbols=", ".join(symbols)) + extra_config)
     settings = load_settings(root / "config.yaml", env={})
     store = open_store(settings)
+    for i, s in enumerate(symbols):
+        candles, _ = synth_market(WARMUP_DAYS + days + 1, timeframe="1h", seed=11 + i,
+                                  start_ms=START_MS, start_price=100.0 * (i + 1))
+        store.candles.write(SeriesKey("synthetic", s, "1h"), candles)
+        store.candles.write(SeriesKey("synthetic", s, "4h"),
+                            resample(candles, Timeframe.parse("1h"), Timeframe.parse("4h")))
+    return settings, store
+
+
+def build(root: Path, *, symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT"), days: float = 3,
+          extra_config: str = "") -> ReplayDb:
+    """``root``/config.yaml + data/ holding one replayed deployment of ``days``."""
+    settings, store = stock(root, symbols=symbols, days=days, extra_config=extra_config)
     try:
-        for i, s in enumerate(symbols):
-            candles, _ = synth_market(WARMUP_DAYS + days + 1, timeframe="1h", seed=11 + i,
-                                      start_ms=START_MS, start_price=100.0 * (i + 1))
-            store.candles.write(SeriesKey("synthetic", s, "1h"), candles)
-            store.candles.write(SeriesKey("synthetic", s, "4h"),
-                                resample(candles, Timeframe.parse("1h"), Timeframe.parse("4h")))
         result = replay(settings, store, list(symbols), days)
     finally:
         store.close()

@@ -143,10 +143,12 @@ class Engine:
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
         finest = tf == self._finest[symbol]
         if agg is not None or finest:
+            need = self.strategy.history
+            candles = window if len(window) >= need else self.book.window(key, index, need)
             decision = self.strategy.decide(Context(
                 symbol, tf, finest, self.gate.mode(symbol), bool(self.gate.holds(symbol)),
                 symbol in self.broker.positions, direction, confidence,
-                self.cfg.threshold - self.cfg.hysteresis, window))
+                self.cfg.threshold - self.cfg.hysteresis, candles))
             if decision is not None:
                 if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,

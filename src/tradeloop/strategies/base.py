@@ -42,5 +42,6 @@ class Strategy(Protocol):
     engine still applies the risk checks, the pending-order rule and the position sizing."""
 
     name: str
+    history: int  # candles of the series the strategy needs in ``Context.candles``
 
     def decide(self, ctx: Context) -> Decision | None: ...

@@ -53,14 +53,14 @@ class BreakoutStrategy:
 
     def __init__(self, params: BreakoutParams | None = None) -> None:
         self.p = params or BreakoutParams()
-        self.history = max(self.p.range_bars, self.p.exit_bars) + 1
         self.rsi_bars = 6 * RSI_PERIOD  # Wilder smoothing settles within this
+        self.history = max(self.p.range_bars + 1, self.p.exit_bars + 1, self.rsi_bars)
 
     def decide(self, ctx: Context) -> Decision | None:
         if not ctx.finest:
             return None
         c = ctx.candles
-        if len(c) < max(self.history, self.rsi_bars):
+        if len(c) < self.history:
             return None
         close = float(c.close[-1])
         if ctx.holding:
@@ -94,6 +94,7 @@ class DualStrategy:
 
     def __init__(self, params: BreakoutParams | None = None) -> None:
         self.ml, self.breakout = MlStrategy(), BreakoutStrategy(params)
+        self.history = self.breakout.history
 
     def decide(self, ctx: Context) -> Decision | None:
         if ctx.holding:

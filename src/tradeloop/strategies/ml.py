@@ -11,6 +11,7 @@ class MlStrategy:
     confidence is at least the gate's exit floor (threshold - hysteresis)."""
 
     name = "ml"
+    history = 1
 
     def decide(self, ctx: Context) -> Decision | None:
         if ctx.direction is None or ctx.confidence is None:

@@ -1,0 +1,157 @@
+"""Strategies: the ML strategy, the breakout rule (and its RSI), dual confirmation, the
+catalog and settings, and the engine running a rule strategy without any model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.fakes import FakeBroker, ListMarketData, MemoryStore, ScriptedPredictor
+from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.errors import ConfigError
+from tradeloop.domain.gate import Gate, Mode
+from tradeloop.domain.risk import RiskLimits, RiskManager
+from tradeloop.domain.signals import Aggregator
+from tradeloop.engine.candle_book import CandleBook
+from tradeloop.engine.engine import Engine, EngineConfig
+from tradeloop.settings import Settings
+from tradeloop.strategies.base import Context
+from tradeloop.strategies.breakout import BreakoutParams, BreakoutStrategy, DualStrategy, rsi
+from tradeloop.strategies.catalog import STRATEGIES, make_strategy
+from tradeloop.strategies.ml import MlStrategy
+
+H = 3_600_000
+T0 = 1_700_000_000_000 // H * H
+
+
+def arrays(close: list[float], volume: list[float] | None = None, spread: float = 0.002
+           ) -> CandleArrays:
+    c = np.asarray(close, dtype=float)
+    o = np.concatenate([[c[0]], c[:-1]])
+    return CandleArrays.from_columns(
+        open_time=T0 + np.arange(len(c), dtype=np.int64) * H, open=o, close=c,
+        high=np.maximum(o, c) * (1 + spread), low=np.minimum(o, c) * (1 - spread),
+        volume=np.asarray(volume if volume is not None else [10.0] * len(c), dtype=float))
+
+
+def ctx(candles: CandleArrays, *, mode: Mode = Mode.LEARNING, held: bool = False,
+        holding: bool = False, direction: str | None = None, confidence: float | None = None,
+        finest: bool = True) -> Context:
+    return Context("AAA/USDT", "1h", finest, mode, held, holding, direction, confidence, 0.6,
+                   candles)
+
+
+def ranging(n: int = 120, seed: int = 5) -> list[float]:
+    """A sideways market around 100 whose last candle sits just under its recent high."""
+    rng = np.random.default_rng(seed)
+    return list(100 + np.cumsum(rng.normal(0, 0.4, n)))
+
+
+def breaking(base: list[float]) -> float:
+    """A close 0.6 % above the 24-candle high (highs are 0.2 % above the bodies)."""
+    return max(base[-25:]) * 1.002 * 1.006
+
+
+def test_rsi_of_known_series() -> None:
+    assert rsi(np.arange(1.0, 40.0)) == 100.0
+    assert rsi(np.array([10.0, 11.0] * 20)) == pytest.approx(50.0, abs=3)
+    assert np.isnan(rsi(np.arange(10.0)))
+    falling = rsi(np.linspace(100, 80, 60))
+    assert falling == 0.0
+
+
+def test_ml_strategy_trades_the_gate() -> None:
+    s, c = MlStrategy(), arrays([100.0] * 5)
+    assert s.decide(ctx(c, mode=Mode.TRADING, direction="up", confidence=0.8)).action == "buy"
+    assert s.decide(ctx(c, mode=Mode.LEARNING, direction="up", confidence=0.8)) is None
+    assert s.decide(ctx(c, holding=True, direction="down", confidence=0.65)).action == "sell"
+    assert s.decide(ctx(c, holding=True, direction="down", confidence=0.55)) is None  # < floor
+    assert s.decide(ctx(c)) is None  # no forecast
+
+
+def test_breakout_enters_on_a_confirmed_break_of_the_range() -> None:
+    base = ranging()
+    close = [*base, breaking(base)]
+    volume = [10.0] * len(base) + [25.0]
+    s = BreakoutStrategy()
+    d = s.decide(ctx(arrays(close, volume)))
+    assert d is not None and d.action == "buy" and "24-bar high" in d.reason
+    assert s.decide(ctx(arrays(close, [10.0] * len(close)))) is None  # no volume behind it
+    weak = [*base, max(base[-25:]) * 1.002 * 1.001]  # +0.1 % < min_breakout_percent 0.4
+    assert s.decide(ctx(arrays(weak, volume))) is None
+    assert s.decide(ctx(arrays(close, volume), held=True)) is None  # paused / halted
+    assert s.decide(ctx(arrays(close, volume), finest=False)) is None
+    assert s.decide(ctx(arrays(close[-30:], volume[-30:]))) is None  # too little history
+
+
+def test_breakout_skips_an_overbought_move_and_exits_below_the_recent_low() -> None:
+    run_up = list(np.linspace(100, 130, 120))
+    close = [*run_up, run_up[-1] * 1.01]
+    volume = [10.0] * 120 + [30.0]
+    assert rsi(np.asarray(close)) > 70
+    assert BreakoutStrategy().decide(ctx(arrays(close, volume))) is None
+    loose = BreakoutStrategy(BreakoutParams(rsi_upper=100.0))
+    assert loose.decide(ctx(arrays(close, volume))).action == "buy"
+    base = ranging()
+    low = min(arrays(base).low[-12:])
+    exit_ = loose.decide(ctx(arrays([*base, low * 0.99]), holding=True))
+    assert exit_ is not None and exit_.action == "sell" and "12-bar low" in exit_.reason
+    assert loose.decide(ctx(arrays([*base, base[-1]]), holding=True)) is None
+
+
+def test_dual_confirmation_needs_both() -> None:
+    base = ranging()
+    close = [*base, breaking(base)]
+    volume = [10.0] * len(base) + [25.0]
+    s = DualStrategy()
+    c = arrays(close, volume)
+    assert s.decide(ctx(c, mode=Mode.LEARNING, direction="up", confidence=0.65)) is None
+    assert s.decide(ctx(c, mode=Mode.TRADING, direction="down", confidence=0.65)) is None
+    both = s.decide(ctx(c, mode=Mode.TRADING, direction="up", confidence=0.8))
+    assert both is not None and both.action == "buy" and both.reason.startswith("ml+breakout:")
+    flat = arrays([*base, base[-1]])
+    assert s.decide(ctx(flat, mode=Mode.TRADING, direction="up", confidence=0.8)) is None
+    sell = s.decide(ctx(flat, holding=True, direction="down", confidence=0.7))
+    assert sell is not None and sell.action == "sell"
+
+
+def test_catalog_and_settings_reject_unknown_strategies() -> None:
+    assert {make_strategy(n).name for n in STRATEGIES} == set(STRATEGIES)
+    with pytest.raises(ConfigError, match="unknown strategy 'momo'"):
+        make_strategy("momo")
+    with pytest.raises(ValueError, match="strategy"):
+        Settings.model_validate({"trading": {"strategy": "momo"}})
+    with pytest.raises(ValueError, match="rsi_lower"):
+        Settings.model_validate({"trading": {"breakout": {"rsi_lower": 80, "rsi_upper": 70}}})
+
+
+def test_engine_runs_a_rule_strategy_without_models_and_respects_holds() -> None:
+    key = SeriesKey("fake", "AAA/USDT", "1h")
+    base = ranging(130)
+    prices = [breaking(base), breaking(base) * 1.001]
+    history = arrays(base)
+    later = arrays([*base, *prices], [10.0] * len(base) + [25.0, 25.0])
+
+    def run(hold: bool) -> MemoryStore:
+        closes = [(key, later.candle(len(base) + i)) for i in range(len(prices))]
+        market = ListMarketData({key: history}, closes)
+        store, broker, book = MemoryStore(), FakeBroker(), CandleBook()
+        gate = Gate(0.7, 0.1, 0)
+        limits = RiskLimits(0.5, 0.5, 0.5, 0.02, 3, 0.05, 0.1, 3, H, frozenset(), frozenset())
+        engine = Engine(EngineConfig(["AAA/USDT"], ["1h"], {"1h": 1.0}, "fake", 0.7, 0.1, 8),
+                        book, ScriptedPredictor(lambda s, tf, t: None), broker,
+                        RiskManager(limits, broker.cash), gate, Aggregator({"1h": 1.0}),
+                        store, strategy=BreakoutStrategy())
+        if hold:
+            gate.hold("AAA/USDT", "operator pause", T0)
+        market.open(book)
+        for event in market.closes():
+            assert event is not None
+            engine.on_close(event.key, event.index, event.close_ms)
+        return store
+
+    free = run(hold=False)
+    assert [o.side.value for o, _ in free.orders] == ["buy"]
+    assert free.predictions == []  # no model took part
+    assert run(hold=True).orders == []
+
