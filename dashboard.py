@@ -120,16 +120,17 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
     equity = sysd["equity"]
     pnl = None if equity is None else equity - initial
     alerts = dd.active_alerts(engine, b.deployment_id, b.view.since, b.view.now)
-    c = st.columns(4)
-    c[0].metric("Deployment", f"Phase {sysd['phase']} · {sysd['status']}" if dep else "none",
+    c = st.columns(5)
+    c[0].metric("Phase", f"{sysd['phase']}" if dep else "—",
                 help=f"deployment #{sysd['deployment_id']} ({sysd['mode']})" if dep else None)
-    c[1].metric("Verdict", sysd["verdict"] or ("running" if sysd["running"] else "—"))
-    c[2].metric("Health score", "—" if sysd["health_score"] is None
+    c[1].metric("Status", sysd["status"] or "none")
+    c[2].metric("Verdict", sysd["verdict"] or ("pending" if sysd["running"] else "—"))
+    c[3].metric("Health score", "—" if sysd["health_score"] is None
                 else f"{sysd['health_score']:.0f}/100")
-    c[3].metric("Uptime", fmt_duration(sysd["uptime_seconds"]),
+    c[4].metric("Uptime", fmt_duration(sysd["uptime_seconds"]),
                 delta=None if sysd["uptime_share"] is None
                 else f"{100 * sysd['uptime_share']:.1f}% up", delta_color="off")
-    c = st.columns(4)
+    c = st.columns(5)
     c[0].metric("Portfolio value", fmt_money(equity))
     c[1].metric("P&L", fmt_money(pnl),
                 delta=None if pnl is None else f"{100 * pnl / initial:+.2f}%")
@@ -137,6 +138,8 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
                 help=f"{sysd['errors']} errors in {sysd['candle_closes']:,} candle closes")
     c[3].metric("Active alerts", f"{len(alerts)}",
                 help="warning and critical alerts of the window, not acknowledged")
+    c[4].metric("Max drawdown", "—" if sysd["max_drawdown_percent"] is None
+                else f"{sysd['max_drawdown_percent']:.2f}%")
     if dep is None:
         empty_state()
         return

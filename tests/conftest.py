@@ -92,3 +92,17 @@ def project(tmp_path: Path) -> Path:
         "exchange: {rate_limit_per_minute: 60000, timeout_seconds: 1, max_retries: 4}\n"
     )
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def chromium_paths() -> tuple[str, str]:
+    """Debian's chromium and chromium-driver (the test command installs them)."""
+    from tests.support.browser import find_chromium
+
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("TRADELOOP_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium/chromedriver not found but the browser test is required")
+        pytest.skip("chromium and chromedriver not installed: run the suite with `make test`, "
+                    "which installs them")
+    return found

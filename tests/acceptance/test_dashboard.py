@@ -115,7 +115,7 @@ def test_overview_shows_the_deployment(replayed: ReplayDb,
     app = open_app(replayed.root, monkeypatch)
     m = metrics(app)
     res = replayed.result
-    assert m["Deployment"] == "Phase 1 · completed"
+    assert (m["Phase"], m["Status"]) == ("1", "completed")
     assert m["Portfolio value"] == f"${res.engine.broker.equity():,.2f}"
     pnl = res.engine.broker.equity() - replayed.settings.trading.initial_balance
     assert m["P&L"] == f"${pnl:,.2f}".replace("$-", "$-")
@@ -199,7 +199,7 @@ def test_export_offers_trades_and_report(replayed: ReplayDb,
 def test_empty_state(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = open_app(project, monkeypatch)
     assert any("No deployment recorded yet" in i.value for i in app.info)
-    assert metrics(app)["Deployment"] == "none"
+    assert metrics(app)["Status"] == "none"
     app.sidebar.radio(key="view").set_value("Data").run()
     assert "No candles stored yet" in app.info[0].value
     app.sidebar.radio(key="view").set_value("Symbols").run()

@@ -1,0 +1,74 @@
+"""The dashboard in a real browser: Streamlit on 127.0.0.1, headless Chromium via selenium,
+charts rendered, screenshots at desktop and phone (390 px) width, a control confirmed with
+clicks. Screenshots are kept under test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support.browser import ROOT, chromium, dashboard_server, texts, wait_for_charts
+from tests.support.replay_db import build
+from tradeloop.adapters.store.runtime_state import RuntimeState
+from tradeloop.app import open_store
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def click_text(web: WebDriver, css: str, text: str) -> None:
+    """Click the first element matching ``css`` whose text is ``text`` (once it exists)."""
+    WebDriverWait(web, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda w: w.execute_script(
+            "const e = [...document.querySelectorAll(arguments[0])]"
+            ".find(e => (e.innerText ?? e.textContent ?? '').trim() === arguments[1]);"
+            "if (e) { e.click(); return true; } return false;", css, text))
+
+
+@pytest.mark.slow
+def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_path: Path) -> None:
+    db = build(tmp_path / "project", days=3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with dashboard_server(db.root / "config.yaml", ARTIFACTS / "streamlit.log") as url, \
+            chromium(*chromium_paths) as web:
+        web.get(url)
+        wait_for_charts(web, 2)
+        assert "tradeloop" in texts(web, "h1")
+        labels = texts(web, "[data-testid='stMetricLabel']")
+        for label in ("Phase", "Status", "Health score", "Portfolio value", "P&L",
+                      "Active alerts"):
+            assert label in labels
+        assert "completed" in texts(web, "[data-testid='stMetricValue']")
+        titles = texts(web, ".js-plotly-plot .gtitle")
+        assert "Portfolio value and drawdown" in titles and "Confidence by symbol" in titles
+        web.save_screenshot(str(ARTIFACTS / "dashboard_desktop.png"))
+
+        web.set_window_size(390, 844)  # phone
+        web.refresh()
+        wait_for_charts(web, 2)
+        assert web.execute_script("return document.documentElement.scrollWidth") <= 390 + 1
+        metric = web.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']")[0]
+        assert metric.is_displayed() and metric.size["width"] <= 390
+        web.save_screenshot(str(ARTIFACTS / "dashboard_phone.png"))
+
+        web.set_window_size(1366, 900)
+        click_text(web, "[data-testid='stSidebar'] label", "Symbols")
+        WebDriverWait(web, 30).until(lambda w: "BTC/USDT: confidence against the threshold"
+                                     in texts(w, ".js-plotly-plot .gtitle"))
+        wait_for_charts(web, 2)
+        assert texts(web, "[data-testid='mode-indicator']")[0] in ("TRADING", "LEARNING")
+        web.save_screenshot(str(ARTIFACTS / "dashboard_symbol.png"))
+
+        click_text(web, "[data-testid='stSidebar'] label", "Controls")
+        click_text(web, "button", "Pause")
+        click_text(web, "button", "Confirm")
+        WebDriverWait(web, 30).until(lambda w: any(
+            "BTC/USDT paused" in t for t in texts(w, "[data-testid='stAlert']")))
+        web.save_screenshot(str(ARTIFACTS / "dashboard_controls.png"))
+    assert RuntimeState(open_store(db.settings).engine).paused() == {"BTC/USDT"}
+    for name in ("desktop", "phone", "symbol", "controls"):
+        assert (ARTIFACTS / f"dashboard_{name}.png").stat().st_size > 10_000
