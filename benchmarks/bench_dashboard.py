@@ -1,0 +1,107 @@
+"""Dashboard render benchmark -> benchmarks/results/bench_dashboard.json.
+
+A database holding a 30-day replayed deployment of 4 symbols (1h + 4h, per-minute equity
+snapshots, health checks every 5 minutes, predictions, trades, retraining records: the real
+Session on seeded synthetic candles with a scripted predictor) is served by
+`streamlit run dashboard.py` on 127.0.0.1 and opened in headless Chromium. ``render_seconds``
+is the time from navigation until the Overview's main charts (portfolio value/drawdown and
+confidence by symbol) have drawn their traces: the median of 5 page loads after the first
+(cold) one, which is reported on its own. Goal (issue 6): <= 1.5 s.
+Needs chromium + chromium-driver (installed by `make test`).
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_dashboard.py
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import func, select
+
+from benchmarks.common import RESULTS, report
+from tests.support.browser import (
+    chromium,
+    dashboard_server,
+    find_chromium,
+    texts,
+    wait_for_charts,
+)
+from tests.support.replay_db import build
+from tradeloop.adapters.store.schema import (
+    ConfidenceHistoryRow,
+    EquityHistoryRow,
+    HealthCheckRow,
+    PredictionRow,
+    TradeOutcomeRow,
+)
+from tradeloop.app import open_store
+
+SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT")
+DAYS = 30
+LOADS = 5
+
+
+def main() -> int:
+    found = find_chromium()
+    if found is None:
+        print("chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
+        return 1
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        db = build(Path(tmp) / "project", symbols=SYMBOLS, days=DAYS)
+        build_seconds = time.perf_counter() - started
+        store = open_store(db.settings)
+        with store.engine.connect() as conn:
+            rows = {t.__tablename__: conn.execute(select(func.count()).select_from(t)
+                                                  ).scalar_one()
+                    for t in (EquityHistoryRow, HealthCheckRow, ConfidenceHistoryRow,
+                              PredictionRow, TradeOutcomeRow)}
+        store.close()
+        db_file = Path(tmp) / "project" / "data" / "tradeloop.db"
+        with dashboard_server(db.root / "config.yaml", RESULTS / "bench_dashboard.log") as url, \
+                chromium(*found) as web:
+            times = []
+            for _ in range(LOADS + 1):
+                web.get("about:blank")
+                t0 = time.perf_counter()
+                web.get(url)
+                wait_for_charts(web, 2)
+                times.append(time.perf_counter() - t0)
+            # the per-symbol view (window: all 30 days)
+            t0 = time.perf_counter()
+            web.get(url)
+            wait_for_charts(web, 2)
+            web.execute_script(
+                "[...document.querySelectorAll(\"[data-testid='stSidebar'] label\")]"
+                ".find(e => e.innerText.trim() === 'Symbols').click()")
+            WebDriverWait(web, 60, poll_frequency=0.05).until(
+                lambda w: "BTC/USDT: confidence against the threshold"
+                in texts(w, ".js-plotly-plot .gtitle"))
+            wait_for_charts(web, 2)  # confidence and the P&L/drawdown of the symbol
+            symbol_seconds = time.perf_counter() - t0
+    report("bench_dashboard", {
+        "render_seconds": round(statistics.median(times[1:]), 3),
+        "first_render_seconds": round(times[0], 3),
+        "render_seconds_all": [round(t, 3) for t in times],
+        "overview_then_symbol_view_seconds": round(symbol_seconds, 3),
+        "goal_seconds": 1.5,
+        "database": {"symbols": len(SYMBOLS), "days": DAYS, "timeframes": ["1h", "4h"],
+                     "rows": rows, "size_mb": round(db_file.stat().st_size / 1e6, 1)
+                     if db_file.exists() else None},
+        "build_seconds": round(build_seconds, 1),
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
