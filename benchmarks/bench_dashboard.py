@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 
-from benchmarks.common import RESULTS, report
+from benchmarks.common import report
 from tests.support.browser import (
     chromium,
     dashboard_server,
@@ -68,7 +68,7 @@ def main() -> int:
                               PredictionRow, TradeOutcomeRow)}
         store.close()
         db_file = Path(tmp) / "project" / "data" / "tradeloop.db"
-        with dashboard_server(db.root / "config.yaml", RESULTS / "bench_dashboard.log") as url, \
+        with dashboard_server(db.root / "config.yaml", Path(tmp) / "streamlit.log") as url, \
                 chromium(*found) as web:
             times = []
             for _ in range(LOADS + 1):

@@ -38,6 +38,7 @@ from tradeloop.session import Session, SessionResult, replay_feed
 from tradeloop.settings import Settings
 
 H = 3_600_000
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -162,3 +163,25 @@ def test_unknown_symbol_is_refused_by_the_session(stocked: tuple[Settings, Store
     run_with(settings, store, 0.5, {2: lambda op: op.request("pause", symbol="DOGE/USDT")})
     (_, status, result), = answered(store)
     assert status == "rejected" and "DOGE/USDT is not traded by this session" in result
+
+
+def test_dashboard_reads_while_the_deployment_writes(
+        stocked: tuple[Settings, StoreHandle], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real dashboard script rendered from the middle of a running deployment (its own
+    database connections, the session writing between renders)."""
+    from streamlit.testing.v1 import AppTest
+
+    settings, store = stocked
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(settings.base_dir / "config.yaml"))
+    seen: list[tuple[str, str, int]] = []
+
+    def render(op: Operator) -> None:
+        app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+        assert not app.exception, app.exception
+        m = {x.label: x.value for x in app.metric}
+        closes = sum(len(t.value) for t in app.dataframe)
+        seen.append((m["Status"], app.caption[0].value, closes))
+
+    run_with(settings, store, 1, {6: render, 18: render})
+    assert [s[0] for s in seen] == ["running", "running"]
+    assert all(s[1].startswith("🟢 running") for s in seen)
