@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from tradeloop.adapters.store.trading_store import ts
 from tradeloop.app import StoreHandle, open_store
+from tradeloop.cli.common import fmt_ms
 from tradeloop.deploy import dashboard_data as dd
 from tradeloop.deploy.controls import LABELS, Operator
 from tradeloop.domain.errors import TradeloopError
@@ -363,10 +364,6 @@ def data_view(handle: StoreHandle) -> None:
     fig.update_layout(title=f"Last {len(candles)} candles of {chosen.key}", height=480,
                       xaxis_rangeslider_visible=False, margin=CHART_MARGIN)
     st.plotly_chart(fig, key="chart_candles")
-
-
-def fmt_ms(ms: int) -> str:
-    return f"{ts(ms):%Y-%m-%d %H:%M}"
 
 
 def main() -> None:

@@ -129,8 +129,7 @@ def run_phase(settings: Settings, handle: StoreHandle, symbols: list[str], *, ph
     """Deploy ``symbols``, run until the duration is over (or a stop/rollback), then
     validate, store the verdict and write the report."""
     say("Initializing system components...")
-    champions = _champion_versions(settings, symbols)
-    notes: dict[str, Any] = {"champions_at_start": champions}
+    notes: dict[str, Any] = {}
     feed: FeedFactory
     if replay is not None:
         clock: SimClock | WallClock = SimClock(replay.start_ms)
@@ -347,20 +346,6 @@ def train_missing(settings: Settings, symbols: list[str], say: Say) -> None:
             say(f"  ✓ {s} {tf} trained")
 
 
-def _champion_versions(settings: Settings, symbols: list[str]) -> dict[str, str]:
-    files = ChampionFiles(settings.path(settings.paths.models_dir))
-    out = {}
-    for s in symbols:
-        for tf in settings.timeframes.names:
-            try:
-                ref = files.champion(s, tf)
-            except Exception:  # an unreadable pointer is reported by the checks
-                ref = None
-            if ref is not None:
-                out[f"{s} {tf}"] = ref.version
-    return out
-
-
 # -- rollback and status --------------------------------------------------------------------
 def rollback(settings: Settings, handle: StoreHandle, say: Say, *, models: bool,
              wait_seconds: float = 120.0) -> int:
@@ -421,7 +406,11 @@ def revert_models(settings: Settings, handle: StoreHandle, say: Say) -> int:
     if row is None or not row.notes:
         say("No live deployment on record: model aliases unchanged.")
         return 0
-    before: dict[str, str] = json.loads(row.notes).get("champions_at_start", {})
+    notes = json.loads(row.notes)
+    # the session records each champion in service at its start (older rows: version only)
+    at_start = notes.get("models_at_start", {})
+    before: dict[str, str] = ({k: v["version"] for k, v in at_start.items()}
+                              or notes.get("champions_at_start", {}))
     from tradeloop.app import model_registry
 
     registry = model_registry(settings)
