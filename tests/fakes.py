@@ -146,6 +146,9 @@ class FakeBroker:
                                           pnl / (pos.quantity * pos.entry_price), reason,
                                           pos.confidence), 0.0))
 
+    def sync(self, now_ms: int) -> BrokerEvents:
+        return BrokerEvents([], [])
+
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
         events = BrokerEvents([], [])
         for pos in list(self.positions.values()):

@@ -61,7 +61,7 @@ def open_store(settings: Settings, *, migrate: bool = True) -> StoreHandle:
 
 def exchange_for(settings: Settings, name: str | None = None) -> Any:
     """A ccxt client for the configured exchange (or ``name``), credentials from the env."""
-    from tradeloop.adapters.market_data.ccxt_client import make_exchange  # ccxt: ~75 MB
+    from tradeloop.adapters.exchange.ccxt_client import make_exchange  # ccxt: ~75 MB
 
     cfg = settings.exchange if name is None else settings.exchange.model_copy(update={"name": name})
     return make_exchange(cfg, settings.secrets)

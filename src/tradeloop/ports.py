@@ -126,6 +126,8 @@ class Broker(Protocol):
 
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents: ...
 
+    def sync(self, now_ms: int) -> BrokerEvents: ...
+
 
 class Predictor(Protocol):
     """Calibrated forecasts from the champion of each series; never raises — a series

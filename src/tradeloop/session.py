@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
+from tradeloop.adapters.broker.ccxt_broker import CcxtBroker
 from tradeloop.adapters.broker.sim import SimBroker
 from tradeloop.adapters.clock import SimClock, WallClock
+from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
 from tradeloop.adapters.market_data.replay import ReplayMarketData
@@ -42,8 +44,9 @@ from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController, RetrainRunner
 from tradeloop.ml.predictor import Predictor
-from tradeloop.ports import CandleSource, Clock, MarketData, ModelRegistry, Notifier
+from tradeloop.ports import Broker, CandleSource, Clock, MarketData, ModelRegistry, Notifier
 from tradeloop.ports import Predictor as PredictorPort
+from tradeloop.recovery import recover
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import STRATEGIES
 
@@ -65,6 +68,8 @@ class FeedHooks:
 
 
 FeedFactory = Callable[[list[SeriesKey], FeedHooks], MarketData]
+# (symbols, the session's store, run id) -> the exchange broker of a testnet/live session
+BrokerFactory = Callable[[list[str], TradingStore, str], Broker]
 
 
 def live_feed(source: CandleSource, handle: StoreHandle, clock: Clock, settings: Settings, *,
@@ -97,7 +102,7 @@ class _Live:
     engine: Engine
     learning: LearningController
     store: TradingStore
-    broker: SimBroker
+    broker: SimBroker | CcxtBroker
     monitor: HealthMonitor
     snapshot: Callable[[int], None]
 
@@ -130,12 +135,13 @@ class Session:
                  phase: int = 0, activate_after: dict[str, int] | None = None,
                  on_activated: Callable[[str], None] | None = None,
                  notes: dict[str, Any] | None = None,
-                 predictor: PredictorPort | None = None) -> None:
+                 predictor: PredictorPort | None = None,
+                 broker: BrokerFactory | None = None,
+                 gateway: ExchangeGateway | None = None) -> None:
         if mode not in MODES:
             raise EngineError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
-        if mode in ("testnet", "live"):
-            raise EngineError(f"{mode} trading needs the exchange broker (CcxtBroker), which "
-                              f"this version does not have yet; use --mode paper")
+        if mode in ("testnet", "live") and broker is None:
+            raise EngineError(f"{mode} trading needs the exchange broker")
         if not symbols:
             raise EngineError("no symbols to trade")
         self.settings, self.handle, self.symbols = settings, handle, symbols
@@ -146,6 +152,7 @@ class Session:
         self.on_activated = on_activated
         self.notes = notes or {}
         self.predictor = predictor
+        self.broker_factory, self.gateway = broker, gateway
         self.snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
         self.health_ms = int(settings.deployment.health.interval_minutes * 60_000)
         self.lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
@@ -179,14 +186,24 @@ class Session:
             self.notifier.deployment_id = deployment_id
         tstore = TradingStore(self.handle.engine, self.mode, deployment_id)
         book = CandleBook()
-        broker = SimBroker(settings.trading.initial_balance, settings.trading.fee_bps,
-                           settings.trading.slippage_bps)
+        run_id = f"{self.mode}-d{deployment_id}"
+        broker: SimBroker | CcxtBroker
+        if self.broker_factory is None:
+            broker = SimBroker(settings.trading.initial_balance, settings.trading.fee_bps,
+                               settings.trading.slippage_bps)
+        else:
+            made = self.broker_factory(self.symbols, tstore, run_id)
+            assert isinstance(made, CcxtBroker)
+            broker = made
+        recovered = recover(self.handle.engine, broker, tstore, self.mode, self.symbols,
+                            deployment_id, started, self.notifier)
         predictor = self.predictor or Predictor(self.registry)
         engine, learning = wire_engine(
             settings, self.symbols, book=book, predictor=predictor,
             broker=broker, store=tstore, runner=self.runner,
-            run_id=f"{self.mode}-d{deployment_id}", notifier=self.notifier,
+            run_id=run_id, notifier=self.notifier,
             equity_sample_ms=self.snapshot_ms, strategy=strategy)
+        engine.apply(recovered, started)
         keys = [SeriesKey(settings.exchange.name, s, tf) for s in self.symbols
                 for tf in settings.timeframes.names]
         result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
@@ -211,6 +228,9 @@ class Session:
         def snapshot(now: int) -> None:  # buffered; flushed within a second
             tstore.snapshot(now, broker.equity(), broker.cash, len(broker.positions),
                             engine.stats.events, engine.stats.errors)
+            if self.gateway is not None:
+                tstore.exchange_metrics(now, self.gateway.snapshot(),
+                                        settings.exchange.rate_limit_per_minute)
 
         monitor = HealthMonitor(self.handle.engine, deployment_id, started, settings,
                                 self.notifier)
@@ -247,6 +267,10 @@ class Session:
                         break
                     continue
                 learning.on_tick(now)
+                try:
+                    engine.heartbeat(now)
+                except TradeloopError as exc:
+                    tstore.error(now, type(exc).__name__, str(exc), None, None, "broker")
                 if now - last_snapshot >= self.snapshot_ms:
                     snapshot(now)
                     last_snapshot = now
@@ -281,7 +305,10 @@ class Session:
             schedule.stop()
             result.ended_ms = clock.now_ms()
             rolled_back = result.status == "rolled_back"
-            engine.finish(result.ended_ms, "rollback" if rolled_back else "session_end")
+            # an exchange account keeps its positions across a stop (restored at the next
+            # start); a rollback closes them
+            engine.finish(result.ended_ms, "rollback" if rolled_back else "session_end",
+                          close=rolled_back or not isinstance(broker, CcxtBroker))
             snapshot(result.ended_ms)
             tstore.flush()
             self.runner.close(wait=False)
@@ -369,7 +396,7 @@ class Session:
         (open positions are discarded, not sold), every symbol back to LEARNING, and the
         trading tables cleared; candles, models and the deployment record stay."""
         live.store.flush()
-        live.broker.reset()
+        live.broker.reset()  # an exchange account refuses unless it is flat
         live.engine.reset(now, frozenset({PAUSED}))
         live.learning.reset()
         live.store.forget()

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tradeloop.domain.errors import ConfigError, SecretInConfigError, TradeloopError
+from tradeloop.domain.redaction import register_secrets
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import SUPPORTED, Timeframe
 
@@ -204,6 +205,12 @@ class ExchangeSettings(_Section):
     rate_limit_per_minute: Annotated[int, Field(gt=0)] = 600
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    circuit_breaker_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    circuit_breaker_cooldown_seconds: Annotated[float, Field(gt=0)] = 30.0
+    ticker_ttl_seconds: Annotated[float, Field(ge=0)] = 2.0
+    websocket: bool = False  # candles through ccxt.pro; REST polling whenever it is down
+    websocket_url: str | None = None  # where the websocket connects (a proxy, a fake)
+    max_missing_bars: Annotated[int, Field(ge=1)] = 3  # then stale: alert + LEARNING
 
     @field_validator("name")
     @classmethod
@@ -211,6 +218,15 @@ class ExchangeSettings(_Section):
         if not re.fullmatch(r"[a-z0-9_]+", value.strip().lower()):
             raise ValueError("expected a ccxt exchange id such as 'binance'")
         return value.strip().lower()
+
+
+class ExecutionSettings(_Section):
+    """How testnet and live orders are placed (paper and replay fill on the simulated book)."""
+
+    order_type: Literal["limit", "market"] = "limit"  # entries; exits are always market
+    slippage_tolerance_percent: Annotated[float, Field(ge=0, le=10)] = 0.5
+    order_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    unknown_order_grace_seconds: Annotated[float, Field(gt=0)] = 15.0
 
 
 class DatabaseSettings(_Section):
@@ -302,6 +318,7 @@ class Settings(_Section):
     timeframes: TimeframeSettings = TimeframeSettings()
     model: ModelSettings = ModelSettings()
     exchange: ExchangeSettings = ExchangeSettings()
+    execution: ExecutionSettings = ExecutionSettings()
     database: DatabaseSettings = DatabaseSettings()
     mlflow: MlflowSettings = MlflowSettings()
     paths: PathSettings = PathSettings()
@@ -499,10 +516,10 @@ def load_settings(
     if env is None:
         env = {k: v for k, v in dotenv_values(base_dir / ".env").items() if v is not None}
         env.update(os.environ)
+    secrets = Secrets.from_env(env)
+    register_secrets(secrets.values())  # masked in every log line, error and row from now on
     try:
-        return Settings.model_validate(
-            {**raw, "base_dir": base_dir, "secrets": Secrets.from_env(env)}
-        )
+        return Settings.model_validate({**raw, "base_dir": base_dir, "secrets": secrets})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(cfg_path), raw)) from None
 

@@ -8,9 +8,9 @@ import pytest
 
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.clock import SimClock, WallClock
-from tradeloop.adapters.market_data.ccxt_client import make_exchange
+from tradeloop.adapters.exchange.ccxt_client import make_exchange
+from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.market_data.downloader import download
-from tradeloop.adapters.market_data.rate_limit import RateLimiter
 from tradeloop.adapters.market_data.synthetic import DEFAULT_START_MS, synth_market
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.cli import main

@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from tests.fakes import FakeClock
 from tests.support.fake_exchange import FakeExchange
+from tradeloop.adapters.exchange.ccxt_client import make_exchange
+from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.instance_lock import InstanceLock
-from tradeloop.adapters.market_data.ccxt_client import make_exchange
 from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
 from tradeloop.adapters.market_data.synthetic import planted_signal
 from tradeloop.adapters.notify.log_notifier import LogNotifier
@@ -83,7 +84,8 @@ def test_paper_session_end_to_end(tmp_path: Path, fx: FakeExchange) -> None:
     train_series(settings, store.candles, LocalRegistry(models), "BTC/USDT", "1h")
     t_open = int(CANDLES.open_time[NOW_AT])
     clock = LinkedClock(t_open, fx, int(CANDLES.open_time[FREEZE_AT]))
-    source = CcxtCandleSource(make_exchange(settings.exchange), clock, max_retries=3)
+    source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock,
+                                              max_retries=3))
     runner = ProcessRunner(settings, models, wait=False)
     fx.faults.extend(["500", "shuffle", "duplicate"])
     session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
@@ -140,7 +142,7 @@ def test_modes_and_single_instance(tmp_path: Path, fx: FakeExchange) -> None:
     settings = make_settings(tmp_path, fx)
     store = open_store(settings)
     clock = FakeClock(0)
-    source = CcxtCandleSource(make_exchange(settings.exchange), clock)
+    source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
     runner = ProcessRunner(settings, None, wait=False)
     try:
         with pytest.raises(EngineError, match="needs the exchange broker"):

@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
+from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.market_data import csv_files, downloader
-from tradeloop.adapters.market_data.rate_limit import RateLimiter
 from tradeloop.adapters.market_data.synthetic import DEFAULT_START_MS, synth_market
 from tradeloop.app import exchange_for, open_store, wall_clock
 from tradeloop.cli.common import (

@@ -22,7 +22,7 @@ ANSWER_WAIT_S = 30.0
 
 def register(groups: Any) -> None:
     p = groups.add_parser("run", help="run the engine live (paper: live prices, simulated "
-                                      "fills)")
+                                      "fills; testnet/live: orders on the exchange)")
     p.add_argument("--mode", default="paper", choices=("paper", "testnet", "live"))
     p.add_argument("--symbols", default=None, help="comma list (default: config symbols)")
     p.add_argument("--duration", default=None, help="stop after e.g. 24h (default: run until "
@@ -39,11 +39,10 @@ def register(groups: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
-    from tradeloop.adapters.market_data.rate_limit import RateLimiter
-    from tradeloop.app import exchange_for, notifier_for
+    from tradeloop.app import notifier_for
     from tradeloop.engine.worker import ProcessRunner
-    from tradeloop.session import Session, live_feed
+    from tradeloop.exchange_wiring import live_parts
+    from tradeloop.session import Session
 
     settings = settings_from(args)
     symbols = [parse_symbol(s) for s in args.symbols.split(",")] if args.symbols \
@@ -51,10 +50,6 @@ def run(args: argparse.Namespace) -> int:
     duration = parse_duration_ms(args.duration) if args.duration else None
     setup_logging(settings, "engine.log")
     clock = wall_clock()
-    exchange = exchange_for(settings)
-    source = CcxtCandleSource(exchange, clock, max_retries=settings.exchange.max_retries,
-                              limiter=RateLimiter(settings.exchange.rate_limit_per_minute,
-                                                  clock))
     store = open_store(settings)
     stopping = {"flag": False}
 
@@ -63,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
+        parts = live_parts(settings, store, clock, args.mode)
         session = Session(settings, store, symbols, mode=args.mode, clock=clock,
-                          feed=live_feed(source, store, clock, settings),
+                          feed=parts.feed, broker=parts.broker, gateway=parts.gateway,
                           runner=ProcessRunner(settings, None, wait=False),
                           notifier=notifier_for(settings, store.engine, clock))
         res = session.run(duration, stop=lambda: stopping["flag"])

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from tradeloop.adapters.clock import SimClock, WallClock
+from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.registry.local_registry import LocalRegistry
@@ -39,7 +40,7 @@ from tradeloop.domain.health import DeploymentMetrics, Validation, ValidationThr
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.learning import RetrainJob, retraining_row
 from tradeloop.engine.worker import ProcessRunner
-from tradeloop.session import FeedFactory, Session, SessionResult, live_feed, replay_feed
+from tradeloop.session import BrokerFactory, FeedFactory, Session, SessionResult, replay_feed
 from tradeloop.settings import Settings
 
 log = logging.getLogger("tradeloop.deploy")
@@ -131,6 +132,8 @@ def run_phase(settings: Settings, handle: StoreHandle, symbols: list[str], *, ph
     say("Initializing system components...")
     notes: dict[str, Any] = {}
     feed: FeedFactory
+    broker: BrokerFactory | None = None
+    gateway: ExchangeGateway | None = None
     if replay is not None:
         clock: SimClock | WallClock = SimClock(replay.start_ms)
         folder = settings.path(settings.paths.data_dir) / "deployments" / \
@@ -145,24 +148,22 @@ def run_phase(settings: Settings, handle: StoreHandle, symbols: list[str], *, ph
         mode, duration_ms = "replay", replay.end_ms - replay.start_ms
         model_source: Any = registry
     else:
-        from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
-        from tradeloop.adapters.market_data.rate_limit import RateLimiter
+        from tradeloop.exchange_wiring import live_parts
 
         clock = WallClock()
-        exchange = exchange_for(settings)
-        source = CcxtCandleSource(exchange, clock, max_retries=settings.exchange.max_retries,
-                                  limiter=RateLimiter(settings.exchange.rate_limit_per_minute,
-                                                      clock))
-        feed = live_feed(source, handle, clock, settings)
+        mode = settings.live_trading.mode if settings.live_trading.mode in (
+            "testnet", "live") else "paper"
+        parts = live_parts(settings, handle, clock, mode)
+        feed, broker, gateway = parts.feed, parts.broker, parts.gateway
         runner = ProcessRunner(settings, None, wait=False)
-        mode, model_source = "paper", champion_files(settings)
+        model_source = champion_files(settings)
     say("✓ Components initialized")
     notifier = notifier_for(settings, handle.engine, clock)
     session = Session(settings, handle, symbols, mode=mode, clock=clock, feed=feed,
                       runner=runner, registry=model_source, notifier=notifier, phase=phase,
                       activate_after=activate_after,
                       on_activated=lambda s: say(f"✅ {s} deployed successfully"),
-                      notes=notes)
+                      notes=notes, broker=broker, gateway=gateway)
     for s in symbols:
         if not (activate_after or {}).get(s):
             _announce(settings, s, say)

@@ -48,8 +48,28 @@ class TransientExchangeError(ExchangeError):
     """A request failed in a way that may succeed when retried (timeouts, 5xx, rate limits)."""
 
 
+class CircuitOpenError(TransientExchangeError):
+    """Calls to the exchange are suspended for a while after repeated failures."""
+
+
 class ExchangeRejectedError(ExchangeError):
     """The exchange refused the request for good (bad symbol, bad parameters, auth)."""
+
+
+class ExchangeAuthError(ExchangeRejectedError):
+    """The API key or secret is missing, wrong or lacks a permission."""
+
+
+class InsufficientFundsError(ExchangeRejectedError):
+    """The account cannot pay for the order."""
+
+
+class InvalidOrderError(ExchangeRejectedError):
+    """The order breaks the market's rules (precision, minimum notional, order type)."""
+
+
+class OrderNotFoundError(ExchangeRejectedError):
+    """The exchange has no order with that id (it never arrived, or it expired)."""
 
 
 class ModelError(TradeloopError):

@@ -22,3 +22,14 @@ def parse_symbol(text: str) -> str:
 def symbol_slug(symbol: str) -> str:
     """File- and name-safe form of a symbol (``BTC/USDT`` -> ``BTC_USDT``)."""
     return parse_symbol(symbol).replace("/", "_")
+
+
+def base36(n: int) -> str:
+    """A non-negative integer in base 36 (compact ids)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out

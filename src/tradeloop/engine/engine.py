@@ -20,7 +20,7 @@ from tradeloop.domain.candles import Candle, SeriesKey
 from tradeloop.domain.gate import Gate, Mode, Transition
 from tradeloop.domain.risk import RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
-from tradeloop.domain.symbols import symbol_slug
+from tradeloop.domain.symbols import base36
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Side
 from tradeloop.engine.candle_book import CandleBook
@@ -235,8 +235,19 @@ class Engine:
         self.stats.orders += 1
 
     def _client_id(self, symbol: str, now_ms: int) -> str:
+        """``tl-<run>-<time>-<n>``: unique across runs, at most 36 characters (Binance's
+        limit), and recognisable as ours when found on the exchange."""
         self._seq += 1
-        return f"{self.cfg.run_id}-{symbol_slug(symbol)}-{now_ms}-{self._seq}"
+        return f"tl-{self.cfg.run_id[:14]}-{base36(now_ms)}-{base36(self._seq)}"
+
+    def heartbeat(self, now_ms: int) -> None:
+        """Between candles: let the broker resolve outstanding orders and report fills."""
+        self.apply(self.broker.sync(now_ms), now_ms)
+
+    def apply(self, events: BrokerEvents, now_ms: int) -> None:
+        """Record fills and closed trades that the broker reports outside a candle."""
+        if events.fills or events.closed:
+            self._handle(events, now_ms)
 
     def reset(self, now_ms: int, drop_holds: frozenset[str]) -> None:
         """Wipe Data: forget trades, equity, signals, refusals and risk state; every symbol
@@ -254,9 +265,11 @@ class Engine:
         conf = f" (confidence: {t.confidence:.2%})" if t.confidence is not None else ""
         log.info("✓ [%s] Transitioned to %s mode%s: %s", t.symbol, t.mode, conf, t.reason)
 
-    def finish(self, now_ms: int, reason: str = "end_of_replay") -> None:
-        """End of a run: close what is open at the last prices and flush the buffers."""
-        self._handle(self.broker.close_all(now_ms, reason), now_ms)
+    def finish(self, now_ms: int, reason: str = "end_of_replay", close: bool = True) -> None:
+        """End of a run: close what is open (unless ``close`` is false: an exchange account
+        keeps its positions for the next run) and flush the buffers."""
+        if close:
+            self._handle(self.broker.close_all(now_ms, reason), now_ms)
         self.equity_curve.append((now_ms, self.broker.equity()))
         self.store.flush()
 

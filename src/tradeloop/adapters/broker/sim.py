@@ -56,6 +56,19 @@ class SimBroker:
         self.last_price[symbol] = candle.close
         return BrokerEvents(fills, closed)
 
+    def sync(self, now_ms: int) -> BrokerEvents:
+        """Nothing happens between candles on the simulated book."""
+        return BrokerEvents([], [])
+
+    def adopt(self, position: Position) -> None:
+        """A position carried over from a run that ended without closing it (a crash): held
+        again, paid for from this account's cash."""
+        self.positions[position.symbol] = position
+        self.cash -= position.quantity * position.entry_price + position.entry_fee
+        self.last_price.setdefault(position.symbol, position.entry_price)
+        self._risk[position.symbol] = position.quantity * (
+            position.entry_price - position.stop_loss) if position.stop_loss else 0.0
+
     def reset(self) -> None:
         """Wipe Data: back to the initial cash, no positions, no pending orders."""
         self.cash = self.initial_cash

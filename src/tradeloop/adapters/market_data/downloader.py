@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tradeloop.adapters.market_data.ccxt_client import call_with_retry
-from tradeloop.adapters.market_data.rate_limit import RateLimiter
+from tradeloop.adapters.exchange.ccxt_client import call_with_retry
+from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import DataError, UnknownSymbolError, UnknownTimeframeError

@@ -199,8 +199,11 @@ class OrderRow(Base):
     side: Mapped[str] = mapped_column(String(8))
     order_type: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[float] = mapped_column(Float)
-    price: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))  # new|sent|open|filled|canceled|rejected
+    price: Mapped[float | None] = mapped_column(Float)  # limit price
+    stop_loss: Mapped[float | None] = mapped_column(Float)  # of the position a buy opens
+    take_profit: Mapped[float | None] = mapped_column(Float)
+    # submitted | sent | open | filled | canceled | rejected | refused
+    status: Mapped[str] = mapped_column(String(16))
     filled_quantity: Mapped[float] = mapped_column(Float, default=0.0)
     average_price: Mapped[float | None] = mapped_column(Float)
     fee: Mapped[float] = mapped_column(Float, default=0.0)
@@ -283,6 +286,28 @@ class EquityHistoryRow(Base):
     open_positions: Mapped[int] = mapped_column(Integer)
     events: Mapped[int] = mapped_column(Integer)  # candle closes handled so far
     errors: Mapped[int] = mapped_column(Integer)  # errors caught so far
+
+
+class ExchangeMetricsRow(Base):
+    """The exchange edge of a deployment, sampled with the equity snapshots: totals since
+    the start and the request/error counts of the last minute."""
+
+    __tablename__ = "exchange_metrics"
+    __table_args__ = (Index("ix_exchange_metrics_deployment_ts", "deployment_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column()
+    requests: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    retries: Mapped[int] = mapped_column(Integer)
+    requests_last_minute: Mapped[int] = mapped_column(Integer)
+    errors_last_minute: Mapped[int] = mapped_column(Integer)
+    max_requests_per_minute: Mapped[int] = mapped_column(Integer)
+    limit_per_minute: Mapped[int] = mapped_column(Integer)
+    cache_hit_rate: Mapped[float | None] = mapped_column(Float)
+    ws_uptime: Mapped[float | None] = mapped_column(Float)
+    circuit_state: Mapped[str] = mapped_column(String(16))
 
 
 class AlertRow(Base):

@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, update
 
+from tradeloop.adapters.exchange.metrics import MetricsSnapshot
 from tradeloop.adapters.store.schema import (
     ConfidenceHistoryRow,
     DriftCheckRow,
     EquityHistoryRow,
     ErrorLogRow,
+    ExchangeMetricsRow,
     LearningStateRow,
     OrderRow,
     PositionRow,
@@ -22,6 +24,7 @@ from tradeloop.adapters.store.schema import (
     TradeOutcomeRow,
 )
 from tradeloop.domain.gate import Transition
+from tradeloop.domain.redaction import redact
 from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest
 
 FLUSH_ROWS = 5_000
@@ -46,14 +49,17 @@ class TradingStore:
         self._buffers: dict[Any, list[dict[str, Any]]] = {PredictionRow: [],
                                                           ConfidenceHistoryRow: [],
                                                           EquityHistoryRow: [],
-                                                          DriftCheckRow: []}
+                                                          DriftCheckRow: [],
+                                                          ExchangeMetricsRow: []}
         self._position_ids: dict[str, int] = {}
+        self._exit_fills: dict[str, Fill] = {}
 
     def forget(self) -> None:
         """Wipe Data: drop buffered rows and open-position ids."""
         for rows in self._buffers.values():
             rows.clear()
         self._position_ids.clear()
+        self._exit_fills.clear()
 
     def _buffer(self, table: Any, row: dict[str, Any]) -> None:
         buf = self._buffers[table]
@@ -103,6 +109,7 @@ class TradingStore:
             "client_order_id": order.client_order_id, "deployment_id": self.deployment_id,
             "symbol": order.symbol, "mode": self.mode, "side": str(order.side),
             "order_type": "market", "quantity": order.quantity, "status": status,
+            "stop_loss": order.stop_loss, "take_profit": order.take_profit,
             "reason": (reason or order.reason)[:200], "created_at": ts(now_ms),
             "updated_at": ts(now_ms)})
 
@@ -115,22 +122,42 @@ class TradingStore:
             "reason": reason[:200], "created_at": ts(now_ms), "updated_at": ts(now_ms)})
 
     def fill(self, fill: Fill, stop: float | None, take: float | None) -> None:
+        """A buy fill opens a position in the same transaction as its order row is marked
+        filled; a sell fill is written with the trade it closes (:meth:`trade`), so a crash
+        never leaves an order filled without its position change."""
+        if str(fill.side) != "buy":
+            self._exit_fills[fill.symbol] = fill
+            return
         with self.engine.begin() as conn:
-            conn.execute(update(OrderRow).where(OrderRow.client_order_id == fill.client_order_id)
-                         .values(status="filled", filled_quantity=fill.quantity,
-                                 average_price=fill.price, fee=fill.fee,
-                                 updated_at=ts(fill.time_ms)))
-        if str(fill.side) == "buy":
-            self._position_ids[fill.symbol] = self._write(PositionRow, {
-                "deployment_id": self.deployment_id, "symbol": fill.symbol, "mode": self.mode,
-                "side": "long", "quantity": fill.quantity, "entry_price": fill.price,
-                "entry_time": ts(fill.time_ms), "stop_loss": stop, "take_profit": take,
-                "status": "open", "fees": fill.fee,
-                "entry_client_order_id": fill.client_order_id})
+            self._order_filled(conn, fill)
+            key = conn.execute(insert(PositionRow).values(
+                deployment_id=self.deployment_id, symbol=fill.symbol, mode=self.mode,
+                side="long", quantity=fill.quantity, entry_price=fill.price,
+                entry_time=ts(fill.time_ms), stop_loss=stop, take_profit=take, status="open",
+                fees=fill.fee, entry_client_order_id=fill.client_order_id)).inserted_primary_key
+        assert key is not None
+        self._position_ids[fill.symbol] = int(key[0])
+
+    @staticmethod
+    def _order_filled(conn: Any, fill: Fill) -> None:
+        # a limit order canceled after a partial fill keeps its status
+        conn.execute(update(OrderRow).where(OrderRow.client_order_id == fill.client_order_id,
+                                            OrderRow.status != "canceled")
+                     .values(status="filled", filled_quantity=fill.quantity,
+                             average_price=fill.price, fee=fill.fee,
+                             updated_at=ts(fill.time_ms)))
+
+    def adopt_positions(self, ids: dict[str, int]) -> None:
+        """Open position rows (by symbol) carried over from an earlier run: a later exit
+        closes them."""
+        self._position_ids.update(ids)
 
     def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
         pid = self._position_ids.pop(trade.symbol, None)
+        exit_fill = self._exit_fills.pop(trade.symbol, None)
         with self.engine.begin() as conn:
+            if exit_fill is not None:
+                self._order_filled(conn, exit_fill)
             if pid is not None:
                 conn.execute(update(PositionRow).where(PositionRow.id == pid).values(
                     status="closed", exit_price=trade.exit_price, exit_time=ts(trade.exit_time_ms),
@@ -161,9 +188,21 @@ class TradingStore:
     def error(self, now_ms: int, error_type: str, message: str, symbol: str | None = None,
               timeframe: str | None = None, component: str | None = None) -> None:
         self._write(ErrorLogRow, {
-            "timestamp": ts(now_ms), "error_type": error_type[:64], "message": message,
+            "timestamp": ts(now_ms), "error_type": error_type[:64], "message": redact(message),
             "symbol": symbol, "timeframe": timeframe, "component": component,
             "deployment_id": self.deployment_id})
+
+    def exchange_metrics(self, now_ms: int, m: MetricsSnapshot, limit_per_minute: int
+                         ) -> None:
+        """An ``exchange_metrics`` row of this deployment (buffered)."""
+        self._buffer(ExchangeMetricsRow, {
+            "deployment_id": self.deployment_id or 0, "timestamp": ts(now_ms),
+            "requests": m.requests, "errors": m.errors, "retries": m.retries,
+            "requests_last_minute": m.requests_last_minute,
+            "errors_last_minute": m.errors_last_minute,
+            "max_requests_per_minute": m.max_requests_per_minute,
+            "limit_per_minute": limit_per_minute, "cache_hit_rate": m.cache_hit_rate,
+            "ws_uptime": m.ws_uptime, "circuit_state": m.circuit_state})
 
     def snapshot(self, now_ms: int, equity: float, cash: float, open_positions: int,
                  events: int, errors: int) -> None:

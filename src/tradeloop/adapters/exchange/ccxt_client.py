@@ -1,4 +1,4 @@
-"""ccxt exchange construction, error mapping and retry with backoff.
+"""ccxt exchange construction, error mapping and retry with backoff behind a circuit breaker.
 
 Every ccxt error is mapped here onto tradeloop's exception tree; callers never see ccxt types.
 """
@@ -12,12 +12,19 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from tradeloop.adapters.market_data.rate_limit import RateLimiter
+from tradeloop.adapters.exchange.circuit_breaker import CLOSED, CircuitBreaker
+from tradeloop.adapters.exchange.metrics import ExchangeMetrics
+from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.domain.errors import (
+    ExchangeAuthError,
     ExchangeError,
     ExchangeRejectedError,
+    InsufficientFundsError,
+    InvalidOrderError,
+    OrderNotFoundError,
     TransientExchangeError,
 )
+from tradeloop.domain.redaction import redact
 from tradeloop.ports import Clock
 from tradeloop.settings import ExchangeSettings, Secrets
 
@@ -48,6 +55,8 @@ def make_exchange(settings: ExchangeSettings, secrets: Secrets | None = None) ->
     options = exchange.options
     if isinstance(options.get("fetchMarkets"), dict):
         options["fetchMarkets"]["types"] = ["spot"]  # tradeloop trades spot markets
+    if "fetchMargins" in options:
+        options["fetchMargins"] = False  # spot only: no margin pairs endpoint
     if "fetchCurrencies" in options or exchange.has.get("fetchCurrencies"):
         options["fetchCurrencies"] = False
     if settings.base_url:
@@ -70,10 +79,17 @@ def point_at(exchange: Any, base_url: str) -> None:
 
 
 def map_error(exc: Exception, what: str) -> ExchangeError:
-    """Translate a ccxt exception into tradeloop's tree."""
-    text = f"{what}: {exc.__class__.__name__}: {str(exc)[:300]}"
+    """Translate a ccxt exception into tradeloop's tree (secrets masked in the message)."""
+    text = redact(f"{what}: {exc.__class__.__name__}: {str(exc)[:300]}")
     if isinstance(exc, ccxt.OperationFailed):  # timeouts, 5xx, rate limits, resets: retry
         return TransientExchangeError(text)
+    for ccxt_type, ours in ((ccxt.OrderNotFound, OrderNotFoundError),
+                            (ccxt.InsufficientFunds, InsufficientFundsError),
+                            (ccxt.InvalidOrder, InvalidOrderError),
+                            (ccxt.AuthenticationError, ExchangeAuthError),
+                            (ccxt.PermissionDenied, ExchangeAuthError)):
+        if isinstance(exc, ccxt_type):
+            return ours(text)
     if isinstance(exc, ccxt.BaseError):
         return ExchangeRejectedError(text)
     return ExchangeError(text)
@@ -90,20 +106,27 @@ def call_with_retry(
     max_delay: float = 30.0,
     rng: random.Random | None = None,
     limiter: RateLimiter | None = None,
+    breaker: CircuitBreaker | None = None,
+    metrics: ExchangeMetrics | None = None,
     on_retry: Callable[[int, float, ExchangeError], None] | None = None,
 ) -> T:
     """Run ``fn``; retry transient failures with exponential backoff and full jitter.
 
     A ``Retry-After`` header on the failed response sets the wait instead. Permanent errors
-    (bad symbol, bad request, auth) are raised at once.
+    (bad symbol, bad request, auth) are raised at once. Each attempt takes a token from
+    ``limiter`` and passes ``breaker``: an open circuit fails the call at once.
     """
     rng = rng or random.Random()
     attempt = 0
     while True:
+        if breaker is not None:
+            breaker.before_call()
         if limiter is not None:
             limiter.acquire()
+        if metrics is not None:
+            metrics.request(clock.now_ms())
         try:
-            return fn()
+            result = fn()
         except Exception as exc:
             if isinstance(exc, ExchangeError):
                 mapped: ExchangeError = exc
@@ -111,8 +134,20 @@ def call_with_retry(
                 mapped = map_error(exc, what)
             else:
                 raise
-            if not isinstance(mapped, TransientExchangeError) or attempt >= max_retries:
-                if isinstance(mapped, TransientExchangeError):
+            transient = isinstance(mapped, TransientExchangeError)
+            if metrics is not None:
+                metrics.error(clock.now_ms())
+            if breaker is not None:
+                if transient:
+                    breaker.failure()
+                else:  # the exchange answered: the connection is fine
+                    breaker.success()
+            if transient and breaker is not None and breaker.state != CLOSED:
+                # this request failed (its effect unknown); the next ones fail fast
+                raise TransientExchangeError(f"{mapped} (circuit now {breaker.state} after "
+                                             f"{breaker.failures} failures in a row)") from None
+            if not transient or attempt >= max_retries:
+                if transient:
                     raise TransientExchangeError(
                         f"{mapped} (gave up after {attempt + 1} attempts)") from None
                 raise mapped from None
@@ -120,9 +155,15 @@ def call_with_retry(
             if delay is None:
                 delay = rng.uniform(0, min(max_delay, base_delay * 2**attempt))
             attempt += 1
+            if metrics is not None:
+                metrics.retry()
             if on_retry is not None:
                 on_retry(attempt, delay, mapped)
             clock.sleep(delay)
+        else:
+            if breaker is not None:
+                breaker.success()
+            return result
 
 
 def _retry_after(exchange: Any) -> float | None:

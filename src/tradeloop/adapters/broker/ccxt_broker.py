@@ -1,0 +1,564 @@
+"""CcxtBroker: orders on a real exchange (testnet or live) that are never lost nor sent twice.
+
+Every order has a client order id and a database row before it is sent. An order is sent
+once: when its answer is lost (timeout, dropped connection, 5xx) it stays ``sent`` and is
+looked up by its client order id until the exchange says what became of it; only when the
+exchange has never heard of it after ``unknown_grace_seconds`` (longer than the exchange's
+receive window, after which a late copy would be refused) is it given up as "never reached
+the exchange". Nothing is ever re-sent blindly.
+
+Entries are marketable limit orders (price = reference x (1 + slippage tolerance), so a fill is
+never worse than the tolerance) or market orders; a limit order not filled within
+``order_timeout_seconds`` is canceled and keeps what it filled. Exits are market orders for
+the whole position. Amounts and prices are rounded to the market's precision, and an order
+under the market's minimum amount or notional is refused before it is sent. Stop-loss and
+take-profit are watched on every closed candle of the finest timeframe (software stops).
+
+At start-up :meth:`reconcile` matches the database with the exchange: open positions are
+restored, unresolved orders are resolved by client order id, unknown open orders with our
+prefix are adopted and others reported, and holdings that disagree are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from tradeloop.adapters.exchange.gateway import ExchangeGateway
+from tradeloop.adapters.exchange.tickers import TickerCache
+from tradeloop.adapters.store.order_journal import JournalOrder, OrderJournal
+from tradeloop.domain.candles import Candle
+from tradeloop.domain.errors import (
+    CircuitOpenError,
+    ExchangeError,
+    ExchangeRejectedError,
+    OrderNotFoundError,
+    TransientExchangeError,
+    UnknownSymbolError,
+)
+from tradeloop.domain.symbols import base36
+from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position, Side
+
+log = logging.getLogger("tradeloop.broker")
+PREFIX = "tl-"  # client order ids of tradeloop's orders start with this
+BALANCE_REFRESH_MS = 60_000
+
+
+@dataclass
+class ExecutionConfig:
+    order_type: str = "limit"  # entries: "limit" (marketable, slippage-capped) or "market"
+    slippage_tolerance: float = 0.005
+    order_timeout_ms: int = 30_000
+    unknown_grace_ms: int = 15_000
+
+
+@dataclass
+class _Pending:
+    order: OrderRequest
+    order_type: str
+    price: float | None
+    reference: float
+    sent_ms: int
+    status: str  # submitted | sent | open
+    exchange_id: str | None = None
+
+
+@dataclass
+class Reconciliation:
+    """What start-up reconciliation found and did."""
+
+    events: BrokerEvents
+    position_ids: dict[str, int]
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class CcxtBroker:
+    """The Broker port on an exchange account (spot, long only)."""
+
+    def __init__(self, gateway: ExchangeGateway, journal: OrderJournal, tickers: TickerCache,
+                 symbols: list[str], config: ExecutionConfig, *, run_tag: str,
+                 on_error: Callable[[str, str, str | None], None] | None = None) -> None:
+        self.gateway, self.journal, self.tickers = gateway, journal, tickers
+        self.ex = gateway.exchange
+        self.clock = gateway.clock
+        self.symbols, self.cfg = symbols, config
+        self.tag = f"{PREFIX}{run_tag[:14]}"
+        self.on_error = on_error
+        self.fee_rate = 0.001
+        self.cash = 0.0
+        self.positions: dict[str, Position] = {}
+        self.pending: dict[str, _Pending] = {}
+        self.last_price: dict[str, float] = {}
+        self.markets: dict[str, Any] = {}
+        self.quote = ""
+        self._risk: dict[str, float] = {}
+        self._fills: list[Fill] = []
+        self._closed: list[tuple[ClosedTrade, float]] = []
+        self._seq = 0
+        self._balance_at = 0
+
+    # -- the Broker port ----------------------------------------------------------------
+    def has_pending(self, symbol: str) -> bool:
+        return symbol in self.pending
+
+    def equity(self) -> float:
+        return self.cash + sum(p.quantity * self.last_price.get(s, p.entry_price)
+                               for s, p in self.positions.items())
+
+    def submit(self, order: OrderRequest) -> None:
+        now = self.clock.now_ms()
+        if order.symbol in self.pending:
+            self._refuse(order, "another order of this symbol is still open", now)
+            return
+        try:
+            self._submit(order, now)
+        except ExchangeError as exc:  # the reference price could not be had: not sent
+            self._refuse(order, f"not sent: {exc}", now)
+
+    def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> BrokerEvents:
+        self.last_price[symbol] = candle.close
+        pos = self.positions.get(symbol)
+        if pos is not None and symbol not in self.pending:
+            if pos.stop_loss is not None and candle.low <= pos.stop_loss:
+                self.exit(symbol, "stop_loss", time_ms)
+            elif pos.take_profit is not None and candle.high >= pos.take_profit:
+                self.exit(symbol, "take_profit", time_ms)
+        return self._drain()
+
+    def sync(self, now_ms: int) -> BrokerEvents:
+        """Resolve orders whose answer is outstanding, cancel limit orders past their timeout
+        and refresh the balance now and then; returns the fills that came of it."""
+        for p in list(self.pending.values()):
+            try:
+                self._resolve(p, now_ms)
+            except TransientExchangeError as exc:
+                log.warning("[%s] order %s still unresolved: %s", p.order.symbol,
+                            p.order.client_order_id, exc)
+        if now_ms - self._balance_at >= BALANCE_REFRESH_MS:
+            try:
+                self._refresh_balance(now_ms)
+            except TransientExchangeError as exc:
+                log.warning("balance refresh failed: %s", exc)
+        return self._drain()
+
+    def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
+        """Cancel open entries and sell every position at market (rollback, drawdown halt)."""
+        for p in list(self.pending.values()):
+            if p.status == "open" and p.order.side is Side.BUY:
+                self._cancel(p, time_ms)
+        for symbol in list(self.positions):
+            if symbol not in self.pending:
+                self.exit(symbol, reason, time_ms)
+        deadline = self.clock.now_ms() + self.cfg.unknown_grace_ms
+        while self.pending and self.clock.now_ms() < deadline:
+            self.sync(self.clock.now_ms())
+            if self.pending:
+                self.clock.sleep(0.5)
+        for symbol in self.pending:
+            self._report("OrderUnresolved", f"order {self.pending[symbol].order.client_order_id}"
+                         f" still unresolved at {reason}", symbol)
+        return self._drain()
+
+    def reset(self) -> None:
+        """Wipe Data on an exchange account: only allowed flat (nothing held, nothing open)."""
+        if self.positions or self.pending:
+            raise ExchangeRejectedError(
+                f"cannot wipe while {len(self.positions)} position(s) are open and "
+                f"{len(self.pending)} order(s) pending on the exchange; close them first")
+        self._refresh_balance(self.clock.now_ms())
+
+    # -- orders ---------------------------------------------------------------------------
+    def exit(self, symbol: str, reason: str, now_ms: int) -> None:
+        """Sell the whole position of ``symbol`` at market (an order of the broker's own)."""
+        pos = self.positions[symbol]
+        order = OrderRequest(self.client_id(now_ms, "x"), symbol, Side.SELL, pos.quantity,
+                             now_ms, reason, confidence=pos.confidence)
+        self.journal.create(order.client_order_id, symbol, "sell", pos.quantity, now_ms, reason)
+        self.submit(order)
+
+    def client_id(self, now_ms: int, kind: str = "") -> str:
+        self._seq += 1
+        return f"{self.tag}-{base36(now_ms)}-{kind}{base36(self._seq)}"
+
+    def _submit(self, order: OrderRequest, now: int) -> None:
+        symbol = order.symbol
+        market = self._market(symbol)
+        ref = self._reference(symbol)
+        price: float | None = None
+        if order.side is Side.BUY:
+            kind = self.cfg.order_type
+            qty = self._amount(symbol, order.quantity)
+            if kind == "limit":
+                price = float(self.ex.price_to_precision(
+                    symbol, ref * (1 + self.cfg.slippage_tolerance)))
+        else:
+            kind = "market"
+            pos = self.positions.get(symbol)
+            if pos is None:
+                self._refuse(order, "no position to sell", now)
+                return
+            qty = self._amount(symbol, pos.quantity)
+        problem = self._check_limits(market, qty, price or ref)
+        if problem:
+            self._refuse(order, problem, now)
+            return
+        p = _Pending(order, kind, price, ref, now, "sent")
+        self.journal.update(order.client_order_id, now, status="sent", quantity=qty,
+                            price=price, order_type=kind)
+        self.pending[symbol] = p
+        params = {"clientOrderId": order.client_order_id}
+        try:
+            answer = self.gateway.call(
+                partial(self.ex.create_order, symbol, kind, str(order.side), qty, price, params),
+                f"{self.ex.id}: {order.side} {qty} {symbol} ({order.client_order_id})",
+                retry=False)
+        except CircuitOpenError as exc:  # refused before it was sent
+            del self.pending[symbol]
+            self.journal.update(order.client_order_id, now, status="canceled",
+                                reason=f"not sent: {exc}")
+            self._report("CircuitOpen", f"{order.client_order_id} not sent: {exc}", symbol)
+            return
+        except TransientExchangeError as exc:  # the answer is lost: look it up later
+            log.warning("[%s] order %s sent, answer lost (%s): resolving by its client id",
+                        symbol, order.client_order_id, exc)
+            return
+        except ExchangeRejectedError as exc:
+            del self.pending[symbol]
+            self.journal.update(order.client_order_id, now, status="rejected",
+                                reason=str(exc))
+            self._report(type(exc).__name__, f"{order.client_order_id}: {exc}", symbol)
+            return
+        self._apply(p, answer)
+
+    def _resolve(self, p: _Pending, now: int) -> None:
+        symbol, cid = p.order.symbol, p.order.client_order_id
+        try:
+            answer = self.gateway.call(
+                partial(self.ex.fetch_order, p.exchange_id, symbol, {"clientOrderId": cid}),
+                f"{self.ex.id}: order {cid}")
+        except OrderNotFoundError:
+            if p.status == "open":  # the exchange listed it before: expired and purged
+                self._give_up(p, now, "no longer known to the exchange")
+            elif now - p.sent_ms >= self.cfg.unknown_grace_ms:
+                self._give_up(p, now, "never reached the exchange")
+            return
+        self._apply(p, answer)
+        if p.order.symbol in self.pending and p.status == "open" and \
+                now - p.sent_ms >= self.cfg.order_timeout_ms:
+            self._cancel(p, now)
+
+    def _cancel(self, p: _Pending, now: int) -> None:
+        symbol, cid = p.order.symbol, p.order.client_order_id
+        try:
+            answer = self.gateway.call(
+                partial(self.ex.cancel_order, p.exchange_id, symbol, {"clientOrderId": cid}),
+                f"{self.ex.id}: cancel {cid}")
+        except OrderNotFoundError:  # filled or gone meanwhile: the next lookup tells
+            return
+        log.info("[%s] order %s canceled after %.0fs (timeout)", symbol, cid,
+                 (now - p.sent_ms) / 1000)
+        if answer.get("status") in (None, "open"):  # some exchanges answer before it is final
+            answer = self.gateway.call(
+                partial(self.ex.fetch_order, p.exchange_id, symbol, {"clientOrderId": cid}),
+                f"{self.ex.id}: order {cid}")
+        self._apply(p, answer)
+
+    def _give_up(self, p: _Pending, now: int, why: str) -> None:
+        del self.pending[p.order.symbol]
+        self.journal.update(p.order.client_order_id, now, status="canceled", reason=why)
+        log.warning("[%s] order %s %s: given up", p.order.symbol, p.order.client_order_id, why)
+
+    def _apply(self, p: _Pending, o: dict[str, Any]) -> None:
+        """Take the exchange's view of an order: still open, or final with what it filled."""
+        symbol, cid = p.order.symbol, p.order.client_order_id
+        now = self.clock.now_ms()
+        status = o.get("status")
+        filled = float(o.get("filled") or 0.0)
+        p.exchange_id = str(o["id"]) if o.get("id") is not None else p.exchange_id
+        if status == "open":
+            if p.status != "open":
+                p.status = "open"
+                self.journal.update(cid, now, status="open", exchange_order_id=p.exchange_id,
+                                    filled_quantity=filled)
+            return
+        del self.pending[symbol]
+        if filled <= 0:
+            self.journal.update(cid, now, status="rejected" if status == "rejected"
+                                else "canceled", exchange_order_id=p.exchange_id,
+                                reason=f"{status} by the exchange, nothing filled")
+            return
+        average = float(o.get("average") or o.get("price") or p.reference)
+        quantity, fee = self._net_of_fees(p, o, filled, average)
+        final: dict[str, Any] = {"exchange_order_id": p.exchange_id}
+        if status != "closed":  # canceled / expired after a partial fill
+            final.update(status="canceled", filled_quantity=filled, average_price=average,
+                         fee=fee)
+        self.journal.update(cid, now, **final)
+        when = int(o.get("lastTradeTimestamp") or o.get("timestamp") or now)
+        self._filled(p, quantity, average, fee, when)
+        self._check_slippage(p, average)
+
+    def _filled(self, p: _Pending, quantity: float, price: float, fee: float, when: int
+                ) -> None:
+        order, symbol = p.order, p.order.symbol
+        self.last_price[symbol] = price
+        if order.side is Side.BUY:
+            if symbol in self.positions:  # a second entry can only come from reconciliation
+                self._report("DuplicateEntry", f"{order.client_order_id} filled while a "
+                             f"position is open; quantities merged", symbol)
+                old = self.positions.pop(symbol)
+                price = (old.quantity * old.entry_price + quantity * price) / \
+                    (old.quantity + quantity)
+                quantity, fee = old.quantity + quantity, old.entry_fee + fee
+            stop = order.stop_loss * price / p.reference if order.stop_loss else None
+            take = order.take_profit * price / p.reference if order.take_profit else None
+            self.positions[symbol] = Position(symbol, quantity, price, when, fee, stop, take,
+                                              order.confidence, order.client_order_id)
+            self._risk[symbol] = quantity * (price - stop) if stop is not None else 0.0
+            self.cash -= quantity * price + fee
+            self._fills.append(Fill(order.client_order_id, symbol, Side.BUY, quantity, price,
+                                    fee, when))
+            log.info("[%s] bought %.8f @ %.2f (fee %.4f %s)", symbol, quantity, price, fee,
+                     self.quote)
+            return
+        pos = self.positions.pop(symbol, None)
+        self.cash += quantity * price - fee
+        if pos is None:
+            self._report("UnknownExit", f"{order.client_order_id} sold {quantity} without "
+                         f"a known position", symbol)
+            return
+        if quantity < pos.quantity:
+            log.info("[%s] %.8f left as dust after the exit", symbol, pos.quantity - quantity)
+        fees = pos.entry_fee + fee
+        pnl = quantity * (price - pos.entry_price) - fees
+        cost = quantity * pos.entry_price + pos.entry_fee
+        reason = "signal" if order.reason.startswith("signal") else order.reason
+        self._fills.append(Fill(order.client_order_id, symbol, Side.SELL, quantity, price, fee,
+                                when))
+        self._closed.append((ClosedTrade(symbol, quantity, pos.entry_price, price,
+                                         pos.entry_time_ms, when, fees, pnl,
+                                         pnl / cost if cost else 0.0,
+                                         reason, pos.confidence),
+                             self._risk.pop(symbol, 0.0)))
+
+    def _net_of_fees(self, p: _Pending, o: dict[str, Any], filled: float, average: float
+                     ) -> tuple[float, float]:
+        """(quantity received, fee in the quote currency)."""
+        fees = [f for f in (o.get("fees") or ([o["fee"]] if o.get("fee") else [])) if f]
+        if not fees and o.get("id") is not None:
+            try:
+                trades = self.gateway.call(
+                    partial(self.ex.fetch_order_trades, str(o["id"]), p.order.symbol),
+                    f"{self.ex.id}: trades of {p.order.client_order_id}")
+                fees = [t["fee"] for t in trades if t.get("fee")]
+            except ExchangeError as exc:
+                log.warning("fees of %s unknown (%s): estimated", p.order.client_order_id, exc)
+        base = self.markets[p.order.symbol]["base"]
+        quote_fee, base_fee = 0.0, 0.0
+        for f in fees:
+            cost = float(f.get("cost") or 0.0)
+            if f.get("currency") == self.quote:
+                quote_fee += cost
+            elif f.get("currency") == base:
+                base_fee += cost
+            else:  # paid in another asset (e.g. BNB): valued at the fee rate
+                quote_fee += filled * average * self.fee_rate
+        if not fees:
+            quote_fee = filled * average * self.fee_rate
+        received = filled - base_fee if p.order.side is Side.BUY else filled
+        return received, quote_fee + base_fee * average
+
+    def _check_slippage(self, p: _Pending, average: float) -> None:
+        sign = 1 if p.order.side is Side.BUY else -1
+        slip = sign * (average - p.reference) / p.reference
+        if slip > self.cfg.slippage_tolerance + 1e-9:
+            self._report("Slippage", f"{p.order.client_order_id} filled at {average:.8g}, "
+                         f"{100 * slip:.2f}% worse than {p.reference:.8g} (tolerance "
+                         f"{100 * self.cfg.slippage_tolerance:.2f}%)", p.order.symbol)
+
+    def _refuse(self, order: OrderRequest, reason: str, now: int) -> None:
+        self.journal.update(order.client_order_id, now, status="rejected", reason=reason)
+        self._report("OrderRefused", f"{order.side} {order.symbol} "
+                     f"({order.client_order_id}): {reason}", order.symbol)
+
+    # -- market rules, prices, balance --------------------------------------------------------
+    def _market(self, symbol: str) -> dict[str, Any]:
+        if not self.markets:
+            self.markets = self.gateway.markets()
+        market = self.markets.get(symbol)
+        if market is None:
+            raise UnknownSymbolError(f"{symbol} is not listed on {self.ex.id}")
+        return market
+
+    def _amount(self, symbol: str, quantity: float) -> float:
+        """Rounded down to the market's amount step (never more than asked)."""
+        try:
+            return float(self.ex.amount_to_precision(symbol, quantity))
+        except Exception:  # ccxt raises when the amount rounds to below the minimum
+            return 0.0
+
+    @staticmethod
+    def _check_limits(market: dict[str, Any], quantity: float, price: float) -> str:
+        limits = market.get("limits") or {}
+        min_amount = (limits.get("amount") or {}).get("min") or 0.0
+        min_cost = (limits.get("cost") or {}).get("min") or 0.0
+        if quantity <= 0 or quantity < min_amount:
+            return f"amount {quantity:.8g} under the market minimum {min_amount:.8g}"
+        if quantity * price < min_cost:
+            return f"notional {quantity * price:.2f} under the market minimum {min_cost:.2f}"
+        return ""
+
+    def _reference(self, symbol: str) -> float:
+        try:
+            price = self.tickers.price(symbol)
+        except TransientExchangeError:
+            if symbol not in self.last_price:
+                raise
+            price = self.last_price[symbol]
+        self.last_price.setdefault(symbol, price)
+        return price
+
+    def _refresh_balance(self, now: int) -> None:
+        balance = self.gateway.call(self.ex.fetch_balance, f"{self.ex.id}: balance")
+        self.cash = float((balance.get("free") or {}).get(self.quote) or 0.0)
+        self._balance = balance
+        self._balance_at = now
+
+    def _holding(self, symbol: str) -> float:
+        base = self.markets[symbol]["base"]
+        total = (getattr(self, "_balance", {}).get("total") or {}).get(base)
+        return float(total or 0.0)
+
+    # -- start-up --------------------------------------------------------------------------
+    def reconcile(self, now: int) -> Reconciliation:
+        """Match the database with the exchange before trading starts."""
+        for symbol in self.symbols:
+            self._market(symbol)
+        quotes = {self.markets[s]["quote"] for s in self.symbols}
+        if len(quotes) != 1:
+            raise ExchangeRejectedError(f"symbols must share one quote currency, got {quotes}")
+        self.quote = quotes.pop()
+        self.fee_rate = float(self.markets[self.symbols[0]].get("taker") or self.fee_rate)
+        self._refresh_balance(now)
+        rec = Reconciliation(BrokerEvents([], []), {})
+        for jp in self.journal.open_positions():
+            if jp.symbol not in self.symbols:
+                rec.lines.append(f"open position {jp.symbol} (id {jp.id}) is not traded by "
+                                 f"this session: left as it is")
+                continue
+            if jp.symbol in self.positions:
+                rec.problems.append(f"{jp.symbol}: more than one open position row "
+                                    f"(id {jp.id} ignored)")
+                continue
+            self.positions[jp.symbol] = Position(
+                jp.symbol, jp.quantity, jp.entry_price, jp.entry_ms, jp.fees, jp.stop_loss,
+                jp.take_profit, 0.0, jp.client_order_id or "")
+            self._risk[jp.symbol] = jp.quantity * (jp.entry_price - jp.stop_loss) \
+                if jp.stop_loss is not None else 0.0
+            self.last_price[jp.symbol] = jp.entry_price
+            rec.position_ids[jp.symbol] = jp.id
+            rec.lines.append(f"restored open position {jp.symbol}: {jp.quantity:.8g} @ "
+                             f"{jp.entry_price:.8g}")
+        for jo in self.journal.unresolved():
+            if jo.symbol not in self.symbols:
+                rec.lines.append(f"order {jo.client_order_id} ({jo.symbol}) is not traded by "
+                                 f"this session: left unresolved")
+                continue
+            self._track(jo)
+            rec.lines.append(f"order {jo.client_order_id} ({jo.side} {jo.symbol}) was "
+                             f"{jo.status}: resolving by its client order id")
+        self._adopt_open_orders(now, rec)
+        self.sync(now)
+        for symbol in self.symbols:
+            if symbol not in self.pending:
+                self._check_holding(symbol, now, rec)
+        rec.events = self._drain()
+        for fill in rec.events.fills:
+            rec.lines.append(f"resolved {fill.client_order_id}: {fill.side} "
+                             f"{fill.quantity:.8g} {fill.symbol} @ {fill.price:.8g}")
+        return rec
+
+    def _track(self, jo: JournalOrder) -> None:
+        order = OrderRequest(jo.client_order_id, jo.symbol, Side(jo.side), jo.quantity,
+                             jo.created_ms, jo.reason, jo.stop_loss, jo.take_profit)
+        ref = jo.price or self.last_price.get(jo.symbol) or 0.0
+        if not ref:
+            try:
+                ref = self.tickers.price(jo.symbol)
+            except ExchangeError:
+                ref = 1.0
+        # an order never sent has no answer to wait for beyond the grace period
+        status = "sent" if jo.status == "submitted" else jo.status
+        self.pending[jo.symbol] = _Pending(order, jo.order_type, jo.price, ref, jo.created_ms,
+                                           status, jo.exchange_order_id)
+
+    def _adopt_open_orders(self, now: int, rec: Reconciliation) -> None:
+        for symbol in self.symbols:
+            orders = self.gateway.call(partial(self.ex.fetch_open_orders, symbol),
+                                       f"{self.ex.id}: open orders {symbol}")
+            ids = [str(o.get("clientOrderId") or "") for o in orders]
+            known = self.journal.known([i for i in ids if i])
+            for o, cid in zip(orders, ids, strict=True):
+                if cid in known:
+                    continue
+                if not cid.startswith(PREFIX) or symbol in self.pending:
+                    rec.problems.append(f"unknown open order {o.get('id')} ({cid or 'no id'}, "
+                                        f"{o.get('side')} {o.get('amount')} {symbol}) on the "
+                                        f"exchange: left untouched")
+                    continue
+                side, amount, price = str(o.get("side")), float(o.get("amount") or 0), \
+                    o.get("price")
+                self.journal.create(cid, symbol, side, amount, now,
+                                    "adopted at start-up (not in the database)",
+                                    order_type=str(o.get("type") or "limit"), price=price,
+                                    status="open", exchange_order_id=str(o.get("id")))
+                ref = float(price or self.last_price.get(symbol) or 1.0)
+                self.pending[symbol] = _Pending(
+                    OrderRequest(cid, symbol, Side(side), amount, now, "adopted"),
+                    str(o.get("type") or "limit"), price, ref, now, "open", str(o.get("id")))
+                rec.lines.append(f"adopted open order {cid} ({side} {amount} {symbol})")
+
+    def _check_holding(self, symbol: str, now: int, rec: Reconciliation) -> None:
+        held = self._holding(symbol)
+        market = self.markets[symbol]
+        step = (market.get("precision") or {}).get("amount") or 0.0
+        min_amount = ((market.get("limits") or {}).get("amount") or {}).get("min") or 0.0
+        pos = self.positions.get(symbol)
+        mine = pos.quantity if pos is not None else 0.0
+        tolerance = max(float(step), mine * 1e-6)
+        if pos is not None and held + tolerance < mine:
+            rec.problems.append(f"{symbol}: the database holds {mine:.8g} but the exchange "
+                                f"{held:.8g}: sold outside tradeloop?")
+            if held < min_amount:  # nothing left: close the position on record
+                self.positions.pop(symbol)
+                price = self.last_price.get(symbol, pos.entry_price)
+                fees = pos.entry_fee
+                pnl = pos.quantity * (price - pos.entry_price) - fees
+                cost = pos.quantity * pos.entry_price + pos.entry_fee
+                self._closed.append((ClosedTrade(symbol, pos.quantity, pos.entry_price, price,
+                                                 pos.entry_time_ms, now, fees, pnl,
+                                                 pnl / cost if cost else 0.0,
+                                                 "not held on the exchange", pos.confidence),
+                                     self._risk.pop(symbol, 0.0)))
+            else:
+                pos.quantity = held
+        elif held - mine > max(min_amount, tolerance) and \
+                not math.isclose(held, mine, rel_tol=1e-9):
+            rec.lines.append(f"{symbol}: {held - mine:.8g} {market['base']} held outside "
+                             f"tradeloop (not managed)")
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _drain(self) -> BrokerEvents:
+        events = BrokerEvents(self._fills, self._closed)
+        self._fills, self._closed = [], []
+        return events
+
+    def _report(self, kind: str, message: str, symbol: str | None) -> None:
+        log.warning("[%s] %s", symbol or "-", message)
+        if self.on_error is not None:
+            self.on_error(kind, message, symbol)

@@ -1,0 +1,1 @@
+"""The exchange edge: ccxt clients, rate limiting, retries, circuit breaker, metrics."""
