@@ -122,6 +122,7 @@ class CcxtBroker:
 
     def on_candle(self, symbol: str, candle: Candle, time_ms: int) -> BrokerEvents:
         self.last_price[symbol] = candle.close
+        self.tickers.put(symbol, candle.close)  # the newest price there is
         pos = self.positions.get(symbol)
         if pos is not None and symbol not in self.pending:
             if pos.stop_loss is not None and candle.low <= pos.stop_loss:
@@ -472,12 +473,15 @@ class CcxtBroker:
             self._track(jo)
             rec.lines.append(f"order {jo.client_order_id} ({jo.side} {jo.symbol}) was "
                              f"{jo.status}: resolving by its client order id")
+        resolved = self.sync(now)
+        if resolved.fills:
+            self._refresh_balance(now)
         self._adopt_open_orders(now, rec)
-        self.sync(now)
         for symbol in self.symbols:
             if symbol not in self.pending:
                 self._check_holding(symbol, now, rec)
-        rec.events = self._drain()
+        later = self._drain()
+        rec.events = BrokerEvents(resolved.fills + later.fills, resolved.closed + later.closed)
         for fill in rec.events.fills:
             rec.lines.append(f"resolved {fill.client_order_id}: {fill.side} "
                              f"{fill.quantity:.8g} {fill.symbol} @ {fill.price:.8g}")

@@ -123,9 +123,10 @@ class CcxtMarketData:
             if len(page) == 0:
                 break
             valid, report = validate_candles(page, tf, now_ms=now)
-            if report.rejected:
-                log.warning("[%s @ %s] %s", key.symbol, key.timeframe,
-                            "; ".join(report.lines()))
+            if report.rejected:  # the forming candle comes with every page: not a problem
+                quiet = set(report.counts) == {"not_closed"}
+                log.log(logging.DEBUG if quiet else logging.WARNING, "[%s @ %s] %s",
+                        key.symbol, key.timeframe, "; ".join(report.lines()))
             if len(valid):
                 self.store.write(key, valid, refresh_gaps=False)
                 parts.append(valid)

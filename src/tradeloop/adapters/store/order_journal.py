@@ -90,9 +90,9 @@ class OrderJournal:
     def unresolved(self) -> list[JournalOrder]:
         """Orders of this mode whose fate is not final, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(OrderRow).where(
+            rows = conn.execute(select(OrderRow.__table__).where(
                 OrderRow.mode == self.mode, OrderRow.status.in_(UNRESOLVED))
-                .order_by(OrderRow.id)).scalars().all()
+                .order_by(OrderRow.id)).all()
         return [JournalOrder(r.client_order_id, r.symbol, r.side, r.order_type, r.quantity,
                              r.price, r.stop_loss, r.take_profit, r.status, r.reason or "",
                              ms_of(r.created_at), ms_of(r.updated_at), r.exchange_order_id)
@@ -108,9 +108,9 @@ class OrderJournal:
     def open_positions(self) -> list[JournalPosition]:
         """Open positions of this mode, from any deployment."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(PositionRow).where(
+            rows = conn.execute(select(PositionRow.__table__).where(
                 PositionRow.mode == self.mode, PositionRow.status == "open")
-                .order_by(PositionRow.id)).scalars().all()
+                .order_by(PositionRow.id)).all()
         return [JournalPosition(r.id, r.symbol, r.quantity, r.entry_price, ms_of(r.entry_time),
                                 r.fees, r.stop_loss, r.take_profit, r.entry_client_order_id,
                                 r.deployment_id) for r in rows]
