@@ -270,6 +270,7 @@ class Session:
                 try:
                     engine.heartbeat(now)
                 except TradeloopError as exc:
+                    log.warning("broker: %s", exc)
                     tstore.error(now, type(exc).__name__, str(exc), None, None, "broker")
                 if now - last_snapshot >= self.snapshot_ms:
                     snapshot(now)

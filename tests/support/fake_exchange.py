@@ -10,7 +10,8 @@ but a filled order's id may be used again -- so a client that re-sends blindly c
 duplicates, which :meth:`duplicate_client_ids` counts.
 
 Faults, each taken by one request: ``faults`` for ``klines`` (kept for the feed tests),
-``order_faults`` for order placement, ``any_faults`` for any endpoint; or random faults on
+``order_faults`` for order placement, ``any_faults`` for any endpoint, ``path_faults`` for
+the endpoints whose path ends so; or random faults on
 every endpoint with probability ``fault_rate``. Kinds: ``"429"`` (with Retry-After), ``"500"``,
 ``"503"``, ``"timeout"`` (answers after ``timeout_delay`` seconds), ``"reset"`` (connection
 dropped before the request is handled), ``"lost"`` (the request is handled -- an order is
@@ -78,6 +79,7 @@ class FakeExchange:
         self.faults: deque[str] = deque()
         self.order_faults: deque[str] = deque()
         self.any_faults: deque[str] = deque()
+        self.path_faults: dict[str, deque[str]] = {}  # by path suffix, e.g. "/account"
         self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = RANDOM_FAULTS
         self.timeout_delay = 2.5
@@ -275,6 +277,9 @@ class FakeExchange:
                 fault = self.order_faults.popleft()
             elif self.any_faults:
                 fault = self.any_faults.popleft()
+            elif any(path.endswith(k) and q for k, q in self.path_faults.items()):
+                fault = next(q for k, q in self.path_faults.items()
+                             if path.endswith(k) and q).popleft()
             elif self.fault_rate and self.rng.random() < self.fault_rate:
                 fault = self.rng.choice(self.fault_kinds)
             if fault is not None:

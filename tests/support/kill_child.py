@@ -7,7 +7,6 @@ down every few candles, so the engine buys and sells often."""
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from tests.fakes import ScriptedPredictor
 from tests.support.replay_db import InstantRunner
 from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.app import open_store
+from tradeloop.cli.common import setup_logging
 from tradeloop.exchange_wiring import live_parts
 from tradeloop.session import Session
 from tradeloop.settings import load_settings
@@ -42,9 +42,8 @@ def swing(symbol: str, timeframe: str, t: int) -> tuple[float, float, float]:
 def main(argv: list[str]) -> int:
     root, t0, wall0, speed, seconds = Path(argv[0]), int(argv[1]), float(argv[2]), \
         float(argv[3]), float(argv[4])
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(message)s")
     settings = load_settings(root / "config.yaml")
+    setup_logging(settings, "engine.log")  # as `tradeloop run` does (redacting formatter)
     clock = ScaledClock(t0, wall0, speed)
     store = open_store(settings)
     try:

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from tradeloop.domain.errors import DataError
+from tradeloop.domain.redaction import redact
 from tradeloop.settings import Settings, load_settings
 
 # Piped output (logs, CI, tests) gets a wide console so tables are not squeezed to 80 columns.
@@ -67,12 +68,19 @@ def progress_bar(*, count: bool = False) -> Progress:
     return Progress(*columns, console=console, transient=False)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, then masks every registered secret (tracebacks included)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def setup_logging(settings: Settings, name: str) -> None:
     """Seed-style lines on the console and in a rotated ``logs/<name>``; errors also go to
     a rotated ``logs/error.log``."""
     folder = settings.path(settings.paths.logs_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    detailed = RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     logging.getLogger("tradeloop.engine").setLevel(logging.NOTSET)  # a quiet backtest's
@@ -81,7 +89,7 @@ def setup_logging(settings: Settings, name: str) -> None:
         old.close()
     console_handler = logging.StreamHandler()
     console_handler._tradeloop = True  # type: ignore[attr-defined]
-    console_handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
+    console_handler.setFormatter(RedactingFormatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
     root.addHandler(console_handler)
     for file, level in ((name, logging.INFO), ("error.log", logging.ERROR)):
         handler = RotatingFileHandler(folder / file, maxBytes=20_000_000, backupCount=5,

@@ -144,7 +144,7 @@ class CcxtBroker:
             try:
                 self._refresh_balance(now_ms)
             except TransientExchangeError as exc:
-                log.warning("balance refresh failed: %s", exc)
+                self._report("BalanceRefresh", f"balance refresh failed: {exc}", None)
         return self._drain()
 
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
@@ -225,8 +225,8 @@ class CcxtBroker:
             self._report("CircuitOpen", f"{order.client_order_id} not sent: {exc}", symbol)
             return
         except TransientExchangeError as exc:  # the answer is lost: look it up later
-            log.warning("[%s] order %s sent, answer lost (%s): resolving by its client id",
-                        symbol, order.client_order_id, exc)
+            self._report("OrderAnswerLost", f"order {order.client_order_id} sent, answer lost "
+                         f"({exc}): resolving by its client id", symbol)
             return
         except ExchangeRejectedError as exc:
             del self.pending[symbol]
