@@ -22,6 +22,7 @@ whose message repeats the API key, as a misconfigured proxy would: for redaction
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
@@ -367,10 +368,8 @@ class FakeExchange:
                 pass
 
             def handle(self) -> None:
-                try:
-                    super().handle()
-                except (BrokenPipeError, ConnectionResetError):  # the client was killed
-                    pass
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().handle()  # a killed client is not an error of the fake
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
