@@ -69,6 +69,14 @@ def render(view: View, refresh: float | None) -> Group:
                  + (f"{sysd['health_score']:.0f}/100" if sysd["health_score"] is not None
                     else "—")),
         ]
+        ex = d.get("exchange")
+        if ex is not None:
+            lines.append(Text(
+                f"  Exchange: {ex['requests_per_minute']} req/min (limit "
+                f"{ex['limit_per_minute']}, peak {ex['max_requests_per_minute']}), API errors "
+                f"(1h) {_pct(ex['api_error_rate_1h'])}, ticker cache hits "
+                f"{_pct(ex['cache_hit_rate'])}, websocket uptime {_pct(ex['websocket_uptime'])}"
+                f", circuit {ex['circuit']}"))
     for symbol, s in d["symbols"].items():
         lines += [Text(""), Text(RULE), Text(f"📈 {symbol}"), Text(RULE)]
         mode_icon = "🎯" if s["mode"] == "TRADING" else "📚"

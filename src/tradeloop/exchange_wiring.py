@@ -13,9 +13,11 @@ from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.exchange.tickers import TickerCache
 from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
+from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
 from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app import StoreHandle
+from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError, EngineError
 from tradeloop.ports import Broker, Clock
 from tradeloop.session import BrokerFactory, FeedFactory, live_feed
@@ -66,7 +68,14 @@ def live_parts(settings: Settings, handle: StoreHandle, clock: Clock, mode: str)
     check_trading_mode(settings, mode)
     trading = mode in ("testnet", "live")
     gateway = exchange_gateway(settings, clock, sandbox=mode == "testnet", with_keys=trading)
-    feed = live_feed(CcxtCandleSource(gateway), handle, clock, settings)
+    stream = None
+    if settings.exchange.websocket:
+        cfg = settings.exchange.model_copy(update={"sandbox": settings.exchange.sandbox or
+                                                   mode == "testnet"})
+
+        def stream(keys: list[SeriesKey]) -> WebsocketCandles:
+            return WebsocketCandles(cfg, keys, clock, gateway.metrics)
+    feed = live_feed(CcxtCandleSource(gateway), handle, clock, settings, stream=stream)
     if not trading:
         return LiveParts(gateway, feed, None)
     ex = settings.execution

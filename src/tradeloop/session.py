@@ -29,6 +29,7 @@ from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
 from tradeloop.adapters.market_data.replay import ReplayMarketData
+from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
 from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.adapters.store.control_store import ControlChannel, ControlCommand
 from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
@@ -74,14 +75,19 @@ BrokerFactory = Callable[[list[str], TradingStore, str], Broker]
 
 def live_feed(source: CandleSource, handle: StoreHandle, clock: Clock, settings: Settings, *,
               settle_seconds: float = 2.0, heartbeat_seconds: float = 5.0,
-              retry_seconds: float = 5.0) -> FeedFactory:
-    """Closed candles polled from the exchange as they close (stored as they arrive)."""
+              retry_seconds: float = 5.0,
+              stream: Callable[[list[SeriesKey]], WebsocketCandles] | None = None
+              ) -> FeedFactory:
+    """Closed candles from the exchange as they close (stored as they arrive): from the
+    websocket ``stream`` when there is one and it is up, else polled by REST."""
     def make(keys: list[SeriesKey], hooks: FeedHooks) -> MarketData:
         return CcxtMarketData(source, handle.candles, keys, clock,
                               warmup_bars=max(WARMUP_BARS, engine_window(settings)),
                               settle_seconds=settle_seconds,
                               heartbeat_seconds=heartbeat_seconds, retry_seconds=retry_seconds,
-                              on_error=hooks.on_error, on_stale=hooks.on_stale)
+                              max_missing_bars=settings.exchange.max_missing_bars,
+                              on_error=hooks.on_error, on_stale=hooks.on_stale,
+                              stream=stream(keys) if stream is not None else None)
     return make
 
 
@@ -239,6 +245,7 @@ class Session:
             schedule = SimulatedSchedule(monitor, self.health_ms, started)
         else:
             schedule = BackgroundSchedule(monitor, self.health_ms, clock.now_ms)
+        market: MarketData | None = None
         try:
             market = self.feed(keys, FeedHooks(on_error, on_stale))
             market.open(book)
@@ -304,6 +311,8 @@ class Session:
             raise
         finally:
             schedule.stop()
+            if isinstance(market, CcxtMarketData):
+                market.close()
             result.ended_ms = clock.now_ms()
             rolled_back = result.status == "rolled_back"
             # an exchange account keeps its positions across a stop (restored at the next

@@ -276,6 +276,7 @@ class HealthSettings(_Section):
     max_error_rate: Fraction = 0.05
     max_transitions_per_hour: Annotated[float, Field(gt=0)] = 2.0
     min_uptime: Fraction = 0.95
+    max_api_error_rate: Fraction = 0.20  # failed exchange requests (before retries), last hour
 
 
 class DeploymentSettings(_Section):

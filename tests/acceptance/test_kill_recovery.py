@@ -21,7 +21,14 @@ from sqlalchemy import create_engine, select
 
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.market_data.synthetic import synth_market
-from tradeloop.adapters.store.schema import DeploymentRow, OrderRow, PositionRow
+from tradeloop.adapters.store.schema import (
+    DeploymentRow,
+    HealthCheckRow,
+    OrderRow,
+    PositionRow,
+)
+from tradeloop.deploy.monitor import collect
+from tradeloop.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = "tlkill-key-0123456789", "tlkill-secret-0123456789"
@@ -66,6 +73,7 @@ def test_twenty_sigkills_lose_and_duplicate_nothing(tmp_path: Path, fx: FakeExch
     fx.clock = lambda: t0 + int((time.time() - wall0) * 1000 * SPEED)
     fx.timeout_delay = 1.2  # past the client's 1 s timeout: the answer is lost
     fx.fault_rate = 0.05
+    fx.fault_kinds = ("429", "500", "503", "timeout", "reset", "lost", "lost", "lost")
     (tmp_path / "config.yaml").write_text(CONFIG.format(url=fx.url))
     log = tmp_path / "runs.log"
     for _ in range(KILLS):
@@ -84,7 +92,7 @@ def test_twenty_sigkills_lose_and_duplicate_nothing(tmp_path: Path, fx: FakeExch
         deployments = list(conn.execute(select(DeploymentRow.__table__)))
     assert len(deployments) == KILLS + 1
     assert sum(d.status == "crashed" for d in deployments) == KILLS
-    assert len(fx.orders) >= 20, "the runs placed too few orders to mean anything"
+    assert len(fx.orders) >= 10, "the runs placed too few orders to mean anything"
 
     assert fx.duplicate_client_ids() == {}  # 0 duplicate orders
     for o in fx.orders.values():  # every order on the exchange is on record, as it ended
@@ -107,6 +115,15 @@ def test_twenty_sigkills_lose_and_duplicate_nothing(tmp_path: Path, fx: FakeExch
     entries = {p.entry_client_order_id for p in positions}
     buys = [o for o in fx.orders.values() if o["side"] == "BUY" and o["status"] == "FILLED"]
     assert all(o["clientOrderId"] in entries for o in buys)  # each fill opened a position
+    settings = load_settings(tmp_path / "config.yaml", env={})
+    view = collect(settings, db, hours=24)  # the monitor's view of the last run
+    ex = view.data["exchange"]
+    assert ex["requests"] > 0 and ex["limit_per_minute"] == 600 and ex["circuit"] == "closed"
+    assert 0 < ex["cache_hit_rate"] <= 1 and ex["max_requests_per_minute"] <= 601
+    with db.connect() as conn:
+        checks = {r[0] for r in conn.execute(select(HealthCheckRow.check_name).where(
+            HealthCheckRow.deployment_id == view.data["system"]["deployment_id"]))}
+    assert "api_error_rate" in checks
     text = log.read_text()
     restored = text.count("reconciliation: restored open position")
     resolved = text.count("resolving by its client order id")

@@ -7,77 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import select
 
 from tests.fakes import FakeClock
+from tests.support.exchange_account import KEY, ExchangeAccount, disagreements
 from tests.support.fake_exchange import FakeExchange
-from tradeloop.adapters.broker.ccxt_broker import CcxtBroker, ExecutionConfig
-from tradeloop.adapters.exchange.ccxt_client import make_exchange
-from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
-from tradeloop.adapters.exchange.gateway import ExchangeGateway
-from tradeloop.adapters.exchange.tickers import TickerCache
-from tradeloop.adapters.store import database
-from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.adapters.store.schema import ErrorLogRow, OrderRow, PositionRow, TradeOutcomeRow
-from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.domain.candles import Candle
 from tradeloop.domain.errors import CircuitOpenError, TransientExchangeError
-from tradeloop.domain.trading import BrokerEvents, OrderRequest, Side
-from tradeloop.settings import ExchangeSettings, Secrets
+from tradeloop.domain.trading import OrderRequest, Side
 
-KEY, SECRET = "tlkey-0123456789", "tlsecret-0123456789"
 T0 = 1_700_000_000_000
 
 
-class Account:
-    """A broker, its journal and store on one database: what a session wires."""
-
-    def __init__(self, fx: FakeExchange, db_url: str, clock: FakeClock, deployment: int,
-                 config: ExecutionConfig | None = None) -> None:
-        self.db = database.make_engine(db_url)
-        database.upgrade(self.db)
-        exchange = make_exchange(ExchangeSettings(base_url=fx.url, timeout_seconds=1.0),
-                                 Secrets(exchange_api_key=SecretStr(KEY),
-                                         exchange_api_secret=SecretStr(SECRET)))
-        self.gateway = ExchangeGateway(exchange, clock, max_retries=2,
-                                       breaker=CircuitBreaker(clock, threshold=3,
-                                                              cooldown_seconds=10))
-        self.store = TradingStore(self.db, "testnet", deployment)
-        self.errors: list[str] = []
-        self.broker = CcxtBroker(
-            self.gateway, OrderJournal(self.db, "testnet", deployment),
-            TickerCache(self.gateway, 2.0), ["BTC/USDT"],
-            config or ExecutionConfig("limit", 0.005, 30_000, 15_000),
-            run_tag=f"testnet-d{deployment}",
-            on_error=lambda kind, msg, sym: self.errors.append(f"{kind}: {msg}"))
-        self.clock = clock
-
-    def order(self, side: Side, qty: float, **kw: float) -> OrderRequest:
-        """An order as the engine makes it: its row is written before it is sent."""
-        now = self.clock.now_ms()
-        order = OrderRequest(self.broker.client_id(now, "t"), "BTC/USDT", side, qty, now,
-                             "signal", kw.get("stop"), kw.get("take"))
-        self.store.order(order, "submitted", now, "signal (test)")
-        self.broker.submit(order)
-        return order
-
-    def record(self, events: BrokerEvents) -> BrokerEvents:
-        """What the engine does with broker events."""
-        for fill in events.fills:
-            pos = self.broker.positions.get(fill.symbol)
-            self.store.fill(fill, pos.stop_loss if pos else None,
-                            pos.take_profit if pos else None)
-        for trade, _ in events.closed:
-            self.store.trade(trade, "1h", "v1")
-        return events
-
-    def rows(self, table: Any) -> list[Any]:
-        with self.db.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(table.__table__))]
+def Account(fx: FakeExchange, db_url: str, clock: FakeClock, deployment: int
+            ) -> ExchangeAccount:
+    return ExchangeAccount(fx, db_url, clock, deployment)
 
 
 @pytest.fixture
@@ -230,6 +176,8 @@ def test_restart_reconciles_with_the_exchange(tmp_path: Path, fx: FakeExchange) 
     assert orders["tl-testnet-d1-lost-9"]["status"] == "open"
     assert "manual-by-hand" not in orders
     assert not fx.duplicate_client_ids()
+    assert disagreements(fx, second.rows(OrderRow)) == [  # only the foreign order
+        "manual-by-hand: on the exchange, not on record"]
 
 
 def test_holdings_that_disagree_are_reported(tmp_path: Path, fx: FakeExchange) -> None:

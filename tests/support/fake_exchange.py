@@ -367,6 +367,10 @@ class FakeExchange:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()  # headers and body go out in two writes: no Nagle delay
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def handle(self) -> None:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     super().handle()  # a killed client is not an error of the fake

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from tradeloop.adapters.store.schema import DeploymentRow, EquityHistoryRow, HealthCheckRow
 from tradeloop.adapters.store.trading_store import ms_of, ts
-from tradeloop.deploy.metrics import error_count, trade_totals, transition_counts
+from tradeloop.deploy.metrics import api_counts, error_count, trade_totals, transition_counts
 from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
 from tradeloop.settings import Settings
@@ -35,7 +35,7 @@ def thresholds(settings: Settings) -> HealthThresholds:
     h = settings.deployment.health
     return HealthThresholds(settings.risk.max_drawdown_percent, h.min_win_rate,
                             h.min_trades_for_win_rate, h.max_error_rate,
-                            h.max_transitions_per_hour, h.min_uptime)
+                            h.max_transitions_per_hour, h.min_uptime, h.max_api_error_rate)
 
 
 @dataclass
@@ -98,6 +98,7 @@ class HealthMonitor:
             n, wins, pnl = trade_totals(conn, self.deployment_id, lo, hi)
             errors = error_count(conn, self.deployment_id, since, hi)
             transitions = transition_counts(conn, self.deployment_id, since, hi)
+            api_requests, api_errors = api_counts(conn, self.deployment_id, since, hi)
         while len(t.recent) > 1 and t.recent[1][0] <= hour_ago:
             t.recent.popleft()  # keep one point at or before an hour ago
         events_hour = t.events - (t.recent[0][1] if t.recent and t.recent[0][0] <= hour_ago
@@ -109,7 +110,8 @@ class HealthMonitor:
         metrics = DeploymentMetrics(
             hours=1.0, trades=n, wins=wins, pnl=pnl, initial_equity=self.initial_equity,
             final_equity=t.equity, max_drawdown=100.0 * t.max_drawdown, errors=errors,
-            events=events_hour, transitions=transitions, uptime=uptime)
+            events=events_hour, transitions=transitions, uptime=uptime,
+            api_requests=api_requests, api_errors=api_errors)
         health = assess(metrics, self.thresholds)
         self._store(now_ms, health)
         self._alert(health)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
     ErrorLogRow,
+    ExchangeMetricsRow,
     LearningStateRow,
     TradeOutcomeRow,
 )
@@ -35,6 +36,22 @@ def error_count(conn: Connection, deployment_id: int, lo: datetime, hi: datetime
     return int(conn.execute(select(func.count()).select_from(ErrorLogRow).where(
         ErrorLogRow.deployment_id == deployment_id, ErrorLogRow.timestamp >= lo,
         ErrorLogRow.timestamp <= hi)).scalar_one())
+
+
+def api_counts(conn: Connection, deployment_id: int, lo: datetime, hi: datetime
+               ) -> tuple[int, int]:
+    """Exchange requests and failed requests in ``[lo, hi]`` (from the metric snapshots:
+    the newest total minus the last total before ``lo``)."""
+    def total(where: object) -> tuple[int, int]:
+        row = conn.execute(select(ExchangeMetricsRow.requests, ExchangeMetricsRow.errors)
+                           .where(ExchangeMetricsRow.deployment_id == deployment_id,
+                                  where)  # type: ignore[arg-type]
+                           .order_by(ExchangeMetricsRow.timestamp.desc()).limit(1)).first()
+        return (int(row[0]), int(row[1])) if row is not None else (0, 0)
+
+    end = total(ExchangeMetricsRow.timestamp <= hi)
+    start = total(ExchangeMetricsRow.timestamp < lo)
+    return end[0] - start[0], end[1] - start[1]
 
 
 def transition_counts(conn: Connection, deployment_id: int, lo: datetime, hi: datetime

@@ -19,13 +19,14 @@ from tradeloop.adapters.store.schema import (
     AlertRow,
     ConfidenceHistoryRow,
     DeploymentRow,
+    ExchangeMetricsRow,
     HealthCheckRow,
     LearningStateRow,
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
 from tradeloop.adapters.store.trading_store import ms_of
-from tradeloop.deploy.metrics import measure
+from tradeloop.deploy.metrics import api_counts, measure
 from tradeloop.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -57,6 +58,25 @@ def pick_deployment(engine: Engine, deployment_id: int | None = None) -> Deploym
                               ).scalar_one_or_none()
         return running or orm.execute(q.where(DeploymentRow.phase != 2).limit(1)
                                       ).scalar_one_or_none()
+
+
+def exchange_view(conn: Any, deployment_id: int, since: datetime, now: datetime
+                  ) -> dict[str, Any] | None:
+    """The newest exchange metrics of a live deployment, with the API error rate of the
+    last hour (None for replays: they never talk to an exchange)."""
+    last = conn.execute(select(ExchangeMetricsRow).where(
+        ExchangeMetricsRow.deployment_id == deployment_id, ExchangeMetricsRow.timestamp <= now)
+        .order_by(ExchangeMetricsRow.timestamp.desc()).limit(1)).first()
+    if last is None:
+        return None
+    requests, errors = api_counts(conn, deployment_id, max(since, now - HOUR), now)
+    return {"requests": last.requests, "errors": last.errors, "retries": last.retries,
+            "api_error_rate_1h": errors / requests if requests else 0.0,
+            "requests_per_minute": last.requests_last_minute,
+            "max_requests_per_minute": last.max_requests_per_minute,
+            "limit_per_minute": last.limit_per_minute,
+            "cache_hit_rate": last.cache_hit_rate, "websocket_uptime": last.ws_uptime,
+            "circuit": last.circuit_state, "at": str(last.timestamp)}
 
 
 def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
@@ -106,6 +126,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
                 confidence[s] = (last[0], float(last[1]), str(last[2]))
         health = rows(select(HealthCheckRow).where(HealthCheckRow.deployment_id == did)
                       .order_by(HealthCheckRow.id.desc()).limit(5)) if did else []
+        exchange = exchange_view(conn, did, since, now) if did else None
         n_health = conn.execute(select(func.count(func.distinct(HealthCheckRow.timestamp)))
                                 .where(HealthCheckRow.deployment_id == did)).scalar_one() \
             if did else 0
@@ -169,6 +190,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
             "health_score": dep.health_score if dep else None,
             "verdict": dep.verdict if dep else None,
         },
+        "exchange": exchange,
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
                     "exit_time": str(r.exit_time), "side": r.side,

@@ -27,6 +27,8 @@ class DeploymentMetrics:
     events: int                      # candle closes handled
     transitions: dict[str, int] = field(default_factory=dict)  # per symbol
     uptime: float = 1.0              # share of the window the loop was alive
+    api_requests: int = 0            # exchange requests (live feeds and brokers only)
+    api_errors: int = 0              # ... that failed (before retries)
 
     @property
     def win_rate(self) -> float:
@@ -39,6 +41,10 @@ class DeploymentMetrics:
         return self.errors / self.events
 
     @property
+    def api_error_rate(self) -> float:
+        return self.api_errors / self.api_requests if self.api_requests else 0.0
+
+    @property
     def transitions_per_hour(self) -> float:
         """The least stable symbol's mode transitions per hour."""
         worst = max(self.transitions.values(), default=0)
@@ -46,6 +52,7 @@ class DeploymentMetrics:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "win_rate": self.win_rate, "error_rate": self.error_rate,
+                "api_error_rate": self.api_error_rate,
                 "transitions_per_hour": self.transitions_per_hour}
 
 
@@ -145,6 +152,7 @@ class HealthThresholds:
     max_error_rate: float = 0.05
     max_transitions_per_hour: float = 2.0
     min_uptime: float = 0.95
+    max_api_error_rate: float = 0.20
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,10 @@ def assess(m: DeploymentMetrics, t: HealthThresholds) -> Health:
                   tph < t.max_transitions_per_hour, "<"),
         Criterion("uptime", m.uptime, t.min_uptime, m.uptime > t.min_uptime, ">"),
     ]
+    if m.api_requests:  # a live deployment: the exchange's answers (not in the score)
+        checks.append(Criterion("api_error_rate", m.api_error_rate, t.max_api_error_rate,
+                                m.api_error_rate < t.max_api_error_rate, "<",
+                                f"{m.api_errors} failed / {m.api_requests} exchange requests"))
     parts = {
         "max_drawdown": 1.0 - m.max_drawdown / t.max_drawdown_percent,
         "win_rate": 1.0 if not enough else

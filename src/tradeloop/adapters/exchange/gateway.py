@@ -22,13 +22,14 @@ class ExchangeGateway:
 
     def __init__(self, exchange: Any, clock: Clock, *, limiter: RateLimiter | None = None,
                  breaker: CircuitBreaker | None = None, max_retries: int = 5,
-                 metrics: ExchangeMetrics | None = None, rng: random.Random | None = None
-                 ) -> None:
+                 metrics: ExchangeMetrics | None = None, rng: random.Random | None = None,
+                 base_delay: float = 0.5) -> None:
         self.exchange, self.clock = exchange, clock
         self.limiter, self.max_retries = limiter, max_retries
         self.breaker = breaker or CircuitBreaker(clock, name=getattr(exchange, "id", "exchange"))
         self.metrics = metrics or ExchangeMetrics()
         self.rng = rng or random.Random()
+        self.base_delay = base_delay  # first backoff (doubles per retry, full jitter)
         self._markets_loaded = False
 
     def call(self, fn: Callable[[], T], what: str, *, retry: bool = True) -> T:
@@ -37,7 +38,8 @@ class ExchangeGateway:
         return call_with_retry(fn, what=what, clock=self.clock,
                                max_retries=self.max_retries if retry else 0,
                                exchange=self.exchange, limiter=self.limiter,
-                               breaker=self.breaker, metrics=self.metrics, rng=self.rng)
+                               breaker=self.breaker, metrics=self.metrics, rng=self.rng,
+                               base_delay=self.base_delay)
 
     def markets(self) -> dict[str, Any]:
         """The exchange's markets, loaded once."""

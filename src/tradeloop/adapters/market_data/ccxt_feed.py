@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
 from tradeloop.domain.candles import FIELDS, Candle, CandleArrays, SeriesKey
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
@@ -37,7 +38,8 @@ class CcxtMarketData:
                  max_missing_bars: int = 3,
                  backfill_bars: int = 1000,
                  on_error: Callable[[SeriesKey, TradeloopError], None] | None = None,
-                 on_stale: Callable[[SeriesKey, bool, int], None] | None = None) -> None:
+                 on_stale: Callable[[SeriesKey, bool, int], None] | None = None,
+                 stream: WebsocketCandles | None = None) -> None:
         self.source, self.store, self.keys, self.clock = source, store, keys, clock
         self.warmup_bars, self.backfill_bars = warmup_bars, backfill_bars
         self.settle_ms = int(settle_seconds * 1000)
@@ -50,12 +52,16 @@ class CcxtMarketData:
         self.last: dict[SeriesKey, int] = {}  # newest closed candle in the book
         self.stale: set[SeriesKey] = set()
         self.errors = 0
-        self.polls = 0
+        self.polls = 0  # REST polls
+        self.from_stream = 0  # candles the websocket delivered
+        self.stream = stream
         self._sink: CandleSink | None = None
 
     # -- start-up -------------------------------------------------------------------------
     def open(self, sink: CandleSink) -> None:
         self._sink = sink
+        if self.stream is not None:
+            self.stream.start()
         for key in self.keys:
             tf = self.tf[key]
             try:
@@ -86,12 +92,14 @@ class CcxtMarketData:
             for key in self.keys:
                 if now < self._due_ms(key):
                     continue
-                self.polls += 1
-                try:
-                    new = self._fetch_new(key, self.last.get(key), now)
-                except TradeloopError as exc:
-                    self._report(key, exc)
-                    new = CandleArrays.empty()
+                new = self._from_stream(key, now)
+                if new is None:  # no websocket, or it lacks the due candle: poll REST
+                    self.polls += 1
+                    try:
+                        new = self._fetch_new(key, self.last.get(key), now)
+                    except TradeloopError as exc:
+                        self._report(key, exc)
+                        new = CandleArrays.empty()
                 if len(new) == 0:
                     self._retry_at[key] = now + self.retry_ms
                 tf = self.tf[key]
@@ -111,6 +119,36 @@ class CcxtMarketData:
             self.clock.sleep(max(0.0, min(wait_ms / 1000, self.heartbeat_s)))
             yield None
 
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def _from_stream(self, key: SeriesKey, now: int) -> CandleArrays | None:
+        """The websocket's closed candles after the last one, when they reach the newest
+        closed candle; None when REST must be asked."""
+        if self.stream is None or not self.stream.healthy(now):
+            return None
+        tf = self.tf[key]
+        got = self.stream.take(key, self.last.get(key))
+        last = self.last.get(key)
+        if not len(got) or int(got.open_time[-1]) < tf.floor(now) - tf.ms or (
+                last is not None and int(got.open_time[0]) != last + tf.ms):
+            return None  # behind, or a gap: REST fetches everything after the last
+        valid = self._accept(key, got, now)
+        self.from_stream += len(valid)
+        return valid
+
+    def _accept(self, key: SeriesKey, page: CandleArrays, now: int) -> CandleArrays:
+        """Validate and store a page of candles; returns the valid ones."""
+        valid, report = validate_candles(page, self.tf[key], now_ms=now)
+        if report.rejected:  # the forming candle comes with every page: not a problem
+            quiet = set(report.counts) == {"not_closed"}
+            log.log(logging.DEBUG if quiet else logging.WARNING, "[%s @ %s] %s",
+                    key.symbol, key.timeframe, "; ".join(report.lines()))
+        if len(valid):
+            self.store.write(key, valid, refresh_gaps=False)
+        return valid
+
     def _fetch_new(self, key: SeriesKey, last: int | None, now: int) -> CandleArrays:
         """Fetch, validate and store every closed candle after ``last``; returns them."""
         tf = self.tf[key]
@@ -122,13 +160,8 @@ class CcxtMarketData:
             page = page.take(page.open_time >= since)
             if len(page) == 0:
                 break
-            valid, report = validate_candles(page, tf, now_ms=now)
-            if report.rejected:  # the forming candle comes with every page: not a problem
-                quiet = set(report.counts) == {"not_closed"}
-                log.log(logging.DEBUG if quiet else logging.WARNING, "[%s @ %s] %s",
-                        key.symbol, key.timeframe, "; ".join(report.lines()))
+            valid = self._accept(key, page, now)
             if len(valid):
-                self.store.write(key, valid, refresh_gaps=False)
                 parts.append(valid)
             nxt = int(page.open_time.max()) + tf.ms
             if len(page) < PAGE or nxt <= since:
