@@ -51,7 +51,7 @@ from tradeloop.domain.trading import Side
 
 REQUESTS = int(os.environ.get("BENCH_FAULTS_REQUESTS", "10000"))
 FAULT_RATE = 0.10
-LIMIT_PER_MIN = 6_000
+LIMIT_PER_MIN = 3_000  # low enough that the limiter, not the fake, sets the pace
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
 

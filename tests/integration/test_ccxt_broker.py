@@ -15,7 +15,11 @@ from tests.support.exchange_account import KEY, ExchangeAccount, disagreements
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.store.schema import ErrorLogRow, OrderRow, PositionRow, TradeOutcomeRow
 from tradeloop.domain.candles import Candle
-from tradeloop.domain.errors import CircuitOpenError, TransientExchangeError
+from tradeloop.domain.errors import (
+    CircuitOpenError,
+    ExchangeRejectedError,
+    TransientExchangeError,
+)
 from tradeloop.domain.trading import OrderRequest, Side
 
 T0 = 1_700_000_000_000
@@ -200,3 +204,26 @@ def test_holdings_that_disagree_are_reported(tmp_path: Path, fx: FakeExchange) -
     assert any("held outside tradeloop" in line for line in rec.lines)
     assert not third.broker.positions
     assert not [r for r in third.rows(ErrorLogRow)]  # problems are the session's to record
+
+
+def test_wipe_refuses_unless_flat_and_tickers_are_cached(tmp_path: Path,
+                                                         fx: FakeExchange) -> None:
+    clock = FakeClock(T0)
+    acct = Account(fx, url(tmp_path), clock, 1)
+    acct.broker.reconcile(T0)
+    acct.broker.tickers._cache.clear()
+    for _ in range(3):  # within the TTL: one request, two hits
+        acct.broker.tickers.price("BTC/USDT")
+    snap = acct.gateway.snapshot()
+    assert (snap.cache_hits, snap.cache_misses) == (2, 1)
+    clock.now += 2_000  # expired: asked again
+    acct.broker.tickers.price("BTC/USDT")
+    assert acct.gateway.snapshot().cache_misses == 2
+    acct.order(Side.BUY, 0.01)
+    acct.record(acct.broker.sync(clock.now))
+    with pytest.raises(ExchangeRejectedError, match="cannot wipe while 1 position"):
+        acct.broker.reset()
+    acct.order(Side.SELL, 0.01)
+    acct.record(acct.broker.sync(clock.now))
+    acct.broker.reset()  # flat: allowed, the balance is read again
+    assert acct.broker.cash == pytest.approx(fx.balances["USDT"])

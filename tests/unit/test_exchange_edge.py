@@ -1,0 +1,113 @@
+"""The exchange edge without a network: circuit breaker states, error mapping with secrets
+masked, request metrics, and the rules for testnet/live start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ccxt
+import pytest
+
+from tests.fakes import FakeClock
+from tradeloop.adapters.exchange.ccxt_client import call_with_retry, map_error
+from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
+from tradeloop.adapters.exchange.metrics import ExchangeMetrics
+from tradeloop.domain.errors import (
+    CircuitOpenError,
+    ConfigError,
+    EngineError,
+    ExchangeAuthError,
+    InsufficientFundsError,
+    OrderNotFoundError,
+    TransientExchangeError,
+)
+from tradeloop.domain.redaction import redact, register_secrets
+from tradeloop.exchange_wiring import check_trading_mode
+from tradeloop.settings import load_settings
+
+
+def test_breaker_opens_probes_once_and_closes() -> None:
+    clock = FakeClock(0)
+    b = CircuitBreaker(clock, threshold=3, cooldown_seconds=10)
+    for _ in range(2):
+        b.before_call()
+        b.failure()
+    assert b.state == "closed"
+    b.failure()
+    assert b.state == "open" and b.opens == 1
+    with pytest.raises(CircuitOpenError, match="next attempt in 10s"):
+        b.before_call()
+    clock.now += 10_000
+    assert b.state == "half-open"
+    b.before_call()  # the one probe
+    with pytest.raises(CircuitOpenError):
+        b.before_call()  # a second caller while the probe is out
+    b.failure()  # the probe failed: open again for a full cooldown
+    assert b.state == "open" and b.opens == 2
+    clock.now += 10_000
+    b.before_call()
+    b.success()
+    assert b.state == "closed" and b.failures == 0
+
+
+def test_retries_back_off_and_the_circuit_stops_them() -> None:
+    clock = FakeClock(0)
+    metrics = ExchangeMetrics()
+    calls = []
+
+    def flaky() -> str:
+        calls.append(clock.now)
+        if len(calls) < 3:
+            raise ccxt.RequestTimeout("timed out")
+        return "ok"
+
+    assert call_with_retry(flaky, what="x", clock=clock, max_retries=5, metrics=metrics,
+                           base_delay=1.0) == "ok"
+    assert len(calls) == 3 and metrics.retries == 2 and metrics.errors == 2
+    assert clock.slept[0] <= 1.0 and clock.slept[1] <= 2.0  # full jitter, doubling caps
+
+    breaker = CircuitBreaker(clock, threshold=2, cooldown_seconds=30)
+    with pytest.raises(TransientExchangeError, match="circuit now open"):
+        call_with_retry(lambda: (_ for _ in ()).throw(ccxt.ExchangeNotAvailable("503")),
+                        what="x", clock=clock, max_retries=10, breaker=breaker)
+    with pytest.raises(CircuitOpenError):  # fails fast without calling
+        call_with_retry(lambda: "never", what="x", clock=clock, max_retries=10,
+                        breaker=breaker)
+
+
+def test_ccxt_errors_map_to_our_tree_with_secrets_masked() -> None:
+    register_secrets(["supersecret-key-123"])
+    err = map_error(ccxt.AuthenticationError("bad key supersecret-key-123"), "binance: order")
+    assert isinstance(err, ExchangeAuthError) and "supersecret" not in str(err)
+    assert "***" in str(err)
+    assert isinstance(map_error(ccxt.InsufficientFunds("x"), "o"), InsufficientFundsError)
+    assert isinstance(map_error(ccxt.OrderNotFound("x"), "o"), OrderNotFoundError)
+    assert isinstance(map_error(ccxt.DDoSProtection("429"), "o"), TransientExchangeError)
+    assert redact("a supersecret-key-123 b") == "a *** b"
+
+
+def test_metrics_rates_and_websocket_uptime() -> None:
+    m = ExchangeMetrics()
+    for t in range(0, 120_000, 1000):
+        m.request(t)
+    m.error(119_000)
+    m.websocket(True, 0)
+    m.websocket(False, 30_000)
+    m.websocket(True, 60_000)
+    snap = m.snapshot(120_000)
+    assert snap.requests == 120 and snap.requests_last_minute == 59
+    assert snap.max_requests_per_minute == 60 and snap.errors_last_minute == 1
+    assert snap.ws_uptime == pytest.approx(0.75)
+
+
+def test_testnet_and_live_need_keys_and_live_needs_the_config(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("live_trading: {mode: paper}\n")
+    keys = {"EXCHANGE_API_KEY": "k" * 16, "EXCHANGE_API_SECRET": "s" * 16}
+    check_trading_mode(load_settings(tmp_path / "config.yaml", env={}), "paper")
+    with pytest.raises(ConfigError, match="EXCHANGE_API_KEY"):
+        check_trading_mode(load_settings(tmp_path / "config.yaml", env={}), "testnet")
+    check_trading_mode(load_settings(tmp_path / "config.yaml", env=keys), "testnet")
+    with pytest.raises(EngineError, match=r"live_trading\.mode: live"):
+        check_trading_mode(load_settings(tmp_path / "config.yaml", env=keys), "live")
+    (tmp_path / "config.yaml").write_text("live_trading: {mode: live}\n")
+    check_trading_mode(load_settings(tmp_path / "config.yaml", env=keys), "live")
