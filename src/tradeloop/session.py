@@ -210,6 +210,8 @@ class Session:
             run_id=run_id, notifier=self.notifier,
             equity_sample_ms=self.snapshot_ms, strategy=strategy)
         engine.apply(recovered, started)
+        self.notes["initial_equity"] = broker.equity()  # an exchange account's own balance
+        self._save_notes(deployment_id)
         keys = [SeriesKey(settings.exchange.name, s, tf) for s in self.symbols
                 for tf in settings.timeframes.names]
         result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
@@ -239,7 +241,7 @@ class Session:
                                         settings.exchange.rate_limit_per_minute)
 
         monitor = HealthMonitor(self.handle.engine, deployment_id, started, settings,
-                                self.notifier)
+                                self.notifier, initial_equity=broker.equity())
         schedule: SimulatedSchedule | BackgroundSchedule
         if not isinstance(clock, WallClock):  # simulated time: replay, tests
             schedule = SimulatedSchedule(monitor, self.health_ms, started)
@@ -438,6 +440,11 @@ class Session:
                 notes=json.dumps(self.notes))).inserted_primary_key
         assert pk is not None
         return int(pk[0])
+
+    def _save_notes(self, deployment_id: int) -> None:
+        with self.handle.engine.begin() as conn:
+            conn.execute(update(DeploymentRow).where(DeploymentRow.id == deployment_id).values(
+                notes=json.dumps(self.notes, default=str)))
 
     def _close_deployment(self, deployment_id: int, res: SessionResult) -> None:
         notes: dict[str, Any] = {**self.notes, "stopped_by": res.stopped_by or "error",

@@ -56,10 +56,11 @@ class HealthMonitor:
     """Runs the checks of one deployment, stores them and alerts on changes."""
 
     def __init__(self, engine: Engine, deployment_id: int, started_ms: int,
-                 settings: Settings, notifier: Notifier | None) -> None:
+                 settings: Settings, notifier: Notifier | None,
+                 initial_equity: float | None = None) -> None:
         self.engine, self.deployment_id, self.started_ms = engine, deployment_id, started_ms
         self.thresholds = thresholds(settings)
-        self.initial_equity = settings.trading.initial_balance
+        self.initial_equity = initial_equity or settings.trading.initial_balance
         self.snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
         self.notifier = notifier
         self.passed_in_a_row = 0

@@ -3,6 +3,7 @@ the end-of-phase validation and the phase 2 re-validation (DESIGN 4)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import numpy as np
@@ -63,6 +64,16 @@ def transition_counts(conn: Connection, deployment_id: int, lo: datetime, hi: da
                LearningStateRow.timestamp >= lo, LearningStateRow.timestamp <= hi)
         .group_by(LearningStateRow.symbol)).all()
     return {str(k): int(v) for k, v in rows}
+
+
+def initial_equity(notes: str | None, default: float) -> float:
+    """A deployment's equity at its start: recorded in its notes (an exchange account's is
+    whatever the account held), else the configured simulated balance."""
+    try:
+        value = json.loads(notes).get("initial_equity") if notes else None
+    except (ValueError, AttributeError):
+        value = None
+    return float(value) if isinstance(value, int | float) and value > 0 else default
 
 
 def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,

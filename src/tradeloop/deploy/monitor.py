@@ -26,7 +26,7 @@ from tradeloop.adapters.store.schema import (
     TradeOutcomeRow,
 )
 from tradeloop.adapters.store.trading_store import ms_of
-from tradeloop.deploy.metrics import api_counts, measure
+from tradeloop.deploy.metrics import api_counts, initial_equity, measure
 from tradeloop.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -92,7 +92,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         since = max(since, dep.started_at)
     syms = symbols or (dep.symbols.split(",") if dep else list(settings.symbols))
     did = dep.id if dep else None
-    initial = settings.trading.initial_balance
+    initial = initial_equity(dep.notes if dep else None, settings.trading.initial_balance)
     with engine.connect() as conn:
         def rows(stmt: Any) -> list[Any]:
             return list(conn.execute(stmt).all())

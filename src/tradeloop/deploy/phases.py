@@ -33,7 +33,7 @@ from tradeloop.adapters.store.schema import AlertRow, DeploymentRow, HealthCheck
 from tradeloop.adapters.store.trading_store import TradingStore, ms_of
 from tradeloop.app import StoreHandle, champion_files, exchange_for, notifier_for
 from tradeloop.deploy.checks import CheckResult, run_checks
-from tradeloop.deploy.metrics import measure
+from tradeloop.deploy.metrics import initial_equity, measure
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import DeploymentError
 from tradeloop.domain.health import DeploymentMetrics, Validation, ValidationThresholds, validate
@@ -224,7 +224,8 @@ def conclude(settings: Settings, handle: StoreHandle, deployment_id: int, say: S
         raise DeploymentError(f"deployment {deployment_id} has not ended yet")
     start, end = ms_of(row.started_at), ms_of(row.ended_at)
     metrics = measure(handle.engine, deployment_id, start, end,
-                      initial_equity=settings.trading.initial_balance,
+                      initial_equity=initial_equity(row.notes,
+                                                    settings.trading.initial_balance),
                       snapshot_ms=int(settings.deployment.snapshot_seconds * 1000))
     validation = validate(metrics, thresholds(settings))
     phase = row.phase

@@ -1,0 +1,61 @@
+"""``tradeloop run --mode testnet`` against the loopback fake exchange: keys from the
+environment, reconciliation at start, exchange metrics recorded; and the refusals of testnet
+without keys and of live without the config's consent."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.fake_exchange import FakeExchange
+from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.cli import main as cli
+
+KEY, SECRET = "tlcli-key-0123456789", "tlcli-secret-0123456789"
+CONFIG = """
+symbols: [BTC/USDT]
+timeframes: {{intervals: [{{interval: 1m, weight: 1.0}}]}}
+exchange: {{name: binance, base_url: '{url}', timeout_seconds: 2}}
+"""
+
+
+@pytest.fixture
+def fx() -> Iterator[FakeExchange]:
+    now = int(time.time() * 1000)
+    candles, _ = synth_market(2.0, timeframe="1m", seed=2, start_ms=now - 86_400_000,
+                              start_price=30_000.0)
+    with FakeExchange(api_key=KEY, balances={"USDT": 2_500.0}) as fake:
+        fake.add_candles("BTC/USDT", "1m", candles)
+        yield fake
+
+
+def test_testnet_run_from_the_command_line(tmp_path: Path, fx: FakeExchange,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(CONFIG.format(url=fx.url))
+    monkeypatch.delenv("EXCHANGE_API_KEY", raising=False)
+    monkeypatch.delenv("EXCHANGE_API_SECRET", raising=False)
+    assert cli(["--config", str(cfg), "run", "--mode", "testnet", "--duration", "0.05m"]) == 1
+    assert "needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("EXCHANGE_API_KEY", KEY)
+    monkeypatch.setenv("EXCHANGE_API_SECRET", SECRET)
+    assert cli(["--config", str(cfg), "run", "--mode", "live", "--duration", "0.05m"]) == 1
+    assert "live_trading.mode: live" in capsys.readouterr().err
+    assert cli(["--config", str(cfg), "run", "--mode", "testnet", "--duration", "0.05m"]) == 0
+    assert "ended (duration)" in capsys.readouterr().out
+    assert {"/api/v3/account", "/api/v3/openOrders"} <= set(fx.requests)  # reconciled
+    db = create_engine(f"sqlite:///{tmp_path / 'data' / 'trading.db'}")
+    with db.connect() as conn:
+        mode, status, notes = conn.execute(text(
+            "SELECT mode, status, notes FROM deployments")).one()
+        metrics = conn.execute(text("SELECT requests, limit_per_minute, circuit_state "
+                                    "FROM exchange_metrics ORDER BY id DESC")).first()
+    assert (mode, status) == ("testnet", "completed")  # not "rolled_back" on a small account
+    assert json.loads(notes)["initial_equity"] == 2_500.0  # the account's, not the config's
+    assert metrics is not None and metrics[0] > 0 and metrics[1:] == (600, "closed")
