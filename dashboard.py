@@ -23,6 +23,7 @@ from tradeloop.app import StoreHandle, open_store
 from tradeloop.cli.common import fmt_ms
 from tradeloop.deploy import dashboard_data as dd
 from tradeloop.deploy.controls import LABELS, Operator
+from tradeloop.deploy.metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.settings import Settings, load_settings
@@ -117,7 +118,7 @@ def empty_state() -> None:
 def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
     sysd = b.view.data["system"]
     dep = b.view.deployment
-    initial = settings.trading.initial_balance
+    initial = initial_equity(dep.notes if dep else None, settings.trading.initial_balance)
     equity = sysd["equity"]
     pnl = None if equity is None else equity - initial
     alerts = dd.active_alerts(engine, b.deployment_id, b.view.since, b.view.now)
