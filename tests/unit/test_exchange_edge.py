@@ -3,6 +3,7 @@ masked, request metrics, and the rules for testnet/live start-up."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ccxt
@@ -22,6 +23,7 @@ from tradeloop.domain.errors import (
     TransientExchangeError,
 )
 from tradeloop.domain.redaction import redact, register_secrets
+from tradeloop.domain.trading import client_order_id
 from tradeloop.exchange_wiring import check_trading_mode
 from tradeloop.settings import load_settings
 
@@ -111,3 +113,13 @@ def test_testnet_and_live_need_keys_and_live_needs_the_config(tmp_path: Path) ->
         check_trading_mode(load_settings(tmp_path / "config.yaml", env=keys), "live")
     (tmp_path / "config.yaml").write_text("live_trading: {mode: live}\n")
     check_trading_mode(load_settings(tmp_path / "config.yaml", env=keys), "live")
+
+
+def test_client_order_ids_fit_binance_and_differ_between_runs() -> None:
+    long_run = "bt-0123456789abcdef-d12345"
+    ids = {client_order_id(run, 1_735_689_600_000 + i, i, kind)
+           for run in ("live-d1", "live-d2", long_run, long_run + "6")
+           for i in range(50) for kind in ("", "x")}
+    assert len(ids) == 4 * 50 * 2
+    assert all(len(i) <= 36 and re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", i) for i in ids)
+    assert all(i.startswith("tl-") for i in ids)

@@ -20,9 +20,14 @@ from tradeloop.domain.candles import Candle, SeriesKey
 from tradeloop.domain.gate import Gate, Mode, Transition
 from tradeloop.domain.risk import RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
-from tradeloop.domain.symbols import base36
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.trading import BrokerEvents, ClosedTrade, OrderRequest, Side
+from tradeloop.domain.trading import (
+    BrokerEvents,
+    ClosedTrade,
+    OrderRequest,
+    Side,
+    client_order_id,
+)
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store
 from tradeloop.strategies.base import Context, Decision, Strategy
@@ -238,7 +243,7 @@ class Engine:
         """``tl-<run>-<time>-<n>``: unique across runs, at most 36 characters (Binance's
         limit), and recognisable as ours when found on the exchange."""
         self._seq += 1
-        return f"tl-{self.cfg.run_id[:14]}-{base36(now_ms)}-{base36(self._seq)}"
+        return client_order_id(self.cfg.run_id, now_ms, self._seq)
 
     def heartbeat(self, now_ms: int) -> None:
         """Between candles: let the broker resolve outstanding orders and report fills."""

@@ -40,11 +40,18 @@ from tradeloop.domain.errors import (
     TransientExchangeError,
     UnknownSymbolError,
 )
-from tradeloop.domain.symbols import base36
-from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position, Side
+from tradeloop.domain.trading import (
+    CLIENT_ID_PREFIX,
+    BrokerEvents,
+    ClosedTrade,
+    Fill,
+    OrderRequest,
+    Position,
+    Side,
+    client_order_id,
+)
 
 log = logging.getLogger("tradeloop.broker")
-PREFIX = "tl-"  # client order ids of tradeloop's orders start with this
 BALANCE_REFRESH_MS = 60_000
 
 
@@ -87,7 +94,7 @@ class CcxtBroker:
         self.ex = gateway.exchange
         self.clock = gateway.clock
         self.symbols, self.cfg = symbols, config
-        self.tag = f"{PREFIX}{run_tag[:14]}"
+        self.run_tag = run_tag
         self.on_error = on_error
         self.fee_rate = 0.001
         self.cash = 0.0
@@ -184,7 +191,7 @@ class CcxtBroker:
 
     def client_id(self, now_ms: int, kind: str = "") -> str:
         self._seq += 1
-        return f"{self.tag}-{base36(now_ms)}-{kind}{base36(self._seq)}"
+        return client_order_id(self.run_tag, now_ms, self._seq, kind)
 
     def _submit(self, order: OrderRequest, now: int) -> None:
         symbol = order.symbol
@@ -510,7 +517,7 @@ class CcxtBroker:
             for o, cid in zip(orders, ids, strict=True):
                 if cid in known:
                     continue
-                if not cid.startswith(PREFIX) or symbol in self.pending:
+                if not cid.startswith(CLIENT_ID_PREFIX) or symbol in self.pending:
                     rec.problems.append(f"unknown open order {o.get('id')} ({cid or 'no id'}, "
                                         f"{o.get('side')} {o.get('amount')} {symbol}) on the "
                                         f"exchange: left untouched")
