@@ -34,6 +34,7 @@ class FakeStream:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._runner: web.AppRunner | None = None
+        self._pushing: asyncio.Task[None] | None = None
         self.port = 0
 
     @property
@@ -63,7 +64,7 @@ class FakeStream:
         asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._start())
         self._ready.set()
-        self._loop.create_task(self._pusher())
+        self._pushing = self._loop.create_task(self._pusher())
         self._loop.run_forever()
 
     async def _start(self) -> None:
@@ -78,6 +79,8 @@ class FakeStream:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def _stop(self) -> None:
+        if self._pushing is not None:
+            self._pushing.cancel()
         await self._close_all()
         if self._runner is not None:
             await self._runner.cleanup()
