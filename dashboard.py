@@ -142,6 +142,18 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
                 help="warning and critical alerts of the window, not acknowledged")
     c[4].metric("Max drawdown", "—" if sysd["max_drawdown_percent"] is None
                 else f"{sysd['max_drawdown_percent']:.2f}%")
+    ex = b.view.data.get("exchange")
+    if ex is not None:  # live deployments: the exchange edge
+        c = st.columns(5)
+        c[0].metric("Requests / min", f"{ex['requests_per_minute']}",
+                    help=f"limit {ex['limit_per_minute']}/min; peak "
+                         f"{ex['max_requests_per_minute']}/min")
+        c[1].metric("API errors (1 h)", pct(ex["api_error_rate_1h"], 2),
+                    help=f"{ex['errors']} failed of {ex['requests']} requests, "
+                         f"{ex['retries']} retries")
+        c[2].metric("Ticker cache hits", pct(ex["cache_hit_rate"], 1))
+        c[3].metric("Websocket uptime", pct(ex["websocket_uptime"], 1))
+        c[4].metric("Circuit", ex["circuit"])
     if dep is None:
         empty_state()
         return

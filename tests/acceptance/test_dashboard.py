@@ -8,13 +8,14 @@ import base64
 import io
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from streamlit.testing.v1 import AppTest
 
 from tests.support.replay_db import ReplayDb, build
@@ -25,6 +26,7 @@ from tradeloop.adapters.store.schema import (
     ControlCommandRow,
     DeploymentRow,
     EquityHistoryRow,
+    ExchangeMetricsRow,
     OrderRow,
     PredictionRow,
     RetrainingHistoryRow,
@@ -33,6 +35,7 @@ from tradeloop.adapters.store.schema import (
 from tradeloop.app import open_store
 from tradeloop.deploy import dashboard_data as dd
 from tradeloop.deploy.monitor import collect
+from tradeloop.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -305,3 +308,23 @@ def test_commands_to_a_running_deployment_wait_for_its_answer(
         assert any("done — retraining BTC/USDT 1h started" in s.value for s in app.success)
     finally:
         lock.release()
+
+
+def test_overview_shows_the_exchange_edge_of_a_live_deployment(
+        fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(fresh / "config.yaml", env={})
+    store = open_store(settings)
+    with store.engine.begin() as conn:
+        dep, last = conn.execute(text("SELECT id, ended_at FROM deployments")).one()
+        for minutes, requests, errors in ((90, 100, 0), (30, 400, 10), (0, 700, 40)):
+            conn.execute(insert(ExchangeMetricsRow).values(
+                deployment_id=dep, timestamp=pd.Timestamp(last).to_pydatetime()
+                - timedelta(minutes=minutes), requests=requests, errors=errors, retries=7,
+                requests_last_minute=12, errors_last_minute=1, max_requests_per_minute=80,
+                limit_per_minute=600, cache_hit_rate=0.875, ws_uptime=0.5,
+                circuit_state="closed"))
+    store.close()
+    m = metrics(open_app(fresh, monkeypatch))
+    assert m["Requests / min"] == "12" and m["Circuit"] == "closed"
+    assert m["API errors (1 h)"] == "6.67%"  # (40 - 0) / (700 - 100) over the last hour
+    assert (m["Ticker cache hits"], m["Websocket uptime"]) == ("87.5%", "50.0%")
