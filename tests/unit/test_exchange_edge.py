@@ -10,6 +10,7 @@ import ccxt
 import pytest
 
 from tests.fakes import FakeClock
+from tradeloop.adapters.broker.market_rules import check_limits, net_of_fees
 from tradeloop.adapters.exchange.ccxt_client import call_with_retry, map_error
 from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
 from tradeloop.adapters.exchange.metrics import ExchangeMetrics
@@ -123,3 +124,19 @@ def test_client_order_ids_fit_binance_and_differ_between_runs() -> None:
     assert len(ids) == 4 * 50 * 2
     assert all(len(i) <= 36 and re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", i) for i in ids)
     assert all(i.startswith("tl-") for i in ids)
+
+
+def test_fees_in_any_asset_and_market_minimums() -> None:
+    market = {"limits": {"amount": {"min": 0.001}, "cost": {"min": 5.0}}}
+    assert check_limits(market, 0.01, 1000.0) == ""
+    assert "amount" in check_limits(market, 0.0005, 1e6)
+    assert "notional 4.00" in check_limits(market, 0.004, 1000.0)
+    # a buy whose fee is taken in the base asset receives less of it
+    assert net_of_fees([{"currency": "BTC", "cost": 0.00001}], "buy", "BTC", "USDT", 0.01,
+                       30_000.0, 0.001) == pytest.approx((0.00999, 0.3))
+    assert net_of_fees([{"currency": "USDT", "cost": 0.3}], "sell", "BTC", "USDT", 0.01,
+                       30_000.0, 0.001) == pytest.approx((0.01, 0.3))
+    bnb = net_of_fees([{"currency": "BNB", "cost": 0.0005}], "buy", "BTC", "USDT", 0.01,
+                      30_000.0, 0.00075)  # valued at the fee rate
+    assert bnb == pytest.approx((0.01, 0.225))
+    assert net_of_fees([], "buy", "BTC", "USDT", 0.01, 30_000.0, 0.001)[1] == pytest.approx(0.3)

@@ -22,15 +22,16 @@ prefix are adopted and others reported, and holdings that disagree are reported.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from tradeloop.adapters.broker.market_rules import check_limits, net_of_fees
+from tradeloop.adapters.broker.reconciliation import Reconciliation, reconcile
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.exchange.tickers import TickerCache
-from tradeloop.adapters.store.order_journal import JournalOrder, OrderJournal
+from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.domain.candles import Candle
 from tradeloop.domain.errors import (
     CircuitOpenError,
@@ -41,7 +42,6 @@ from tradeloop.domain.errors import (
     UnknownSymbolError,
 )
 from tradeloop.domain.trading import (
-    CLIENT_ID_PREFIX,
     BrokerEvents,
     ClosedTrade,
     Fill,
@@ -64,7 +64,7 @@ class ExecutionConfig:
 
 
 @dataclass
-class _Pending:
+class PendingOrder:
     order: OrderRequest
     order_type: str
     price: float | None
@@ -74,18 +74,10 @@ class _Pending:
     exchange_id: str | None = None
 
 
-@dataclass
-class Reconciliation:
-    """What start-up reconciliation found and did."""
-
-    events: BrokerEvents
-    position_ids: dict[str, int]
-    lines: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
 class CcxtBroker:
     """The Broker port on an exchange account (spot, long only)."""
+
+    _balance: dict[str, Any]
 
     def __init__(self, gateway: ExchangeGateway, journal: OrderJournal, tickers: TickerCache,
                  symbols: list[str], config: ExecutionConfig, *, run_tag: str,
@@ -99,7 +91,7 @@ class CcxtBroker:
         self.fee_rate = 0.001
         self.cash = 0.0
         self.positions: dict[str, Position] = {}
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, PendingOrder] = {}
         self.last_price: dict[str, float] = {}
         self.markets: dict[str, Any] = {}
         self.quote = ""
@@ -136,7 +128,7 @@ class CcxtBroker:
                 self.exit(symbol, "stop_loss", time_ms)
             elif pos.take_profit is not None and candle.high >= pos.take_profit:
                 self.exit(symbol, "take_profit", time_ms)
-        return self._drain()
+        return self.drain()
 
     def sync(self, now_ms: int) -> BrokerEvents:
         """Resolve orders whose answer is outstanding, cancel limit orders past their timeout
@@ -149,10 +141,10 @@ class CcxtBroker:
                             p.order.client_order_id, exc)
         if now_ms - self._balance_at >= BALANCE_REFRESH_MS:
             try:
-                self._refresh_balance(now_ms)
+                self.refresh_balance(now_ms)
             except TransientExchangeError as exc:
-                self._report("BalanceRefresh", f"balance refresh failed: {exc}", None)
-        return self._drain()
+                self.report("BalanceRefresh", f"balance refresh failed: {exc}", None)
+        return self.drain()
 
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
         """Cancel open entries and sell every position at market (rollback, drawdown halt)."""
@@ -168,9 +160,9 @@ class CcxtBroker:
             if self.pending:
                 self.clock.sleep(0.5)
         for symbol in self.pending:
-            self._report("OrderUnresolved", f"order {self.pending[symbol].order.client_order_id}"
+            self.report("OrderUnresolved", f"order {self.pending[symbol].order.client_order_id}"
                          f" still unresolved at {reason}", symbol)
-        return self._drain()
+        return self.drain()
 
     def reset(self) -> None:
         """Wipe Data on an exchange account: only allowed flat (nothing held, nothing open)."""
@@ -178,7 +170,7 @@ class CcxtBroker:
             raise ExchangeRejectedError(
                 f"cannot wipe while {len(self.positions)} position(s) are open and "
                 f"{len(self.pending)} order(s) pending on the exchange; close them first")
-        self._refresh_balance(self.clock.now_ms())
+        self.refresh_balance(self.clock.now_ms())
 
     # -- orders ---------------------------------------------------------------------------
     def exit(self, symbol: str, reason: str, now_ms: int) -> None:
@@ -195,7 +187,7 @@ class CcxtBroker:
 
     def _submit(self, order: OrderRequest, now: int) -> None:
         symbol = order.symbol
-        market = self._market(symbol)
+        market = self.market(symbol)
         ref = self._reference(symbol)
         price: float | None = None
         if order.side is Side.BUY:
@@ -211,11 +203,11 @@ class CcxtBroker:
                 self._refuse(order, "no position to sell", now)
                 return
             qty = self._amount(symbol, pos.quantity)
-        problem = self._check_limits(market, qty, price or ref)
+        problem = check_limits(market, qty, price or ref)
         if problem:
             self._refuse(order, problem, now)
             return
-        p = _Pending(order, kind, price, ref, now, "sent")
+        p = PendingOrder(order, kind, price, ref, now, "sent")
         self.journal.update(order.client_order_id, now, status="sent", quantity=qty,
                             price=price, order_type=kind)
         self.pending[symbol] = p
@@ -229,21 +221,21 @@ class CcxtBroker:
             del self.pending[symbol]
             self.journal.update(order.client_order_id, now, status="canceled",
                                 reason=f"not sent: {exc}")
-            self._report("CircuitOpen", f"{order.client_order_id} not sent: {exc}", symbol)
+            self.report("CircuitOpen", f"{order.client_order_id} not sent: {exc}", symbol)
             return
         except TransientExchangeError as exc:  # the answer is lost: look it up later
-            self._report("OrderAnswerLost", f"order {order.client_order_id} sent, answer lost "
+            self.report("OrderAnswerLost", f"order {order.client_order_id} sent, answer lost "
                          f"({exc}): resolving by its client id", symbol)
             return
         except ExchangeRejectedError as exc:
             del self.pending[symbol]
             self.journal.update(order.client_order_id, now, status="rejected",
                                 reason=str(exc))
-            self._report(type(exc).__name__, f"{order.client_order_id}: {exc}", symbol)
+            self.report(type(exc).__name__, f"{order.client_order_id}: {exc}", symbol)
             return
         self._apply(p, answer)
 
-    def _resolve(self, p: _Pending, now: int) -> None:
+    def _resolve(self, p: PendingOrder, now: int) -> None:
         symbol, cid = p.order.symbol, p.order.client_order_id
         try:
             answer = self.gateway.call(
@@ -260,7 +252,7 @@ class CcxtBroker:
                 now - p.sent_ms >= self.cfg.order_timeout_ms:
             self._cancel(p, now)
 
-    def _cancel(self, p: _Pending, now: int) -> None:
+    def _cancel(self, p: PendingOrder, now: int) -> None:
         symbol, cid = p.order.symbol, p.order.client_order_id
         try:
             answer = self.gateway.call(
@@ -276,12 +268,12 @@ class CcxtBroker:
                 f"{self.ex.id}: order {cid}")
         self._apply(p, answer)
 
-    def _give_up(self, p: _Pending, now: int, why: str) -> None:
+    def _give_up(self, p: PendingOrder, now: int, why: str) -> None:
         del self.pending[p.order.symbol]
         self.journal.update(p.order.client_order_id, now, status="canceled", reason=why)
         log.warning("[%s] order %s %s: given up", p.order.symbol, p.order.client_order_id, why)
 
-    def _apply(self, p: _Pending, o: dict[str, Any]) -> None:
+    def _apply(self, p: PendingOrder, o: dict[str, Any]) -> None:
         """Take the exchange's view of an order: still open, or final with what it filled."""
         symbol, cid = p.order.symbol, p.order.client_order_id
         now = self.clock.now_ms()
@@ -311,13 +303,13 @@ class CcxtBroker:
         self._filled(p, quantity, average, fee, when)
         self._check_slippage(p, average)
 
-    def _filled(self, p: _Pending, quantity: float, price: float, fee: float, when: int
+    def _filled(self, p: PendingOrder, quantity: float, price: float, fee: float, when: int
                 ) -> None:
         order, symbol = p.order, p.order.symbol
         self.last_price[symbol] = price
         if order.side is Side.BUY:
             if symbol in self.positions:  # a second entry can only come from reconciliation
-                self._report("DuplicateEntry", f"{order.client_order_id} filled while a "
+                self.report("DuplicateEntry", f"{order.client_order_id} filled while a "
                              f"position is open; quantities merged", symbol)
                 old = self.positions.pop(symbol)
                 price = (old.quantity * old.entry_price + quantity * price) / \
@@ -337,7 +329,7 @@ class CcxtBroker:
         pos = self.positions.pop(symbol, None)
         self.cash += quantity * price - fee
         if pos is None:
-            self._report("UnknownExit", f"{order.client_order_id} sold {quantity} without "
+            self.report("UnknownExit", f"{order.client_order_id} sold {quantity} without "
                          f"a known position", symbol)
             return
         if quantity < pos.quantity:
@@ -354,7 +346,7 @@ class CcxtBroker:
                                          reason, pos.confidence),
                              self._risk.pop(symbol, 0.0)))
 
-    def _net_of_fees(self, p: _Pending, o: dict[str, Any], filled: float, average: float
+    def _net_of_fees(self, p: PendingOrder, o: dict[str, Any], filled: float, average: float
                      ) -> tuple[float, float]:
         """(quantity received, fee in the quote currency)."""
         fees = [f for f in (o.get("fees") or ([o["fee"]] if o.get("fee") else [])) if f]
@@ -366,36 +358,24 @@ class CcxtBroker:
                 fees = [t["fee"] for t in trades if t.get("fee")]
             except ExchangeError as exc:
                 log.warning("fees of %s unknown (%s): estimated", p.order.client_order_id, exc)
-        base = self.markets[p.order.symbol]["base"]
-        quote_fee, base_fee = 0.0, 0.0
-        for f in fees:
-            cost = float(f.get("cost") or 0.0)
-            if f.get("currency") == self.quote:
-                quote_fee += cost
-            elif f.get("currency") == base:
-                base_fee += cost
-            else:  # paid in another asset (e.g. BNB): valued at the fee rate
-                quote_fee += filled * average * self.fee_rate
-        if not fees:
-            quote_fee = filled * average * self.fee_rate
-        received = filled - base_fee if p.order.side is Side.BUY else filled
-        return received, quote_fee + base_fee * average
+        return net_of_fees(fees, str(p.order.side), self.markets[p.order.symbol]["base"],
+                           self.quote, filled, average, self.fee_rate)
 
-    def _check_slippage(self, p: _Pending, average: float) -> None:
+    def _check_slippage(self, p: PendingOrder, average: float) -> None:
         sign = 1 if p.order.side is Side.BUY else -1
         slip = sign * (average - p.reference) / p.reference
         if slip > self.cfg.slippage_tolerance + 1e-9:
-            self._report("Slippage", f"{p.order.client_order_id} filled at {average:.8g}, "
+            self.report("Slippage", f"{p.order.client_order_id} filled at {average:.8g}, "
                          f"{100 * slip:.2f}% worse than {p.reference:.8g} (tolerance "
                          f"{100 * self.cfg.slippage_tolerance:.2f}%)", p.order.symbol)
 
     def _refuse(self, order: OrderRequest, reason: str, now: int) -> None:
         self.journal.update(order.client_order_id, now, status="rejected", reason=reason)
-        self._report("OrderRefused", f"{order.side} {order.symbol} "
+        self.report("OrderRefused", f"{order.side} {order.symbol} "
                      f"({order.client_order_id}): {reason}", order.symbol)
 
     # -- market rules, prices, balance --------------------------------------------------------
-    def _market(self, symbol: str) -> dict[str, Any]:
+    def market(self, symbol: str) -> dict[str, Any]:
         if not self.markets:
             self.markets = self.gateway.markets()
         market = self.markets.get(symbol)
@@ -410,17 +390,6 @@ class CcxtBroker:
         except Exception:  # ccxt raises when the amount rounds to below the minimum
             return 0.0
 
-    @staticmethod
-    def _check_limits(market: dict[str, Any], quantity: float, price: float) -> str:
-        limits = market.get("limits") or {}
-        min_amount = (limits.get("amount") or {}).get("min") or 0.0
-        min_cost = (limits.get("cost") or {}).get("min") or 0.0
-        if quantity <= 0 or quantity < min_amount:
-            return f"amount {quantity:.8g} under the market minimum {min_amount:.8g}"
-        if quantity * price < min_cost:
-            return f"notional {quantity * price:.2f} under the market minimum {min_cost:.2f}"
-        return ""
-
     def _reference(self, symbol: str) -> float:
         try:
             price = self.tickers.price(symbol)
@@ -431,145 +400,48 @@ class CcxtBroker:
         self.last_price.setdefault(symbol, price)
         return price
 
-    def _refresh_balance(self, now: int) -> None:
+    def refresh_balance(self, now: int) -> None:
         balance = self.gateway.call(self.ex.fetch_balance, f"{self.ex.id}: balance")
         self.cash = float((balance.get("free") or {}).get(self.quote) or 0.0)
         self._balance = balance
         self._balance_at = now
 
-    def _holding(self, symbol: str) -> float:
+    def holding(self, symbol: str) -> float:
+        """The account's total of ``symbol``'s base asset (at the last balance read)."""
         base = self.markets[symbol]["base"]
-        total = (getattr(self, "_balance", {}).get("total") or {}).get(base)
-        return float(total or 0.0)
+        return float((self._balance.get("total") or {}).get(base) or 0.0)
 
     # -- start-up --------------------------------------------------------------------------
     def reconcile(self, now: int) -> Reconciliation:
-        """Match the database with the exchange before trading starts."""
-        for symbol in self.symbols:
-            self._market(symbol)
-        quotes = {self.markets[s]["quote"] for s in self.symbols}
-        if len(quotes) != 1:
-            raise ExchangeRejectedError(f"symbols must share one quote currency, got {quotes}")
-        self.quote = quotes.pop()
-        self.fee_rate = float(self.markets[self.symbols[0]].get("taker") or self.fee_rate)
-        self._refresh_balance(now)
-        rec = Reconciliation(BrokerEvents([], []), {})
-        for jp in self.journal.open_positions():
-            if jp.symbol not in self.symbols:
-                rec.lines.append(f"open position {jp.symbol} (id {jp.id}) is not traded by "
-                                 f"this session: left as it is")
-                continue
-            if jp.symbol in self.positions:
-                rec.problems.append(f"{jp.symbol}: more than one open position row "
-                                    f"(id {jp.id} ignored)")
-                continue
-            self.positions[jp.symbol] = Position(
-                jp.symbol, jp.quantity, jp.entry_price, jp.entry_ms, jp.fees, jp.stop_loss,
-                jp.take_profit, 0.0, jp.client_order_id or "")
-            self._risk[jp.symbol] = jp.quantity * (jp.entry_price - jp.stop_loss) \
-                if jp.stop_loss is not None else 0.0
-            self.last_price[jp.symbol] = jp.entry_price
-            rec.position_ids[jp.symbol] = jp.id
-            rec.lines.append(f"restored open position {jp.symbol}: {jp.quantity:.8g} @ "
-                             f"{jp.entry_price:.8g}")
-        for jo in self.journal.unresolved():
-            if jo.symbol not in self.symbols:
-                rec.lines.append(f"order {jo.client_order_id} ({jo.symbol}) is not traded by "
-                                 f"this session: left unresolved")
-                continue
-            self._track(jo)
-            rec.lines.append(f"order {jo.client_order_id} ({jo.side} {jo.symbol}) was "
-                             f"{jo.status}: resolving by its client order id")
-        resolved = self.sync(now)
-        if resolved.fills:
-            self._refresh_balance(now)
-        self._adopt_open_orders(now, rec)
-        for symbol in self.symbols:
-            if symbol not in self.pending:
-                self._check_holding(symbol, now, rec)
-        later = self._drain()
-        rec.events = BrokerEvents(resolved.fills + later.fills, resolved.closed + later.closed)
-        for fill in rec.events.fills:
-            rec.lines.append(f"resolved {fill.client_order_id}: {fill.side} "
-                             f"{fill.quantity:.8g} {fill.symbol} @ {fill.price:.8g}")
-        return rec
+        """Match the database with the exchange before trading starts (see
+        :mod:`tradeloop.adapters.broker.reconciliation`)."""
+        return reconcile(self, now)
 
-    def _track(self, jo: JournalOrder) -> None:
-        order = OrderRequest(jo.client_order_id, jo.symbol, Side(jo.side), jo.quantity,
-                             jo.created_ms, jo.reason, jo.stop_loss, jo.take_profit)
-        ref = jo.price or self.last_price.get(jo.symbol) or 0.0
-        if not ref:
-            try:
-                ref = self.tickers.price(jo.symbol)
-            except ExchangeError:
-                ref = 1.0
-        # an order never sent has no answer to wait for beyond the grace period
-        status = "sent" if jo.status == "submitted" else jo.status
-        self.pending[jo.symbol] = _Pending(order, jo.order_type, jo.price, ref, jo.created_ms,
-                                           status, jo.exchange_order_id)
+    def restore(self, pos: Position) -> None:
+        """Hold a position on record again (after a restart)."""
+        self.positions[pos.symbol] = pos
+        self._risk[pos.symbol] = pos.quantity * (pos.entry_price - pos.stop_loss) \
+            if pos.stop_loss is not None else 0.0
+        self.last_price[pos.symbol] = pos.entry_price
 
-    def _adopt_open_orders(self, now: int, rec: Reconciliation) -> None:
-        for symbol in self.symbols:
-            orders = self.gateway.call(partial(self.ex.fetch_open_orders, symbol),
-                                       f"{self.ex.id}: open orders {symbol}")
-            ids = [str(o.get("clientOrderId") or "") for o in orders]
-            known = self.journal.known([i for i in ids if i])
-            for o, cid in zip(orders, ids, strict=True):
-                if cid in known:
-                    continue
-                if not cid.startswith(CLIENT_ID_PREFIX) or symbol in self.pending:
-                    rec.problems.append(f"unknown open order {o.get('id')} ({cid or 'no id'}, "
-                                        f"{o.get('side')} {o.get('amount')} {symbol}) on the "
-                                        f"exchange: left untouched")
-                    continue
-                side, amount, price = str(o.get("side")), float(o.get("amount") or 0), \
-                    o.get("price")
-                self.journal.create(cid, symbol, side, amount, now,
-                                    "adopted at start-up (not in the database)",
-                                    order_type=str(o.get("type") or "limit"), price=price,
-                                    status="open", exchange_order_id=str(o.get("id")))
-                ref = float(price or self.last_price.get(symbol) or 1.0)
-                self.pending[symbol] = _Pending(
-                    OrderRequest(cid, symbol, Side(side), amount, now, "adopted"),
-                    str(o.get("type") or "limit"), price, ref, now, "open", str(o.get("id")))
-                rec.lines.append(f"adopted open order {cid} ({side} {amount} {symbol})")
-
-    def _check_holding(self, symbol: str, now: int, rec: Reconciliation) -> None:
-        held = self._holding(symbol)
-        market = self.markets[symbol]
-        step = (market.get("precision") or {}).get("amount") or 0.0
-        min_amount = ((market.get("limits") or {}).get("amount") or {}).get("min") or 0.0
-        pos = self.positions.get(symbol)
-        mine = pos.quantity if pos is not None else 0.0
-        tolerance = max(float(step), mine * 1e-6)
-        if pos is not None and held + tolerance < mine:
-            rec.problems.append(f"{symbol}: the database holds {mine:.8g} but the exchange "
-                                f"{held:.8g}: sold outside tradeloop?")
-            if held < min_amount:  # nothing left: close the position on record
-                self.positions.pop(symbol)
-                price = self.last_price.get(symbol, pos.entry_price)
-                fees = pos.entry_fee
-                pnl = pos.quantity * (price - pos.entry_price) - fees
-                cost = pos.quantity * pos.entry_price + pos.entry_fee
-                self._closed.append((ClosedTrade(symbol, pos.quantity, pos.entry_price, price,
-                                                 pos.entry_time_ms, now, fees, pnl,
-                                                 pnl / cost if cost else 0.0,
-                                                 "not held on the exchange", pos.confidence),
-                                     self._risk.pop(symbol, 0.0)))
-            else:
-                pos.quantity = held
-        elif held - mine > max(min_amount, tolerance) and \
-                not math.isclose(held, mine, rel_tol=1e-9):
-            rec.lines.append(f"{symbol}: {held - mine:.8g} {market['base']} held outside "
-                             f"tradeloop (not managed)")
+    def write_off(self, symbol: str, now: int, reason: str) -> None:
+        """Close a position on record that the account no longer holds (at the last price)."""
+        pos = self.positions.pop(symbol)
+        price = self.last_price.get(symbol, pos.entry_price)
+        pnl = pos.quantity * (price - pos.entry_price) - pos.entry_fee
+        cost = pos.quantity * pos.entry_price + pos.entry_fee
+        self._closed.append((ClosedTrade(symbol, pos.quantity, pos.entry_price, price,
+                                         pos.entry_time_ms, now, pos.entry_fee, pnl,
+                                         pnl / cost if cost else 0.0, reason, pos.confidence),
+                             self._risk.pop(symbol, 0.0)))
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _drain(self) -> BrokerEvents:
+    def drain(self) -> BrokerEvents:
         events = BrokerEvents(self._fills, self._closed)
         self._fills, self._closed = [], []
         return events
 
-    def _report(self, kind: str, message: str, symbol: str | None) -> None:
+    def report(self, kind: str, message: str, symbol: str | None) -> None:
         log.warning("[%s] %s", symbol or "-", message)
         if self.on_error is not None:
             self.on_error(kind, message, symbol)
