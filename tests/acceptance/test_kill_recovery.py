@@ -89,7 +89,7 @@ def test_twenty_sigkills_lose_and_duplicate_nothing(tmp_path: Path, fx: FakeExch
     with db.connect() as conn:
         orders = {r.client_order_id: r for r in conn.execute(select(OrderRow.__table__))}
         positions = list(conn.execute(select(PositionRow.__table__)))
-        deployments = list(conn.execute(select(DeploymentRow.__table__)))
+        deployments = list(conn.execute(select(DeploymentRow.__table__).order_by(DeploymentRow.id)))
     crashed = sum(d.status == "crashed" for d in deployments)
     assert [d.status for d in deployments][-1] == "completed"
     assert len(deployments) == crashed + 1  # every killed run that had started is "crashed"
