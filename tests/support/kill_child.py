@@ -35,8 +35,8 @@ class ScaledClock:
 
 
 def swing(symbol: str, timeframe: str, t: int) -> tuple[float, float, float]:
-    """Up for three candles, down for three: confident either way."""
-    return (0.1, 0.1, 0.8) if (t // 60_000) % 6 < 3 else (0.8, 0.1, 0.1)
+    """Up for two candles, down for two: confident either way."""
+    return (0.1, 0.1, 0.8) if (t // 60_000) % 4 < 2 else (0.8, 0.1, 0.1)
 
 
 def main(argv: list[str]) -> int:
