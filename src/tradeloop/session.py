@@ -201,8 +201,13 @@ class Session:
             made = self.broker_factory(self.symbols, tstore, run_id)
             assert isinstance(made, CcxtBroker)
             broker = made
-        recovered = recover(self.handle.engine, broker, tstore, self.mode, self.symbols,
-                            deployment_id, started, self.notifier)
+        try:
+            recovered = recover(self.handle.engine, broker, tstore, self.mode, self.symbols,
+                                deployment_id, started, self.notifier)
+        except TradeloopError as exc:  # e.g. the exchange unreachable at start
+            self.notes["stopped_by"] = f"start-up failed: {exc}"
+            self._save_notes(deployment_id, status="failed", ended_ms=clock.now_ms())
+            raise
         predictor = self.predictor or Predictor(self.registry)
         engine, learning = wire_engine(
             settings, self.symbols, book=book, predictor=predictor,
@@ -441,10 +446,16 @@ class Session:
         assert pk is not None
         return int(pk[0])
 
-    def _save_notes(self, deployment_id: int) -> None:
+    def _save_notes(self, deployment_id: int, status: str | None = None,
+                    ended_ms: int | None = None) -> None:
+        values: dict[str, Any] = {"notes": json.dumps(self.notes, default=str)}
+        if status is not None:
+            values["status"] = status
+        if ended_ms is not None:
+            values["ended_at"] = ts(ended_ms)
         with self.handle.engine.begin() as conn:
-            conn.execute(update(DeploymentRow).where(DeploymentRow.id == deployment_id).values(
-                notes=json.dumps(self.notes, default=str)))
+            conn.execute(update(DeploymentRow).where(DeploymentRow.id == deployment_id)
+                         .values(**values))
 
     def _close_deployment(self, deployment_id: int, res: SessionResult) -> None:
         notes: dict[str, Any] = {**self.notes, "stopped_by": res.stopped_by or "error",

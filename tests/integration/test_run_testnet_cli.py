@@ -59,3 +59,20 @@ def test_testnet_run_from_the_command_line(tmp_path: Path, fx: FakeExchange,
     assert (mode, status) == ("testnet", "completed")  # not "rolled_back" on a small account
     assert json.loads(notes)["initial_equity"] == 2_500.0  # the account's, not the config's
     assert metrics is not None and metrics[0] > 0 and metrics[1:] == (600, "closed")
+
+
+def test_a_start_that_cannot_reconcile_fails_cleanly(tmp_path: Path, fx: FakeExchange,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(CONFIG.format(url=fx.url).replace("timeout_seconds: 2",
+                                                     "timeout_seconds: 2, max_retries: 0"))
+    monkeypatch.setenv("EXCHANGE_API_KEY", "tlcli-wrong-key-0000")  # the exchange refuses it
+    monkeypatch.setenv("EXCHANGE_API_SECRET", SECRET)
+    assert cli(["--config", str(cfg), "run", "--mode", "testnet", "--duration", "0.05m"]) == 1
+    err = capsys.readouterr().err
+    assert "Invalid API-key" in err and "tlcli-wrong-key" not in err
+    db = create_engine(f"sqlite:///{tmp_path / 'data' / 'trading.db'}")
+    with db.connect() as conn:
+        status, notes = conn.execute(text("SELECT status, notes FROM deployments")).one()
+    assert status == "failed" and "start-up failed" in json.loads(notes)["stopped_by"]

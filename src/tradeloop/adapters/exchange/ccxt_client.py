@@ -32,9 +32,11 @@ T = TypeVar("T")
 _HOST = re.compile(r"^https?://[^/]+")
 
 
-def make_exchange(settings: ExchangeSettings, secrets: Secrets | None = None) -> Any:
-    """A ccxt exchange configured from settings; credentials only from ``secrets``."""
-    cls = getattr(ccxt, settings.name, None)
+def make_exchange(settings: ExchangeSettings, secrets: Secrets | None = None, *,
+                  module: Any = ccxt) -> Any:
+    """A ccxt exchange configured from settings; credentials only from ``secrets``.
+    ``module`` is ``ccxt`` (REST) or ``ccxt.pro`` (websockets, same configuration)."""
+    cls = getattr(module, settings.name, None)
     if cls is None or not isinstance(cls, type):
         raise ExchangeError(f"unknown exchange {settings.name!r}: not a ccxt exchange id")
     # ccxt's own limiter stays on: it knows each endpoint's weight at this exchange. Our

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tradeloop.adapters.exchange.ccxt_client import point_at
+from tradeloop.adapters.exchange.ccxt_client import make_exchange
 from tradeloop.adapters.exchange.metrics import ExchangeMetrics
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.redaction import redact
@@ -83,18 +83,7 @@ class WebsocketCandles:
     def _exchange(self) -> Any:
         import ccxt.pro as ccxtpro  # only when websockets are configured
 
-        cls = getattr(ccxtpro, self.settings.name, None)
-        if cls is None:
-            raise ValueError(f"ccxt.pro has no websocket client for {self.settings.name}")
-        ex = cls({"enableRateLimit": True, "timeout": int(self.settings.timeout_seconds * 1000)})
-        if self.settings.sandbox:
-            ex.set_sandbox_mode(True)
-        if isinstance(ex.options.get("fetchMarkets"), dict):
-            ex.options["fetchMarkets"]["types"] = ["spot"]
-        if "fetchCurrencies" in ex.options or ex.has.get("fetchCurrencies"):
-            ex.options["fetchCurrencies"] = False
-        if self.settings.base_url:
-            point_at(ex, self.settings.base_url)
+        ex = make_exchange(self.settings, module=ccxtpro)
         if self.settings.websocket_url:
             ws = ex.urls["api"].get("ws")
             if isinstance(ws, dict):
@@ -116,7 +105,7 @@ class WebsocketCandles:
                     self._on(data)
                     backoff = 1.0
             except Exception as exc:  # any failure: mark down, back off, reconnect
-                if self.connected:
+                if self.connected or self.reconnects == 0:
                     log.warning("websocket down (%s): candles by REST until it is back",
                                 redact(f"{type(exc).__name__}: {exc}")[:200])
                 self._down()
