@@ -78,6 +78,18 @@ class ClosedTrade:
         return self.pnl > 0
 
 
+def close_position(pos: Position, quantity: float, exit_price: float, exit_time_ms: int,
+                   exit_fee: float, reason: str) -> ClosedTrade:
+    """The round trip of ``quantity`` of ``pos`` sold at ``exit_price``: fees of both legs,
+    P&L after fees, and the return on what the entry cost."""
+    fees = pos.entry_fee + exit_fee
+    pnl = quantity * (exit_price - pos.entry_price) - fees
+    cost = quantity * pos.entry_price + pos.entry_fee
+    return ClosedTrade(pos.symbol, quantity, pos.entry_price, exit_price, pos.entry_time_ms,
+                       exit_time_ms, fees, pnl, pnl / cost if cost else 0.0, reason,
+                       pos.confidence)
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerEvents:
     """What a broker reports after moving the book: fills, and closed trades with the money

@@ -49,6 +49,7 @@ from tradeloop.domain.trading import (
     Position,
     Side,
     client_order_id,
+    close_position,
 )
 
 log = logging.getLogger("tradeloop.broker")
@@ -334,16 +335,10 @@ class CcxtBroker:
             return
         if quantity < pos.quantity:
             log.info("[%s] %.8f left as dust after the exit", symbol, pos.quantity - quantity)
-        fees = pos.entry_fee + fee
-        pnl = quantity * (price - pos.entry_price) - fees
-        cost = quantity * pos.entry_price + pos.entry_fee
         reason = "signal" if order.reason.startswith("signal") else order.reason
         self._fills.append(Fill(order.client_order_id, symbol, Side.SELL, quantity, price, fee,
                                 when))
-        self._closed.append((ClosedTrade(symbol, quantity, pos.entry_price, price,
-                                         pos.entry_time_ms, when, fees, pnl,
-                                         pnl / cost if cost else 0.0,
-                                         reason, pos.confidence),
+        self._closed.append((close_position(pos, quantity, price, when, fee, reason),
                              self._risk.pop(symbol, 0.0)))
 
     def _net_of_fees(self, p: PendingOrder, o: dict[str, Any], filled: float, average: float
@@ -428,11 +423,7 @@ class CcxtBroker:
         """Close a position on record that the account no longer holds (at the last price)."""
         pos = self.positions.pop(symbol)
         price = self.last_price.get(symbol, pos.entry_price)
-        pnl = pos.quantity * (price - pos.entry_price) - pos.entry_fee
-        cost = pos.quantity * pos.entry_price + pos.entry_fee
-        self._closed.append((ClosedTrade(symbol, pos.quantity, pos.entry_price, price,
-                                         pos.entry_time_ms, now, pos.entry_fee, pnl,
-                                         pnl / cost if cost else 0.0, reason, pos.confidence),
+        self._closed.append((close_position(pos, pos.quantity, price, now, 0.0, reason),
                              self._risk.pop(symbol, 0.0)))
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -9,7 +9,15 @@ have hit first (the conservative rule). A gap through a level fills at the open.
 from __future__ import annotations
 
 from tradeloop.domain.candles import Candle
-from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position, Side
+from tradeloop.domain.trading import (
+    BrokerEvents,
+    ClosedTrade,
+    Fill,
+    OrderRequest,
+    Position,
+    Side,
+    close_position,
+)
 
 
 class SimBroker:
@@ -121,12 +129,7 @@ class SimBroker:
         fee = pos.quantity * px * self.fee_rate
         self.cash += pos.quantity * px - fee
         del self.positions[pos.symbol]
-        fees = pos.entry_fee + fee
-        pnl = pos.quantity * (px - pos.entry_price) - fees
-        cost = pos.quantity * pos.entry_price + pos.entry_fee
-        trade = ClosedTrade(pos.symbol, pos.quantity, pos.entry_price, px, pos.entry_time_ms,
-                            time_ms, fees, pnl, pnl / cost if cost else 0.0, reason,
-                            pos.confidence)
+        trade = close_position(pos, pos.quantity, px, time_ms, fee, reason)
         fills.append(Fill(client_id or f"{pos.client_order_id}-x", pos.symbol, Side.SELL,
                           pos.quantity, px, fee, time_ms))
         closed.append((trade, self._risk.pop(pos.symbol, 0.0)))
