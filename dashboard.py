@@ -18,14 +18,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from tradeloop.adapters.store.trading_store import ts
+from tradeloop.adapters.store import dashboard_queries as dd
 from tradeloop.app import StoreHandle, open_store
+from tradeloop.app.operator import LABELS, Operator
 from tradeloop.cli.common import fmt_ms
-from tradeloop.deploy import dashboard_data as dd
-from tradeloop.deploy.controls import LABELS, Operator
-from tradeloop.deploy.metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.health import initial_equity
 from tradeloop.domain.timeframes import Timeframe
+from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings, load_settings
 from tradeloop.strategies.catalog import STRATEGIES
 

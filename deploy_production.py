@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, settings: Settings, store: StoreHandle) -> int:
-    from tradeloop.deploy import phases
+    from tradeloop.app import rollout as phases
 
     if args.rollback:
         return phases.rollback(settings, store, say, models=args.models)
@@ -137,10 +137,6 @@ def dispatch(args: argparse.Namespace, settings: Settings, store: StoreHandle) -
             say("✗ Deployment refused: fix the failed checks (or pass --force).")
             return 1
         say("⚠ --force: deploying despite failed checks")
-    if mode in ("testnet", "live"):
-        say(f"✗ {mode} deployments need the exchange broker (CcxtBroker), which this version "
-            f"does not have yet; use --mode paper or --replay")
-        return 1
     activate: dict[str, int] = {}
     if phase == 3:
         verdict, first = phases.phase1_approval(store)
@@ -170,7 +166,7 @@ def dispatch(args: argparse.Namespace, settings: Settings, store: StoreHandle) -
     signal.signal(signal.SIGTERM, on_term)
     outcome = phases.run_phase(settings, store, symbols, phase=phase, duration_ms=duration,
                                replay=window, say=say, stop=lambda: stopping["flag"],
-                               activate_after=activate)
+                               activate_after=activate, mode=None if replay else mode)
     if phase == 3 and outcome.session is not None and outcome.session.status != "rolled_back":
         say(RULE)
         say(f"✅ FULL ROLLOUT COMPLETE - {len(symbols)} symbols active")
@@ -183,10 +179,10 @@ def dispatch(args: argparse.Namespace, settings: Settings, store: StoreHandle) -
 
 
 def show_status(settings: Settings, store: StoreHandle) -> int:
-    from tradeloop.adapters.instance_lock import InstanceLock
-    from tradeloop.deploy import phases
+    from tradeloop.app import rollout as phases
+    from tradeloop.app.stores import engine_lock
 
-    holder = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock").held_elsewhere()
+    holder = engine_lock(settings).held_elsewhere()
     say(RULE)
     say("DEPLOYMENT STATUS")
     say(RULE)

@@ -23,8 +23,8 @@ from rich.live import Live
 from rich.text import Text
 
 from tradeloop.adapters.instance_lock import InstanceLock
+from tradeloop.adapters.store.monitor_queries import View, collect
 from tradeloop.app import open_store
-from tradeloop.deploy.monitor import View, collect
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.settings import Settings, load_settings

@@ -68,7 +68,7 @@ def main() -> int:
             train_series(settings, store.candles, registry, symbol, tf, until_ms=CUT_MS)
             step = Timeframe.parse(tf).ms
             candles = store.candles.load(key, CUT_MS - 200 * step, END_MS)
-            predictor.preload_features(symbol, tf, candles)
+            predictor.preload(key, candles)
             first = int(np.searchsorted(candles.open_time, CUT_MS))
             conf, hit = [], []
             for i in range(first, len(candles) - horizon):

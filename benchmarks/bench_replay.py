@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from benchmarks.common import report
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import open_store
-from tradeloop.backtest import run_backtest
+from tradeloop.app.backtests import run_backtest
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.series import resample
 from tradeloop.domain.timeframes import Timeframe

@@ -25,7 +25,7 @@ from benchmarks.common import SHARED_DATA, report
 from tradeloop.adapters.market_data.csv_files import import_file
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import open_store
-from tradeloop.deploy import phases
+from tradeloop.app import rollout as phases
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.series import resample
 from tradeloop.domain.timeframes import Timeframe

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.gate import Transition
 from tradeloop.domain.signals import CLASS_NAMES, Prediction
 from tradeloop.domain.timeframes import Timeframe
@@ -29,6 +30,7 @@ from tradeloop.ports import (
     CandleSink,
     CandleSource,
     Clock,
+    FeedHooks,
     Learning,
     MarketData,
     ModelRecorder,
@@ -82,6 +84,7 @@ class ListMarketData:
                  events: list[tuple[SeriesKey, Candle]]) -> None:
         self.history, self.events = history, events
         self.sink: CandleSink | None = None
+        self.closed = False
 
     def open(self, sink: CandleSink) -> None:
         self.sink = sink
@@ -94,12 +97,18 @@ class ListMarketData:
             index = self.sink.append(key, candle)
             yield CandleClose(key, index, candle.open_time + Timeframe.parse(key.timeframe).ms)
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class FakeBroker:
     """Market orders fill at the next candle's open of their symbol; no fees, no slippage."""
 
+    close_on_stop = True
+
     def __init__(self, cash: float = 10_000.0) -> None:
         self.fee_rate = 0.0
+        self.initial_cash = cash
         self.cash = cash
         self.positions: dict[str, Position] = {}
         self.submitted: list[OrderRequest] = []
@@ -149,6 +158,11 @@ class FakeBroker:
     def sync(self, now_ms: int) -> BrokerEvents:
         return BrokerEvents([], [])
 
+    def reset(self) -> None:
+        self.cash = self.initial_cash
+        self.positions.clear()
+        self._pending.clear()
+
     def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
         events = BrokerEvents([], [])
         for pos in list(self.positions.values()):
@@ -168,6 +182,10 @@ class ScriptedPredictor:
     def __init__(self, script: Script, version: str = "1") -> None:
         self.script, self.version = script, version
         self.errors: dict[tuple[str, str], str] = {}
+        self.preloaded: list[SeriesKey] = []
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        self.preloaded.append(key)
 
     def predict(self, symbol: str, timeframe: str, candles: CandleArrays
                 ) -> Prediction | None:
@@ -284,6 +302,7 @@ class RecordingLearning:
     closed: list[ClosedTrade] = field(default_factory=list)
     predictions: int = 0
     ticks: int = 0
+    polls: int = 0
 
     def on_trade_closed(self, symbol: str, trade: ClosedTrade, now_ms: int) -> None:
         self.closed.append(trade)
@@ -293,6 +312,23 @@ class RecordingLearning:
 
     def on_tick(self, now_ms: int) -> None:
         self.ticks += 1
+
+    def poll(self, now_ms: int) -> None:
+        self.polls += 1
+
+
+@dataclass
+class RecordingFeedHooks:
+    """The FeedHooks port: records what a live feed reports."""
+
+    errors: list[tuple[SeriesKey, str]] = field(default_factory=list)
+    stale: list[tuple[SeriesKey, bool, int]] = field(default_factory=list)
+
+    def on_error(self, key: SeriesKey, exc: TradeloopError) -> None:
+        self.errors.append((key, str(exc)))
+
+    def on_stale(self, key: SeriesKey, stale: bool, missing: int) -> None:
+        self.stale.append((key, stale, missing))
 
 
 # Static conformance: mypy checks each fake against its port.
@@ -306,3 +342,4 @@ _store: Store = MemoryStore()
 _registry: ModelRecorder = MemoryRegistry()
 _notifier: Notifier = MemoryNotifier()
 _learning: Learning = RecordingLearning()
+_hooks: FeedHooks = RecordingFeedHooks()

@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.gate import Transition
+from tradeloop.domain.retraining import RetrainJob, RetrainResult
 from tradeloop.domain.signals import Prediction
 from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
 
 
 class Clock(Protocol):
@@ -63,6 +69,18 @@ class CandleWriter(CandleReader, Protocol):
     def last_open_time(self, key: SeriesKey) -> int | None: ...
 
 
+class StoreHandle(Protocol):
+    """The opened database: its SQLAlchemy engine and the candle store on it."""
+
+    @property
+    def engine(self) -> SqlEngine: ...
+
+    @property
+    def candles(self) -> CandleWriter: ...
+
+    def close(self) -> None: ...
+
+
 class ModelRecorder(ModelRegistry, Protocol):
     """Records training runs and moves the champion (MLflow in production)."""
 
@@ -101,20 +119,42 @@ class MarketData(Protocol):
 
     :meth:`open` puts each series' warm-up history into the sink; :meth:`closes` then adds
     each newly closed candle to the sink and yields its event. A live feed also yields
-    ``None`` as a heartbeat while it waits, so the loop can do its housekeeping.
+    ``None`` as a heartbeat while it waits, so the loop can do its housekeeping (a replay
+    yields heartbeats on simulated time when asked to). :meth:`close` releases what the feed
+    holds (connections, threads); it is safe to call more than once.
     """
 
     def open(self, sink: CandleSink) -> None: ...
 
     def closes(self) -> Iterator[CandleClose | None]: ...
 
+    def close(self) -> None: ...
+
+
+class FeedHooks(Protocol):
+    """What a live feed reports besides candles."""
+
+    def on_error(self, key: SeriesKey, exc: TradeloopError) -> None: ...
+
+    def on_stale(self, key: SeriesKey, stale: bool, missing: int) -> None: ...
+
+
+# the market data of a run: (series, what the feed reports) -> the feed
+FeedFactory = Callable[[list[SeriesKey], FeedHooks], MarketData]
+
 
 class Broker(Protocol):
-    """Executes orders and keeps the account: cash, positions, pending orders."""
+    """Executes orders and keeps the account: cash, positions, pending orders.
+
+    ``close_on_stop``: whether a run that ends (not rolled back) sells what it holds — a
+    simulated account does, so its result is on record; an exchange account keeps its
+    positions for the next run. :meth:`reset` is Wipe Data (an exchange account refuses unless
+    it is flat)."""
 
     fee_rate: float
     cash: float
     positions: dict[str, Position]
+    close_on_stop: bool
 
     def submit(self, order: OrderRequest) -> None: ...
 
@@ -128,12 +168,34 @@ class Broker(Protocol):
 
     def sync(self, now_ms: int) -> BrokerEvents: ...
 
+    def reset(self) -> None: ...
+
+
+# start-up recovery of a broker: what earlier runs left (positions, unresolved orders)
+# brought up to date at ``now``; returns the fills and closed trades found on the way
+Recovery = Callable[["Broker", int], BrokerEvents]
+
+
+@dataclass
+class BrokerSetup:
+    """A run's broker and how it recovers what earlier runs left."""
+
+    broker: Broker
+    recover: Recovery
+
+
+# a run's broker: (symbols, deployment id, run id, the run's store) -> broker and recovery
+BrokerFactory = Callable[[list[str], int, str, "Store"], BrokerSetup]
+
 
 class Predictor(Protocol):
     """Calibrated forecasts from the champion of each series; never raises — a series
-    without a prediction has its reason in ``errors``."""
+    without a prediction has its reason in ``errors``. :meth:`preload` may precompute a whole
+    series' inputs (replay); predictions must not change because of it."""
 
     errors: dict[tuple[str, str], str]
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None: ...
 
     def predict(self, symbol: str, timeframe: str, candles: CandleArrays
                 ) -> Prediction | None: ...
@@ -188,3 +250,37 @@ class Learning(Protocol):
     def on_prediction(self, key: SeriesKey, index: int, prediction: Prediction) -> None: ...
 
     def on_tick(self, now_ms: int) -> None: ...
+
+    def poll(self, now_ms: int) -> None: ...
+
+
+class RetrainRunner(Protocol):
+    """Executes retraining jobs off the engine's hot path: :meth:`submit` and
+    :meth:`poll` for the learning loop (a replay runner waits in ``submit``), :meth:`run` for
+    one job waited for (initial walk-forward models)."""
+
+    def submit(self, job: RetrainJob) -> None: ...
+
+    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]: ...
+
+    def run(self, job: RetrainJob) -> RetrainResult: ...
+
+    def close(self, *, wait: bool = True) -> None: ...
+
+
+class Strategy(Protocol):
+    """Turns a candle close into a buy (open a long), a sell (close it) or nothing. The
+    engine still applies the risk checks, the pending-order rule and the position sizing.
+
+    ``history``: candles of the series the strategy needs in ``Context.candles``;
+    ``needs_models``: whether it reads the ML signal (a backtest of a rule that does not
+    trains no model). :meth:`preload` may precompute vectorised indicators of a whole series,
+    read back by ``Context.index``; decisions must not change because of it."""
+
+    name: str
+    history: int
+    needs_models: bool
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None: ...
+
+    def decide(self, ctx: Context) -> Decision | None: ...

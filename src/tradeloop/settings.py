@@ -124,12 +124,26 @@ class BreakoutSettings(_Section):
         return self
 
 
+class MaCrossSettings(_Section):
+    """Parameters of the ``ma_cross`` rule strategy (see strategies/ma_cross.py)."""
+
+    fast: Annotated[int, Field(ge=1, le=5000)] = 10
+    slow: Annotated[int, Field(ge=2, le=5000)] = 30
+
+    @model_validator(mode="after")
+    def _order(self) -> MaCrossSettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
+        return self
+
+
 class TradingSettings(_Section):
     """The simulated account (replay, paper), how signals are combined and which strategy
     trades them (the operator can switch it at run time from the dashboard)."""
 
-    strategy: Literal["ml", "breakout", "ml+breakout"] = "ml"
+    strategy: Literal["ml", "breakout", "ml+breakout", "ma_cross"] = "ml"
     breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
+    ma_cross: MaCrossSettings = Field(default_factory=MaCrossSettings)
     initial_balance: Annotated[float, Field(gt=0)] = 10_000.0
     fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0

@@ -20,6 +20,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support.replay_db import ReplayDb, build
 from tradeloop.adapters.instance_lock import InstanceLock
+from tradeloop.adapters.store import dashboard_queries as dd
+from tradeloop.adapters.store.monitor_queries import collect
 from tradeloop.adapters.store.runtime_state import RuntimeState
 from tradeloop.adapters.store.schema import (
     CandleDataRow,
@@ -33,8 +35,6 @@ from tradeloop.adapters.store.schema import (
     TradeOutcomeRow,
 )
 from tradeloop.app import open_store
-from tradeloop.deploy import dashboard_data as dd
-from tradeloop.deploy.monitor import collect
 from tradeloop.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from tradeloop.adapters.market_data.synthetic import planted_signal
 from tradeloop.app import open_store
-from tradeloop.backtest import run_backtest
+from tradeloop.app.backtests import run_backtest
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import load_settings
 

@@ -21,13 +21,13 @@ from sqlalchemy import create_engine, select
 
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.adapters.store.monitor_queries import collect
 from tradeloop.adapters.store.schema import (
     DeploymentRow,
     HealthCheckRow,
     OrderRow,
     PositionRow,
 )
-from tradeloop.deploy.monitor import collect
 from tradeloop.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, text
 
 from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.market_data.synthetic import synth_market
+from tradeloop.adapters.store import dashboard_queries as dd
+from tradeloop.adapters.store.monitor_queries import collect
 from tradeloop.app import open_store
-from tradeloop.deploy import dashboard_data as dd
-from tradeloop.deploy.monitor import collect
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import load_settings
 

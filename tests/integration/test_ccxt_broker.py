@@ -13,6 +13,7 @@ import pytest
 from tests.fakes import FakeClock
 from tests.support.exchange_account import KEY, ExchangeAccount, disagreements
 from tests.support.fake_exchange import FakeExchange
+from tradeloop.adapters.broker.reconciliation import reconcile
 from tradeloop.adapters.store.schema import ErrorLogRow, OrderRow, PositionRow, TradeOutcomeRow
 from tradeloop.domain.candles import Candle
 from tradeloop.domain.errors import (
@@ -44,7 +45,7 @@ def url(tmp_path: Path) -> str:
 def test_orders_fill_rounded_to_the_market_and_tiny_ones_are_refused(
         tmp_path: Path, fx: FakeExchange) -> None:
     acct = Account(fx, url(tmp_path), FakeClock(T0), 1)
-    acct.broker.reconcile(T0)
+    reconcile(acct.broker, T0)
     assert acct.broker.cash == pytest.approx(10_000.0)
     buy = acct.order(Side.BUY, 0.0123456789, stop=29_400.0, take=31_200.0)
     events = acct.record(acct.broker.sync(T0))
@@ -80,7 +81,7 @@ def test_a_lost_answer_is_resolved_by_client_id_and_never_sent_twice(
         tmp_path: Path, fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     acct = Account(fx, url(tmp_path), clock, 1)
-    acct.broker.reconcile(T0)
+    reconcile(acct.broker, T0)
     fx.order_faults.append("lost")  # accepted by the exchange, the answer dropped
     buy = acct.order(Side.BUY, 0.01)
     assert acct.broker.has_pending("BTC/USDT")
@@ -105,7 +106,7 @@ def test_a_lost_answer_is_resolved_by_client_id_and_never_sent_twice(
 def test_limit_order_times_out_and_is_canceled(tmp_path: Path, fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     acct = Account(fx, url(tmp_path), clock, 1)
-    acct.broker.reconcile(T0)
+    reconcile(acct.broker, T0)
     acct.broker.tickers.put("BTC/USDT", 30_000.0)  # the cached reference ...
     fx.prices["BTCUSDT"] = 31_000.0  # ... but the market ran away: the limit rests
     buy = acct.order(Side.BUY, 0.01)
@@ -122,7 +123,7 @@ def test_transient_errors_are_retried_and_the_circuit_opens(
         tmp_path: Path, fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     acct = Account(fx, url(tmp_path), clock, 1)
-    acct.broker.reconcile(T0)
+    reconcile(acct.broker, T0)
     fx.any_faults.extend(["429", "503"])  # then the ticker answers
     assert acct.broker.tickers.price("BTC/USDT") == pytest.approx(30_000.0)
     assert acct.gateway.metrics.retries == 2 and acct.gateway.breaker.state == "closed"
@@ -149,7 +150,7 @@ def test_transient_errors_are_retried_and_the_circuit_opens(
 def test_restart_reconciles_with_the_exchange(tmp_path: Path, fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     first = Account(fx, url(tmp_path), clock, 1)
-    first.broker.reconcile(T0)
+    reconcile(first.broker, T0)
     first.order(Side.BUY, 0.01, stop=29_000.0, take=32_000.0)
     first.record(first.broker.sync(T0))  # an open position
     fx.prices["ETHUSDT"] = 2000.0
@@ -166,7 +167,7 @@ def test_restart_reconciles_with_the_exchange(tmp_path: Path, fx: FakeExchange) 
     del first  # crash: no sync, nothing recorded after the send
 
     second = Account(fx, url(tmp_path), clock, 2)
-    rec = second.broker.reconcile(T0 + 1000)
+    rec = reconcile(second.broker, T0 + 1000)
     second.store.adopt_positions(rec.position_ids)
     second.record(rec.events)
     assert any("restored open position BTC/USDT" in line for line in rec.lines)
@@ -187,12 +188,12 @@ def test_restart_reconciles_with_the_exchange(tmp_path: Path, fx: FakeExchange) 
 def test_holdings_that_disagree_are_reported(tmp_path: Path, fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     first = Account(fx, url(tmp_path), clock, 1)
-    first.broker.reconcile(T0)
+    reconcile(first.broker, T0)
     first.order(Side.BUY, 0.01)
     first.record(first.broker.sync(T0))
     fx.balances["BTC"] = 0.0  # sold by hand on the exchange while tradeloop was down
     second = Account(fx, url(tmp_path), clock, 2)
-    rec = second.broker.reconcile(T0 + 1000)
+    rec = reconcile(second.broker, T0 + 1000)
     second.store.adopt_positions(rec.position_ids)
     second.record(rec.events)
     assert any("sold outside tradeloop" in p for p in rec.problems)
@@ -200,7 +201,7 @@ def test_holdings_that_disagree_are_reported(tmp_path: Path, fx: FakeExchange) -
     assert [p["status"] for p in second.rows(PositionRow)] == ["closed"]
     fx.balances["BTC"] = 0.5  # bought by hand: reported, not managed
     third = Account(fx, url(tmp_path), clock, 3)
-    rec = third.broker.reconcile(T0 + 2000)
+    rec = reconcile(third.broker, T0 + 2000)
     assert any("held outside tradeloop" in line for line in rec.lines)
     assert not third.broker.positions
     assert not [r for r in third.rows(ErrorLogRow)]  # problems are the session's to record
@@ -210,7 +211,7 @@ def test_wipe_refuses_unless_flat_and_tickers_are_cached(tmp_path: Path,
                                                          fx: FakeExchange) -> None:
     clock = FakeClock(T0)
     acct = Account(fx, url(tmp_path), clock, 1)
-    acct.broker.reconcile(T0)
+    reconcile(acct.broker, T0)
     acct.broker.tickers._cache.clear()
     for _ in range(3):  # within the TTL: one request, two hits
         acct.broker.tickers.price("BTC/USDT")

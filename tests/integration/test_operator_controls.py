@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import tradeloop.session as session_module
+import tradeloop.deploy.session as session_module
 from tests.fakes import ScriptedPredictor
 from tests.support.replay_db import (
     DAY_MS,
@@ -31,10 +31,12 @@ from tradeloop.adapters.store.schema import (
     OrderRow,
     TradeOutcomeRow,
 )
-from tradeloop.adapters.store.trading_store import ts
 from tradeloop.app import StoreHandle, notifier_for
-from tradeloop.deploy.controls import Operator
-from tradeloop.session import Session, SessionResult, replay_feed
+from tradeloop.app.feeds import replay_feed
+from tradeloop.app.operator import Operator
+from tradeloop.app.sessions import make_session
+from tradeloop.deploy.session import SessionResult
+from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings
 
 H = 3_600_000
@@ -63,7 +65,7 @@ def run_with(settings: Settings, store: StoreHandle, days: float,
                 pending.pop(hour)(op)
         return False
 
-    session = Session(settings, store, ["BTC/USDT", "ETH/USDT"], mode="replay", clock=clock,
+    session = make_session(settings, store, ["BTC/USDT", "ETH/USDT"], mode="replay", clock=clock,
                       feed=replay_feed(store, clock, settings, start,
                                        start + int(days * DAY_MS)),
                       runner=InstantRunner(), predictor=ScriptedPredictor(scripted),

@@ -22,12 +22,13 @@ from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.control_store import ControlChannel
 from tradeloop.app import open_store
+from tradeloop.app.feeds import live_feed
+from tradeloop.app.retrain_jobs import retrain_runner
+from tradeloop.app.sessions import make_session
 from tradeloop.cli import main as cli
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import AlreadyRunningError, EngineError
-from tradeloop.engine.worker import ProcessRunner
 from tradeloop.ml.training_job import train_series
-from tradeloop.session import Session, live_feed
 from tradeloop.settings import Settings, load_settings
 
 H = 3_600_000
@@ -86,9 +87,9 @@ def test_paper_session_end_to_end(tmp_path: Path, fx: FakeExchange) -> None:
     clock = LinkedClock(t_open, fx, int(CANDLES.open_time[FREEZE_AT]))
     source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock,
                                               max_retries=3))
-    runner = ProcessRunner(settings, models, wait=False)
+    runner = retrain_runner(settings, models, wait=False)
     fx.faults.extend(["500", "shuffle", "duplicate"])
-    session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
+    session = make_session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
                       feed=live_feed(source, store, clock, settings, heartbeat_seconds=600,
                                      retry_seconds=600),
                       runner=runner, notifier=LogNotifier(store.engine, clock))
@@ -143,15 +144,15 @@ def test_modes_and_single_instance(tmp_path: Path, fx: FakeExchange) -> None:
     store = open_store(settings)
     clock = FakeClock(0)
     source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
-    runner = ProcessRunner(settings, None, wait=False)
+    runner = retrain_runner(settings, None, wait=False)
     try:
         with pytest.raises(EngineError, match="needs the exchange broker"):
-            Session(settings, store, ["BTC/USDT"], mode="live", clock=clock,
+            make_session(settings, store, ["BTC/USDT"], mode="live", clock=clock,
                     feed=live_feed(source, store, clock, settings), runner=runner)
         lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
         lock.acquire(mode="paper")
         try:
-            session = Session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
+            session = make_session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
                               feed=live_feed(source, store, clock, settings), runner=runner)
             with pytest.raises(AlreadyRunningError, match="already running"):
                 session.run(duration_ms=0)

@@ -11,11 +11,13 @@ from sqlalchemy import insert, select
 
 from tradeloop.adapters.broker.sim import SimBroker
 from tradeloop.adapters.store import database
+from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.schema import DeploymentRow, OrderRow, PositionRow
-from tradeloop.adapters.store.trading_store import TradingStore, ts
+from tradeloop.adapters.store.trading_store import TradingStore
+from tradeloop.app.recovery import PaperRecovery
 from tradeloop.domain.candles import Candle
+from tradeloop.domain.timestamps import ts
 from tradeloop.domain.trading import Fill, OrderRequest, Side
-from tradeloop.recovery import recover
 
 T0 = 1_700_000_000_000
 
@@ -42,8 +44,9 @@ def test_a_crashed_paper_run_leaves_nothing_behind(tmp_path: Path) -> None:
                                                   started_at=ts(T0 + 60_000)))
     store = TradingStore(db, "paper", 2)
     broker = SimBroker(10_000.0, 10.0, 0.0)
-    events = recover(db, broker, store, "paper", ["BTC/USDT", "ETH/USDT"], 2, T0 + 60_000,
-                     None)
+    assert Deployments(db).mark_crashed(2) == [1]
+    recover = PaperRecovery(db, broker, store, "paper", ["BTC/USDT", "ETH/USDT"], 2)
+    events = recover(broker, T0 + 60_000)
     assert not events.fills
     pos = broker.positions["BTC/USDT"]
     assert (pos.quantity, pos.stop_loss) == (0.1, 29_000.0)

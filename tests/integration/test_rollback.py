@@ -17,11 +17,11 @@ from tests.fakes import ScriptedPredictor
 from tradeloop.adapters.clock import SimClock
 from tradeloop.adapters.market_data.csv_files import import_file
 from tradeloop.app import notifier_for, open_store
-from tradeloop.deploy.phases import conclude
+from tradeloop.app.feeds import replay_feed
+from tradeloop.app.rollout import conclude
+from tradeloop.app.sessions import make_session
 from tradeloop.domain.candles import CandleArrays, SeriesKey
-from tradeloop.engine.learning import RetrainJob
-from tradeloop.engine.retrainer import RetrainResult
-from tradeloop.session import Session, replay_feed
+from tradeloop.domain.retraining import RetrainJob, RetrainResult
 from tradeloop.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_drawdown_breach_rolls_back(tmp_path: Path) -> None:
     start, end = T0 + 1_600 * H, T0 + 1_990 * H
     clock = SimClock(start)
     notifier = notifier_for(settings, store.engine, clock)
-    session = Session(settings, store, ["BTC/USDT"], mode="replay", clock=clock,
+    session = make_session(settings, store, ["BTC/USDT"], mode="replay", clock=clock,
                       feed=replay_feed(store, clock, settings, start, end),
                       runner=IdleRunner(), notifier=notifier,
                       predictor=ScriptedPredictor(lambda s, tf, t: (0.05, 0.05, 0.9)), phase=1)
@@ -97,7 +97,7 @@ def test_drawdown_breach_rolls_back(tmp_path: Path) -> None:
         assert q("SELECT COUNT(*) FROM candles")[0][0] == 2_000
         assert q("SELECT COUNT(*) FROM predictions")[0][0] == CRASH_AT - 1_600 + 1
         assert q("SELECT COUNT(*) FROM equity_history")[0][0] > 100 * 60
-    outcome = conclude(settings, store, res.deployment_id, lambda _: None, session=res)
+    outcome = conclude(settings, store, res.deployment_id, lambda _: None)
     dd = next(c for c in outcome.validation.criteria if c.name == "max_drawdown")
     assert not dd.passed and dd.value > 10
     store.close()

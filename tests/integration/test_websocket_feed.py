@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import RecordingFeedHooks
 from tests.support.fake_exchange import FakeExchange
 from tests.support.fake_stream import FakeStream
 from tests.support.kill_child import ScaledClock
 from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import open_store
+from tradeloop.app.exchange import live_parts
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.exchange_wiring import live_parts
 from tradeloop.ports import CandleClose
-from tradeloop.session import FeedHooks
 from tradeloop.settings import load_settings
 
 SPEED = 60.0
@@ -57,7 +57,7 @@ def test_stream_first_rest_while_it_is_down(tmp_path: Path,
     settings = load_settings(tmp_path / "config.yaml", env={})
     store = open_store(settings)
     parts = live_parts(settings, store, clock, "paper")
-    feed = parts.feed([KEY], FeedHooks(lambda k, e: None, lambda k, s, n: None))
+    feed = parts.feed([KEY], RecordingFeedHooks())
     assert isinstance(feed, CcxtMarketData) and feed.stream is not None
     book = CandleBook()
     events: list[CandleClose] = []

@@ -10,7 +10,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from tests.support.fake_exchange import FakeExchange
-from tradeloop.adapters.broker.ccxt_broker import CcxtBroker, ExecutionConfig
+from tradeloop.adapters.broker.ccxt_broker import CcxtBroker
+from tradeloop.adapters.broker.order_tracker import ExecutionConfig
 from tradeloop.adapters.exchange.ccxt_client import make_exchange
 from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
 from tradeloop.adapters.exchange.gateway import ExchangeGateway

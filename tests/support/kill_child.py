@@ -15,9 +15,9 @@ from tests.fakes import ScriptedPredictor
 from tests.support.replay_db import InstantRunner
 from tradeloop.adapters.notify.log_notifier import LogNotifier
 from tradeloop.app import open_store
+from tradeloop.app.exchange import live_parts
+from tradeloop.app.sessions import make_session
 from tradeloop.cli.common import setup_logging
-from tradeloop.exchange_wiring import live_parts
-from tradeloop.session import Session
 from tradeloop.settings import load_settings
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     store = open_store(settings)
     try:
         parts = live_parts(settings, store, clock, "testnet")
-        session = Session(settings, store, ["BTC/USDT"], mode="testnet", clock=clock,
+        session = make_session(settings, store, ["BTC/USDT"], mode="testnet", clock=clock,
                           feed=parts.feed, broker=parts.broker, gateway=parts.gateway,
                           runner=InstantRunner(), predictor=ScriptedPredictor(swing),
                           notifier=LogNotifier(store.engine, clock))

@@ -16,12 +16,13 @@ from tests.fakes import ScriptedPredictor
 from tradeloop.adapters.clock import SimClock
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import StoreHandle, notifier_for, open_store
+from tradeloop.app.feeds import replay_feed
+from tradeloop.app.sessions import make_session
+from tradeloop.deploy.session import SessionResult
 from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.retraining import RetrainJob, RetrainResult
 from tradeloop.domain.series import resample
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.engine.learning import RetrainJob
-from tradeloop.engine.retrainer import RetrainResult
-from tradeloop.session import Session, SessionResult, replay_feed
 from tradeloop.settings import Settings, load_settings
 
 DAY_MS = 86_400_000
@@ -114,7 +115,7 @@ def replay(settings: Settings, store: StoreHandle, symbols: list[str], days: flo
     start = START_MS + WARMUP_DAYS * DAY_MS
     end = start + int(days * DAY_MS)
     clock = SimClock(start)
-    session = Session(settings, store, symbols, mode="replay", clock=clock,
+    session = make_session(settings, store, symbols, mode="replay", clock=clock,
                       feed=replay_feed(store, clock, settings, start, end),
                       runner=InstantRunner(), notifier=notifier_for(settings, store.engine, clock),
                       predictor=ScriptedPredictor(scripted), phase=1)

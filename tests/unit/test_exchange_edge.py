@@ -14,6 +14,7 @@ from tradeloop.adapters.broker.market_rules import check_limits, net_of_fees
 from tradeloop.adapters.exchange.ccxt_client import call_with_retry, map_error
 from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
 from tradeloop.adapters.exchange.metrics import ExchangeMetrics
+from tradeloop.app.exchange import check_trading_mode
 from tradeloop.domain.errors import (
     CircuitOpenError,
     ConfigError,
@@ -25,7 +26,6 @@ from tradeloop.domain.errors import (
 )
 from tradeloop.domain.redaction import redact, register_secrets
 from tradeloop.domain.trading import client_order_id
-from tradeloop.exchange_wiring import check_trading_mode
 from tradeloop.settings import load_settings
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes import FakeBroker, ListMarketData, MemoryStore, ScriptedPredictor
 from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context
 from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.gate import Gate, Mode
 from tradeloop.domain.risk import RiskLimits, RiskManager
@@ -15,7 +16,6 @@ from tradeloop.domain.signals import Aggregator
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine, EngineConfig
 from tradeloop.settings import Settings
-from tradeloop.strategies.base import Context
 from tradeloop.strategies.breakout import BreakoutParams, BreakoutStrategy, DualStrategy, rsi
 from tradeloop.strategies.catalog import STRATEGIES, make_strategy
 from tradeloop.strategies.ml import MlStrategy

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from tradeloop.cli import backtest_cmd, config_cmd, data_cmd, db_cmd, run_cmd, train_cmd
+from tradeloop.cli import (
+    backtest_cmd,
+    config_cmd,
+    data_cmd,
+    db_cmd,
+    parity_cmd,
+    run_cmd,
+    train_cmd,
+)
 from tradeloop.domain.errors import TradeloopError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -28,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(groups)
     backtest_cmd.register(groups)
     run_cmd.register(groups)
+    parity_cmd.register(groups)
     return parser
 
 

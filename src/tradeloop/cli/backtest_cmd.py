@@ -37,7 +37,7 @@ def _fmt(v: float | int | None, pct: bool = False) -> str:
 
 
 def backtest(args: argparse.Namespace) -> int:
-    from tradeloop.backtest import run_backtest  # imports torch and Lightning
+    from tradeloop.app.backtests import run_backtest  # imports torch and Lightning
 
     settings = settings_from(args)
     symbols = [parse_symbol(s) for s in args.symbols.split(",")]

@@ -8,10 +8,14 @@ from typing import Any
 
 from rich.table import Table
 
-from tradeloop.adapters.exchange.rate_limit import RateLimiter
-from tradeloop.adapters.market_data import csv_files, downloader
-from tradeloop.adapters.market_data.synthetic import DEFAULT_START_MS, synth_market
 from tradeloop.app import exchange_for, open_store, wall_clock
+from tradeloop.app.data_tools import (
+    DEFAULT_START_MS,
+    RateLimiter,
+    csv_files,
+    downloader,
+    synth_market,
+)
 from tradeloop.cli.common import (
     console,
     err_console,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from tradeloop.adapters.store import database
+from tradeloop.app.data_tools import database
 from tradeloop.cli.common import console, settings_from
 
 

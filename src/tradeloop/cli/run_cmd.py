@@ -8,9 +8,7 @@ import signal
 import time
 from typing import Any
 
-from tradeloop.adapters.instance_lock import InstanceLock
-from tradeloop.adapters.store.control_store import ControlChannel
-from tradeloop.app import open_store, wall_clock
+from tradeloop.app.stores import control_channel, engine_lock, open_store, wall_clock
 from tradeloop.cli.common import console, parse_duration_ms, settings_from, setup_logging
 from tradeloop.domain.errors import EngineError
 from tradeloop.domain.symbols import parse_symbol
@@ -39,10 +37,7 @@ def register(groups: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tradeloop.app import notifier_for
-    from tradeloop.engine.worker import ProcessRunner
-    from tradeloop.exchange_wiring import live_parts
-    from tradeloop.session import Session
+    from tradeloop.app.sessions import live_session
 
     settings = settings_from(args)
     symbols = [parse_symbol(s) for s in args.symbols.split(",")] if args.symbols \
@@ -58,25 +53,21 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        parts = live_parts(settings, store, clock, args.mode)
-        session = Session(settings, store, symbols, mode=args.mode, clock=clock,
-                          feed=parts.feed, broker=parts.broker, gateway=parts.gateway,
-                          runner=ProcessRunner(settings, None, wait=False),
-                          notifier=notifier_for(settings, store.engine, clock))
+        session = live_session(settings, store, symbols, mode=args.mode, clock=clock)
         res = session.run(duration, stop=lambda: stopping["flag"])
     finally:
         store.close()
     console.print(f"session {res.deployment_id} ended ({res.stopped_by}): "
                   f"{res.engine.stats.events:,} candle closes, {res.engine.stats.orders} orders, "
-                  f"{len(res.engine.trades)} trades, equity {res.engine.broker.equity():,.2f}")
+                  f"{res.engine.stats.trades} trades, equity {res.engine.broker.equity():,.2f}")
     return 0
 
 
 def _running(settings: Settings) -> dict[str, object] | None:
-    return InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock").held_elsewhere()
+    return engine_lock(settings).held_elsewhere()
 
 
-def _await_answer(channel: ControlChannel, command_id: int) -> int:
+def _await_answer(channel: Any, command_id: int) -> int:
     deadline = time.monotonic() + ANSWER_WAIT_S
     while time.monotonic() < deadline:
         status, result = channel.status(command_id)
@@ -99,7 +90,7 @@ def retrain_now(args: argparse.Namespace) -> int:
     try:
         clock = wall_clock()
         if _running(settings) is not None:
-            channel = ControlChannel(store.engine)
+            channel = control_channel(store)
             cid = channel.request("retrain", clock.now_ms(), symbol=symbol, timeframe=tf)
             console.print(f"queued manual retrain of {symbol} {tf or '(main timeframe)'} "
                           f"for the running engine (command {cid})")
@@ -116,16 +107,10 @@ def _main_timeframe(settings: Settings) -> str:
 
 
 def _retrain_here(settings: Settings, store: Any, symbol: str, tf: str, now_ms: int) -> int:
-    from tradeloop.adapters.store.trading_store import TradingStore
-    from tradeloop.app import model_registry
-    from tradeloop.engine.learning import RetrainJob, retraining_row
-    from tradeloop.engine.retrainer import retrain
+    from tradeloop.app.retrain_jobs import retrain_here
 
     console.print(f"no engine running: retraining {symbol} {tf} here (trigger manual)")
-    res = retrain(settings, store.candles, model_registry(settings), symbol, tf, now_ms)
-    job = RetrainJob(symbol, tf, "manual", now_ms)
-    TradingStore(store.engine, "manual").retraining(
-        retraining_row(job, res, now_ms + int(res.seconds * 1000)))
+    res = retrain_here(settings, store, symbol, tf, now_ms)
     if res.error:
         console.print(f"[red]retraining failed:[/] {res.error}")
         return 1
@@ -142,7 +127,7 @@ def stop(args: argparse.Namespace) -> int:
         return 1
     store = open_store(settings)
     try:
-        channel = ControlChannel(store.engine)
+        channel = control_channel(store)
         cid = channel.request("stop", wall_clock().now_ms())
         console.print(f"asked the running engine ({holder}) to stop (command {cid})")
         return _await_answer(channel, cid)

@@ -6,12 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeloop.adapters.registry.champion_files import ChampionFiles
-from tradeloop.adapters.store import database
-from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.ml.dataset import candles_needed
+from tradeloop.ports import CandleReader, ModelRegistry
 from tradeloop.settings import Settings
 
 MIN_CANDLES_PER_TIMEFRAME = 500
@@ -24,18 +22,8 @@ class CheckResult:
     detail: str
 
 
-def check_database(store: CandleStore) -> CheckResult:
-    result = database.check(store.engine)
-    if result.ok:
-        return CheckResult("database", True, "Database integrity: OK")
-    problem = result.integrity if not result.integrity.startswith("ok") else (
-        f"schema {result.revision} is not {result.head}; run `tradeloop db upgrade`")
-    return CheckResult("database", False, f"Database integrity: {problem}")
-
-
-def check_models(settings: Settings, symbol: str) -> CheckResult:
+def check_models(settings: Settings, files: ModelRegistry, symbol: str) -> CheckResult:
     """A champion model file for every configured timeframe."""
-    files = ChampionFiles(settings.path(settings.paths.models_dir))
     missing = []
     for tf in settings.timeframes.names:
         try:
@@ -52,7 +40,7 @@ def check_models(settings: Settings, symbol: str) -> CheckResult:
                        f"run `tradeloop train --symbol {symbol}`)")
 
 
-def check_history(settings: Settings, store: CandleStore, symbol: str) -> CheckResult:
+def check_history(settings: Settings, store: CandleReader, symbol: str) -> CheckResult:
     counts = {tf: store.count(SeriesKey(settings.exchange.name, symbol, tf))
               for tf in settings.timeframes.names}
     short = [f"{tf} ({n})" for tf, n in counts.items() if n < MIN_CANDLES_PER_TIMEFRAME]
@@ -63,7 +51,7 @@ def check_history(settings: Settings, store: CandleStore, symbol: str) -> CheckR
                        f"{MIN_CANDLES_PER_TIMEFRAME} for {symbol} {', '.join(short)}")
 
 
-def check_replay_models(settings: Settings, store: CandleStore, symbol: str,
+def check_replay_models(settings: Settings, store: CandleReader, symbol: str,
                         start_ms: int) -> CheckResult:
     """A replayed phase trains its models walk-forward: enough history before the window."""
     need = candles_needed(settings)
@@ -80,7 +68,7 @@ def check_replay_models(settings: Settings, store: CandleStore, symbol: str,
                        f"window to train its models: {', '.join(short)}")
 
 
-def check_replay_provider(settings: Settings, store: CandleStore, symbol: str,
+def check_replay_provider(settings: Settings, store: CandleReader, symbol: str,
                           start_ms: int, end_ms: int) -> CheckResult:
     """The replay's data provider is the store: every timeframe has candles in the window."""
     empty = [tf for tf in settings.timeframes.names
@@ -93,7 +81,7 @@ def check_replay_provider(settings: Settings, store: CandleStore, symbol: str,
                        f"{', '.join(empty)}")
 
 
-def check_provider(settings: Settings, store: CandleStore, symbol: str,
+def check_provider(settings: Settings, store: CandleReader, symbol: str,
                    exchange_factory: Callable[[], Any]) -> CheckResult:
     try:
         exchange = exchange_factory()
@@ -108,16 +96,18 @@ def check_provider(settings: Settings, store: CandleStore, symbol: str,
     return CheckResult("provider", True, f"Data provider initialized ({exchange.id})")
 
 
-def run_checks(settings: Settings, store: CandleStore, symbol: str,
-               exchange_factory: Callable[[], Any],
-               replay: tuple[int, int] | None = None) -> list[CheckResult]:
-    """The five checks, in the guide's order; the config check passed by getting here
-    (loading the config validates it). ``replay`` = the (start, end) of a replayed phase."""
+def run_checks(settings: Settings, store: CandleReader, symbol: str,
+               exchange_factory: Callable[[], Any], champions: ModelRegistry,
+               database: CheckResult, replay: tuple[int, int] | None = None
+               ) -> list[CheckResult]:
+    """The five checks, in the guide's order (``database``: the store's own check); the
+    config check passed by getting here (loading the config validates it). ``replay`` = the
+    (start, end) of a replayed phase."""
     if replay is None:
-        models = check_models(settings, symbol)
+        models = check_models(settings, champions, symbol)
         provider = check_provider(settings, store, symbol, exchange_factory)
     else:
         models = check_replay_models(settings, store, symbol, replay[0])
         provider = check_replay_provider(settings, store, symbol, *replay)
-    return [check_database(store), models, check_history(settings, store, symbol),
+    return [database, models, check_history(settings, store, symbol),
             CheckResult("config", True, "Configuration valid"), provider]

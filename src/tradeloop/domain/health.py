@@ -6,6 +6,7 @@ Pure: both take a ``DeploymentMetrics`` measured by the store and thresholds fro
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -206,3 +207,13 @@ def assess(m: DeploymentMetrics, t: HealthThresholds) -> Health:
     }
     score = sum(SCORE_WEIGHTS[k] * min(1.0, max(0.0, v)) for k, v in parts.items())
     return Health(checks, round(score, 1))
+
+
+def initial_equity(notes: str | None, default: float) -> float:
+    """A deployment's equity at its start: recorded in its notes (an exchange account's is
+    whatever the account held), else the configured simulated balance."""
+    try:
+        value = json.loads(notes).get("initial_equity") if notes else None
+    except (ValueError, AttributeError):
+        value = None
+    return float(value) if isinstance(value, int | float) and value > 0 else default

@@ -6,25 +6,43 @@ import numpy as np
 
 from tradeloop.domain.candles import FIELDS, Candle, CandleArrays, SeriesKey
 
+KEEP_BARS = 5000  # appended history kept per series: the windows of features and drift checks
+
 
 class CandleBook:
-    """Preloaded arrays (replay) or arrays grown by appending closed candles (live)."""
+    """Preloaded arrays (replay) or arrays grown by appending closed candles (live).
 
-    def __init__(self) -> None:
+    Indexes are absolute: the ``n``-th candle a series ever had keeps index ``n``. A series
+    that grows by appending keeps only its newest ``keep`` candles (at most twice that before
+    it is trimmed), so a session that runs for months holds bounded memory; older candles are
+    in the store."""
+
+    def __init__(self, keep: int = KEEP_BARS) -> None:
+        self.keep = keep
         self._cols: dict[SeriesKey, dict[str, np.ndarray]] = {}
-        self._len: dict[SeriesKey, int] = {}
+        self._len: dict[SeriesKey, int] = {}  # rows held
+        self._base: dict[SeriesKey, int] = {}  # absolute index of row 0
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
         self._cols[key] = {f: np.array(getattr(candles, f)) for f in FIELDS}
         self._len[key] = len(candles)
+        self._base[key] = 0
 
     def append(self, key: SeriesKey, candle: Candle) -> int:
         """Add a closed candle (newer than the last one) and return its index."""
         cols = self._cols.setdefault(key, {f: np.empty(0, dtype=np.int64 if f == "open_time"
                                                         else np.float64) for f in FIELDS})
+        base = self._base.setdefault(key, 0)
         n = self._len.get(key, 0)
         if n and candle.open_time <= cols["open_time"][n - 1]:
-            return n - 1  # duplicate or late candle: already have it
+            return base + n - 1  # duplicate or late candle: already have it
+        if n >= 2 * self.keep:  # drop the oldest, keep the newest ``keep``
+            drop = n - self.keep
+            for f in FIELDS:
+                cols[f] = cols[f][drop:n].copy()
+            base += drop
+            n -= drop
+            self._base[key] = base
         if n == len(cols["open_time"]):
             for f in FIELDS:
                 grown = np.empty(max(64, 2 * n), dtype=cols[f].dtype)
@@ -33,19 +51,33 @@ class CandleBook:
         for f in FIELDS:
             cols[f][n] = getattr(candle, f)
         self._len[key] = n + 1
-        return n
+        return base + n
 
     def __len__(self) -> int:
         return sum(self._len.values())
 
+    def series(self) -> list[SeriesKey]:
+        return list(self._cols)
+
+    def all(self, key: SeriesKey) -> CandleArrays:
+        """Every candle held for ``key`` (a strategy preloads its indicators on it)."""
+        c, n = self._cols[key], self._len[key]
+        return CandleArrays(*(c[f][:n] for f in FIELDS))
+
+    def first_index(self, key: SeriesKey) -> int:
+        """Absolute index of the oldest candle held for ``key``."""
+        return self._base.get(key, 0)
+
     def candle(self, key: SeriesKey, index: int) -> Candle:
-        c = self._cols[key]
-        return Candle(int(c["open_time"][index]), float(c["open"][index]),
-                      float(c["high"][index]), float(c["low"][index]),
-                      float(c["close"][index]), float(c["volume"][index]))
+        c, i = self._cols[key], index - self._base.get(key, 0)
+        if i < 0:
+            raise IndexError(f"{key}: candle {index} is no longer held (oldest is "
+                             f"{self._base[key]})")
+        return Candle(int(c["open_time"][i]), float(c["open"][i]), float(c["high"][i]),
+                      float(c["low"][i]), float(c["close"][i]), float(c["volume"][i]))
 
     def window(self, key: SeriesKey, end_index: int, n: int) -> CandleArrays:
         """Candles ``end_index - n + 1 .. end_index`` (fewer at the start of the history)."""
-        c = self._cols[key]
-        lo = max(0, end_index + 1 - n)
-        return CandleArrays(*(c[f][lo: end_index + 1] for f in FIELDS))
+        c, end = self._cols[key], end_index - self._base.get(key, 0)
+        lo = max(0, end + 1 - n)
+        return CandleArrays(*(c[f][lo: end + 1] for f in FIELDS))

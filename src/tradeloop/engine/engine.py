@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tradeloop.domain.candles import Candle, SeriesKey
+from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.gate import Gate, Mode, Transition
 from tradeloop.domain.risk import RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
@@ -29,8 +32,7 @@ from tradeloop.domain.trading import (
     client_order_id,
 )
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store
-from tradeloop.strategies.base import Context, Decision, Strategy
+from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store, Strategy
 from tradeloop.strategies.ml import MlStrategy
 
 log = logging.getLogger("tradeloop.engine")
@@ -47,6 +49,12 @@ class EngineConfig:
     window: int  # candles handed to the predictor
     run_id: str = "run"
     equity_sample_ms: int = 3_600_000
+    # closed trades and equity samples kept in memory: None keeps all (a backtest, whose
+    # report needs them); a session keeps the newest (the store has the whole history)
+    history_limit: int | None = None
+
+
+DECISION_SAMPLES = 10_000  # decision latencies kept for the percentiles
 
 
 @dataclass
@@ -57,13 +65,18 @@ class EngineStats:
     orders: int = 0
     refusals: int = 0
     errors: int = 0
-    decision_ms: list[float] = field(default_factory=list)
+    trades: int = 0
+    decision_ms: deque[float] = field(default_factory=lambda: deque(maxlen=DECISION_SAMPLES))
 
 
 class Engine:
-    """Turns candle closes into predictions, mode changes and risk-checked orders."""
+    """Turns candle closes into predictions, mode changes and risk-checked orders.
 
-    def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: Predictor,
+    It is the sink its market data fills (:meth:`preload`, :meth:`append`): the candle book,
+    the predictor's and the strategy's precomputed inputs. Without a predictor (a rule
+    strategy's backtest) nothing is predicted."""
+
+    def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: Predictor | None,
                  broker: Broker, risk: RiskManager, gate: Gate, aggregator: Aggregator,
                  store: Store, learning: Learning | None = None,
                  notifier: Notifier | None = None, strategy: Strategy | None = None) -> None:
@@ -73,8 +86,8 @@ class Engine:
         self.notifier = notifier
         self.strategy: Strategy = strategy or MlStrategy()
         self.stats = EngineStats()
-        self.trades: list[tuple[ClosedTrade, float]] = []
-        self.equity_curve: list[tuple[int, float]] = []
+        self.trades: deque[tuple[ClosedTrade, float]] = deque(maxlen=cfg.history_limit)
+        self.equity_curve: deque[tuple[int, float]] = deque(maxlen=cfg.history_limit)
         self._seq = 0
         self._last_refusal: dict[str, str] = {}
         self._finest = {s: min(Timeframe.parse(t) for t in cfg.timeframes).name
@@ -82,6 +95,23 @@ class Engine:
         self._tf_ms = {t: Timeframe.parse(t).ms for t in cfg.timeframes}
         self._version: dict[str, str] = {}
         self._failing: set[str] = set()
+
+    # -- the sink its market data fills ------------------------------------------------------
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        """Warm-up history (live) or the whole replayed window of a series."""
+        self.book.preload(key, candles)
+        if self.predictor is not None:
+            self.predictor.preload(key, candles)
+        self.strategy.preload(key, candles)
+
+    def append(self, key: SeriesKey, candle: Candle) -> int:
+        return self.book.append(key, candle)
+
+    def set_strategy(self, strategy: Strategy) -> None:
+        """Switch the active strategy; it precomputes its indicators on the book."""
+        for key in self.book.series():
+            strategy.preload(key, self.book.all(key))
+        self.strategy = strategy
 
     # -- the loop -------------------------------------------------------------------------
     def on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
@@ -117,12 +147,14 @@ class Engine:
         if tf == self._finest[symbol]:
             self._advance_book(symbol, candle, now_ms)
         window = self.book.window(key, index, self.cfg.window)
-        prediction = self.predictor.predict(symbol, tf, window)
-        if prediction is None:
-            err = self.predictor.errors.get((symbol, tf))
-            if err and self.stats.events % 10_000 == 1:
-                log.debug("[%s @ %s] no prediction: %s", symbol, tf, err)
-        else:
+        prediction = None
+        if self.predictor is not None:
+            prediction = self.predictor.predict(symbol, tf, window)
+            if prediction is None:
+                err = self.predictor.errors.get((symbol, tf))
+                if err and self.stats.events % 10_000 == 1:
+                    log.debug("[%s @ %s] no prediction: %s", symbol, tf, err)
+        if prediction is not None:
             self.stats.predictions += 1
             self._version[symbol] = prediction.model_version
             self.aggregator.update(symbol, TimeframeSignal(
@@ -153,7 +185,7 @@ class Engine:
             decision = self.strategy.decide(Context(
                 symbol, tf, finest, self.gate.mode(symbol), bool(self.gate.holds(symbol)),
                 symbol in self.broker.positions, direction, confidence,
-                self.cfg.threshold - self.cfg.hysteresis, candles))
+                self.cfg.threshold - self.cfg.hysteresis, candles, index))
             if decision is not None:
                 if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,
@@ -191,6 +223,7 @@ class Engine:
                          self.store.mode.capitalize(), fill.symbol, fill.price, fill.quantity)
         for trade, risk_amount in events.closed:
             self.trades.append((trade, risk_amount))
+            self.stats.trades += 1
             self.risk.on_trade_closed(trade.won, now_ms)
             self.store.trade(trade, None, self._version.get(trade.symbol))
             mark = "✓ WIN" if trade.won else "✗ LOSS"
@@ -246,8 +279,15 @@ class Engine:
         return client_order_id(self.cfg.run_id, now_ms, self._seq)
 
     def heartbeat(self, now_ms: int) -> None:
-        """Between candles: let the broker resolve outstanding orders and report fills."""
-        self.apply(self.broker.sync(now_ms), now_ms)
+        """Between candles: record finished retrains, let the broker resolve outstanding
+        orders and report fills (a broker error is recorded, never raised)."""
+        if self.learning is not None:
+            self.learning.poll(now_ms)
+        try:
+            self.apply(self.broker.sync(now_ms), now_ms)
+        except TradeloopError as exc:
+            log.warning("broker: %s", exc)
+            self.store.error(now_ms, type(exc).__name__, str(exc), None, None, "broker")
 
     def apply(self, events: BrokerEvents, now_ms: int) -> None:
         """Record fills and closed trades that the broker reports outside a candle."""

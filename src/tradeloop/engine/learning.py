@@ -4,60 +4,34 @@ Triggers: ``loss_immediate`` (a losing trade, when ``on_loss``), ``drift`` (feat
 its calibrated thresholds, or Page-Hinkley on the prediction misses), ``scheduled`` and
 ``manual``. Each (symbol, timeframe) has a cooldown of ``min_interval_hours``. While a symbol
 retrains, the gate holds it in LEARNING. A runner executes the jobs in a worker process: waited
-for at simulated time in replay (deterministic), polled in paper/live (``engine/worker.py``).
+for at simulated time in replay (deterministic), polled in paper/live. Triggers are decided on
+candle closes only (never on a heartbeat), so a replay with heartbeats and one without give the
+same retrains.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.gate import Gate, Transition
+from tradeloop.domain.retraining import RetrainJob, RetrainResult, retraining_row
 from tradeloop.domain.signals import Prediction
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import ClosedTrade
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.engine.retrainer import RetrainResult
 from tradeloop.ml.drift import FeatureDrift, PageHinkley
 from tradeloop.ml.features import compute_features
-from tradeloop.ports import Store
+from tradeloop.ports import RetrainRunner, Store
 
 log = logging.getLogger("tradeloop.learning")
 DRIFT_WINDOW = 200
-
-
-@dataclass(frozen=True)
-class RetrainJob:
-    symbol: str
-    timeframe: str
-    reason: str
-    triggered_ms: int
-
-
-def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dict[str, object]:
-    """A ``retraining_history`` row (times in ms). In replay simulated time does not move
-    while a model trains, so ``finished_at`` equals ``triggered_at`` there; the wall time is
-    the duration."""
-    return {
-        "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
-        "triggered_at": job.triggered_ms, "finished_at": max(finished_ms, job.triggered_ms),
-        "duration_seconds": res.seconds, "status": "failed" if res.error else "done",
-        "validation_confidence": res.validation_confidence,
-        "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
-        "mlflow_run_id": res.run_id, "model_version": res.version, "error": res.error,
-        "notes": res.reason}
-
-
-class RetrainRunner(Protocol):
-    def submit(self, job: RetrainJob) -> None: ...
-
-    def poll(self) -> list[tuple[RetrainJob, RetrainResult]]: ...
-
-    def close(self, *, wait: bool = True) -> None: ...
+# candles a series needs before its first feature-drift reference can be built
+DRIFT_HISTORY = 7 * DRIFT_WINDOW
+RECENT_RESULTS = 1000  # outcomes kept in memory (the store keeps them all)
 
 
 @dataclass
@@ -88,8 +62,8 @@ class LearningController:
         self._series: dict[SeriesKey, _Series] = {}
         self._schedule_from: int | None = None
         self._now_ms = 0
-        self.results: list[tuple[RetrainJob, RetrainResult]] = []
-        self.skipped: list[tuple[RetrainJob, str]] = []
+        self.results: deque[tuple[RetrainJob, RetrainResult]] = deque(maxlen=RECENT_RESULTS)
+        self._counts: Counter[str] = Counter()
 
     def primary_timeframe(self) -> str:
         return max(self.timeframes, key=lambda t: (self.weights.get(t, 0.0), Timeframe.parse(t)))
@@ -102,11 +76,11 @@ class LearningController:
         self._now_ms = max(self._now_ms, now_ms)
         key = (symbol, timeframe)
         if key in self._running:
-            self.skipped.append((job, "already retraining"))
+            self._counts["skipped_running"] += 1
             return False
         last = self._last.get(key)
         if reason != "manual" and last is not None and now_ms - last < self.min_interval_ms:
-            self.skipped.append((job, "cooldown"))
+            self._counts["skipped_cooldown"] += 1
             log.info("[%s @ %s] retraining (%s) skipped: cooldown of %.1fh", symbol, timeframe,
                      reason, self.min_interval_ms / 3_600_000)
             return False
@@ -162,6 +136,8 @@ class LearningController:
             self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
 
     def on_tick(self, now_ms: int) -> None:
+        """A candle close at ``now_ms``: scheduled retrains fall due, finished jobs are
+        recorded."""
         self._now_ms = max(self._now_ms, now_ms)
         if self.schedule_ms:
             if self._schedule_from is None:
@@ -173,6 +149,11 @@ class LearningController:
                         self.request(symbol, tf, "scheduled", now_ms)
         self._collect()
 
+    def poll(self, now_ms: int) -> None:
+        """Between candles (a heartbeat): record the jobs that have finished."""
+        self._now_ms = max(self._now_ms, now_ms)
+        self._collect()
+
     # -- outcomes -------------------------------------------------------------------------
     def _collect(self) -> None:
         for job, res in self.runner.poll():
@@ -182,6 +163,9 @@ class LearningController:
             if not any(k[0] == job.symbol for k in self._running):
                 self.gate.release(job.symbol, "retraining")
             self.results.append((job, res))
+            self._counts["retrains"] += 1
+            self._counts["promoted"] += res.promoted
+            self._counts[f"trigger_{job.reason}"] += 1
             self.store.retraining(retraining_row(job, res, self._now_ms))
             label = f"[{job.symbol}_{job.timeframe}]"
             if res.error:
@@ -201,13 +185,12 @@ class LearningController:
         self._series.clear()
         self._last.clear()
         self.results.clear()
-        self.skipped.clear()
+        self._counts.clear()
 
     def stats(self) -> dict[str, int]:
-        reasons = [j.reason for j, _ in self.results]
-        return {"retrains": len(self.results),
-                "promoted": sum(r.promoted for _, r in self.results),
-                **{f"trigger_{r}": reasons.count(r) for r in sorted(set(reasons))},
-                "skipped_cooldown": sum(1 for _, why in self.skipped if why == "cooldown")}
+        c = self._counts
+        return {"retrains": c["retrains"], "promoted": c["promoted"],
+                **{k: c[k] for k in sorted(c) if k.startswith("trigger_")},
+                "skipped_cooldown": c["skipped_cooldown"]}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.special import erf
 
-from tradeloop.domain.candles import CandleArrays
+from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
 from tradeloop.domain.signals import CLASS_NAMES, Prediction
 from tradeloop.ml.calibration import Calibration
@@ -130,11 +130,12 @@ class Predictor:
         self._models: dict[tuple[str, str], _Loaded] = {}
         self._features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
-    def preload_features(self, symbol: str, timeframe: str, candles: CandleArrays) -> None:
-        """Compute a whole series' features at once (replay). The rows are bit-identical to
-        what the per-candle path computes, so predictions do not change, only their cost."""
-        self._features[(symbol, timeframe)] = (candles.open_time.copy(),
-                                               compute_features(candles))
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        """Compute a whole series' features at once (replay, warm-up). The rows are
+        bit-identical to what the per-candle path computes, so predictions do not change,
+        only their cost."""
+        self._features[(key.symbol, key.timeframe)] = (candles.open_time.copy(),
+                                                       compute_features(candles))
 
     def _feature_rows(self, key: tuple[str, str], candles: CandleArrays, need: int,
                       rows: int) -> np.ndarray:

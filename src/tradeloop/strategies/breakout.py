@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tradeloop.strategies.base import Context, Decision
+from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
 from tradeloop.strategies.ml import MlStrategy
 
 RSI_PERIOD = 14
@@ -50,11 +51,15 @@ class BreakoutStrategy:
     its holds: a paused, retraining or halted symbol opens nothing)."""
 
     name = "breakout"
+    needs_models = False
 
     def __init__(self, params: BreakoutParams | None = None) -> None:
         self.p = params or BreakoutParams()
         self.rsi_bars = 6 * RSI_PERIOD  # Wilder smoothing settles within this
         self.history = max(self.p.range_bars + 1, self.p.exit_bars + 1, self.rsi_bars)
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        """Nothing precomputed: the rule reads its window (a few dozen candles)."""
 
     def decide(self, ctx: Context) -> Decision | None:
         if not ctx.finest:
@@ -91,10 +96,14 @@ class DualStrategy:
     forecast; either strategy's exit closes the long."""
 
     name = "ml+breakout"
+    needs_models = True
 
     def __init__(self, params: BreakoutParams | None = None) -> None:
         self.ml, self.breakout = MlStrategy(), BreakoutStrategy(params)
         self.history = self.breakout.history
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        self.breakout.preload(key, candles)
 
     def decide(self, ctx: Context) -> Decision | None:
         if ctx.holding:

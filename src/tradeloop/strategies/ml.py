@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.gate import Mode
-from tradeloop.strategies.base import Context, Decision
 
 
 class MlStrategy:
@@ -12,6 +13,10 @@ class MlStrategy:
 
     name = "ml"
     history = 1
+    needs_models = True
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        """Nothing to precompute: the ML signal comes with the context."""
 
     def decide(self, ctx: Context) -> Decision | None:
         if ctx.direction is None or ctx.confidence is None:

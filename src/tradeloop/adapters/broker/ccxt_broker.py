@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from tradeloop.adapters.broker.market_rules import check_limits, net_of_fees
-from tradeloop.adapters.broker.reconciliation import Reconciliation, reconcile
+from tradeloop.adapters.broker.order_tracker import ExecutionConfig, PendingOrder
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.exchange.tickers import TickerCache
 from tradeloop.adapters.store.order_journal import OrderJournal
@@ -56,29 +55,12 @@ log = logging.getLogger("tradeloop.broker")
 BALANCE_REFRESH_MS = 60_000
 
 
-@dataclass
-class ExecutionConfig:
-    order_type: str = "limit"  # entries: "limit" (marketable, slippage-capped) or "market"
-    slippage_tolerance: float = 0.005
-    order_timeout_ms: int = 30_000
-    unknown_grace_ms: int = 15_000
-
-
-@dataclass
-class PendingOrder:
-    order: OrderRequest
-    order_type: str
-    price: float | None
-    reference: float
-    sent_ms: int
-    status: str  # submitted | sent | open
-    exchange_id: str | None = None
-
-
 class CcxtBroker:
-    """The Broker port on an exchange account (spot, long only)."""
+    """The Broker port on an exchange account (spot, long only). A stop keeps the positions
+    open: they are restored and reconciled at the next start."""
 
     _balance: dict[str, Any]
+    close_on_stop = False
 
     def __init__(self, gateway: ExchangeGateway, journal: OrderJournal, tickers: TickerCache,
                  symbols: list[str], config: ExecutionConfig, *, run_tag: str,
@@ -406,12 +388,7 @@ class CcxtBroker:
         base = self.markets[symbol]["base"]
         return float((self._balance.get("total") or {}).get(base) or 0.0)
 
-    # -- start-up --------------------------------------------------------------------------
-    def reconcile(self, now: int) -> Reconciliation:
-        """Match the database with the exchange before trading starts (see
-        :mod:`tradeloop.adapters.broker.reconciliation`)."""
-        return reconcile(self, now)
-
+    # -- start-up (see adapters/broker/reconciliation.py) ------------------------------------
     def restore(self, pos: Position) -> None:
         """Hold a position on record again (after a restart)."""
         self.positions[pos.symbol] = pos

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from tradeloop.adapters.broker.order_tracker import PendingOrder
 from tradeloop.adapters.store.order_journal import JournalOrder
 from tradeloop.domain.errors import ExchangeError, ExchangeRejectedError
 from tradeloop.domain.trading import CLIENT_ID_PREFIX, BrokerEvents, OrderRequest, Position, Side
@@ -83,8 +84,6 @@ def reconcile(b: CcxtBroker, now: int) -> Reconciliation:
 
 def _track(b: CcxtBroker, jo: JournalOrder) -> None:
     """Watch an order on record whose fate is not known yet."""
-    from tradeloop.adapters.broker.ccxt_broker import PendingOrder
-
     order = OrderRequest(jo.client_order_id, jo.symbol, Side(jo.side), jo.quantity,
                          jo.created_ms, jo.reason, jo.stop_loss, jo.take_profit)
     ref = jo.price or b.last_price.get(jo.symbol) or 0.0
@@ -100,8 +99,6 @@ def _track(b: CcxtBroker, jo: JournalOrder) -> None:
 
 
 def _adopt_open_orders(b: CcxtBroker, now: int, rec: Reconciliation) -> None:
-    from tradeloop.adapters.broker.ccxt_broker import PendingOrder
-
     for symbol in b.symbols:
         orders = b.gateway.call(partial(b.ex.fetch_open_orders, symbol),
                                 f"{b.ex.id}: open orders {symbol}")

@@ -21,7 +21,10 @@ from tradeloop.domain.trading import (
 
 
 class SimBroker:
-    """Cash, long positions and pending market orders of one simulated account."""
+    """Cash, long positions and pending market orders of one simulated account. A run that
+    ends sells what it holds at the last price, so the account's result is on record."""
+
+    close_on_stop = True
 
     def __init__(self, initial_cash: float, fee_bps: float, slippage_bps: float) -> None:
         self.initial_cash = initial_cash

@@ -17,12 +17,13 @@ class ReplayMarketData:
     """Loads each series over ``[start - warmup, end)`` and replays the closes in
     ``(start, end]`` ordered by close time, then timeframe (finest first), then symbol.
 
-    With a ``clock`` the replay drives it to each close time and yields a heartbeat (None)
-    every ``heartbeat_ms`` of simulated time and at the end, as a live feed would."""
+    The replay drives the simulated ``clock`` to each close time. With ``heartbeat_ms`` it
+    also yields a heartbeat (None) every ``heartbeat_ms`` of simulated time, as a live feed
+    would (a rehearsed deployment's hooks run on them); without, only one at the end (a
+    backtest)."""
 
     def __init__(self, reader: CandleReader, keys: list[SeriesKey], start_ms: int, end_ms: int,
-                 warmup_bars: int, clock: SimClock | None = None,
-                 heartbeat_ms: int = 60_000) -> None:
+                 warmup_bars: int, clock: SimClock, heartbeat_ms: int | None = 60_000) -> None:
         self.keys = keys
         self.clock, self.heartbeat_ms = clock, heartbeat_ms
         self.start_ms, self.end_ms = start_ms, end_ms
@@ -42,11 +43,20 @@ class ReplayMarketData:
         for key, candles in self.series.items():
             sink.preload(key, candles)
 
+    def close(self) -> None:
+        """Nothing to release: the candles are in memory."""
+
     def closes(self) -> Iterator[CandleClose | None]:
-        if self.clock is None:
-            yield from self._events()
-            return
         clock, beat = self.clock, self.heartbeat_ms
+        if beat is None:
+            for event in self._events():
+                assert event is not None
+                clock.set(event.close_ms)
+                yield event
+            if clock.now_ms() < self.end_ms:
+                clock.set(self.end_ms)
+            yield None
+            return
         next_beat = self.start_ms + beat
         for event in self._events():
             assert event is not None

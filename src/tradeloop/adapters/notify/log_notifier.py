@@ -9,7 +9,7 @@ from sqlalchemy import Engine, insert
 
 from tradeloop.adapters.notify.remote import Alert, RemoteAlerts
 from tradeloop.adapters.store.schema import AlertRow
-from tradeloop.adapters.store.trading_store import ts
+from tradeloop.domain.timestamps import ts
 from tradeloop.ports import Clock
 
 log = logging.getLogger("tradeloop.alerts")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tradeloop.domain.errors import ModelLoadError
 from tradeloop.domain.symbols import symbol_slug
+from tradeloop.ml.model_file import MODEL_SUFFIX
 from tradeloop.ports import ModelRef
 
 
@@ -26,6 +27,10 @@ class ChampionFiles:
 
     def folder(self, symbol: str, timeframe: str) -> Path:
         return self.models_dir / symbol_slug(symbol) / timeframe
+
+    def model_file(self, symbol: str, timeframe: str, version: str) -> Path:
+        """Where version ``version`` of a series' model is kept."""
+        return self.folder(symbol, timeframe) / f"v{version}{MODEL_SUFFIX}"
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
         pointer = self._pointers.get((symbol, timeframe))

@@ -41,6 +41,9 @@ class MlflowRegistry:
         mlflow.set_tracking_uri(tracking_uri)
         self.client = MlflowClient(tracking_uri=tracking_uri)
 
+    def model_file(self, symbol: str, timeframe: str, version: str) -> Path:
+        return self.files.model_file(symbol, timeframe, version)
+
     def _experiment_id(self) -> str:
         exp = self.client.get_experiment_by_name(EXPERIMENT)
         if exp is not None:

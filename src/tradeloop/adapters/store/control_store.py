@@ -3,23 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import Engine, insert, select, update
 
 from tradeloop.adapters.store.schema import ControlCommandRow
-from tradeloop.adapters.store.trading_store import ts
-
-COMMANDS = ("retrain", "stop", "rollback", "pause", "resume", "strategy", "wipe")
-
-
-@dataclass(frozen=True)
-class ControlCommand:
-    id: int
-    command: str
-    symbol: str | None
-    timeframe: str | None
-    argument: str | None = None
+from tradeloop.domain.commands import COMMANDS, ControlCommand
+from tradeloop.domain.timestamps import ts
 
 
 class ControlChannel:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from tradeloop.adapters.store.schema import OrderRow, PositionRow
-from tradeloop.adapters.store.trading_store import ms_of, ts
+from tradeloop.domain.timestamps import ms_of, ts
 
 UNRESOLVED = ("submitted", "sent", "open")
 

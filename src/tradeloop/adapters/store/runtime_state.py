@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from tradeloop.adapters.store.schema import RuntimeStateRow
-from tradeloop.adapters.store.trading_store import ts
+from tradeloop.domain.timestamps import ts
 
 STRATEGY = "strategy"
 PAUSED = "paused_symbols"

@@ -107,6 +107,7 @@ class RetrainingHistoryRow(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)  # why the challenger was (not) promoted
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LearningStateRow(Base):
@@ -216,7 +217,9 @@ class PredictionRow(Base):
     """One model prediction for a closed candle, scored once its horizon has passed."""
 
     __tablename__ = "predictions"
-    __table_args__ = (Index("ix_predictions_series", "symbol", "timeframe", "candle_time"),)
+    __table_args__ = (Index("ix_predictions_series", "symbol", "timeframe", "candle_time"),
+                      Index("ix_predictions_deployment", "deployment_id", "symbol",
+                            "timeframe", "candle_time"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     timestamp: Mapped[datetime] = mapped_column()
@@ -231,6 +234,7 @@ class PredictionRow(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str | None] = mapped_column(String(16))
     hit: Mapped[bool | None] = mapped_column(Boolean)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class HealthCheckRow(Base):
@@ -308,6 +312,24 @@ class ExchangeMetricsRow(Base):
     cache_hit_rate: Mapped[float | None] = mapped_column(Float)
     ws_uptime: Mapped[float | None] = mapped_column(Float)
     circuit_state: Mapped[str] = mapped_column(String(16))
+
+
+class ParityReportRow(Base):
+    """A live-vs-replay comparison of a deployment (``tradeloop parity``)."""
+
+    __tablename__ = "parity_reports"
+    __table_args__ = (Index("ix_parity_reports_deployment", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+    predictions: Mapped[int] = mapped_column(Integer)
+    predictions_matched: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    orders_matched: Mapped[int] = mapped_column(Integer)
+    identical: Mapped[bool] = mapped_column(Boolean)
+    first_divergence: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(Text)
 
 
 class AlertRow(Base):

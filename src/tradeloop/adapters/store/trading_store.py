@@ -4,7 +4,6 @@ bulk; everything an operator acts on is written at once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, update
@@ -25,18 +24,10 @@ from tradeloop.adapters.store.schema import (
 )
 from tradeloop.domain.gate import Transition
 from tradeloop.domain.redaction import redact
+from tradeloop.domain.timestamps import ts
 from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest
 
 FLUSH_ROWS = 5_000
-
-
-def ts(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
-
-
-def ms_of(dt: datetime) -> int:
-    """The inverse of ``ts``: a stored (naive UTC) timestamp in ms."""
-    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 class TradingStore:
@@ -83,7 +74,7 @@ class TradingStore:
             "timestamp": ts(now_ms), "symbol": symbol, "timeframe": timeframe,
             "candle_time": candle_time, "direction": direction, "p_down": probs[0],
             "p_flat": probs[1], "p_up": probs[2], "confidence": confidence,
-            "model_version": version, "mode": mode})
+            "model_version": version, "mode": mode, "deployment_id": self.deployment_id})
 
     def confidence(self, now_ms: int, symbol: str, score: float, direction: str, mode: str,
                    threshold: float) -> None:
@@ -176,7 +167,7 @@ class TradingStore:
         """A ``retraining_history`` row; ``triggered_at``/``finished_at`` in ms."""
         times = {k: ts(int(v)) for k in ("triggered_at", "finished_at")  # type: ignore[call-overload]
                  if (v := row.get(k)) is not None}
-        self._write(RetrainingHistoryRow, {**row, **times})
+        self._write(RetrainingHistoryRow, {**row, **times, "deployment_id": self.deployment_id})
 
     def drift(self, now_ms: int, symbol: str, timeframe: str, feature_drift: float,
               threshold: float, error_drift: float, triggered: bool) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as OrmSession
 
+from tradeloop.adapters.store.deployment_metrics import api_counts, measure
 from tradeloop.adapters.store.schema import (
     AlertRow,
     ConfidenceHistoryRow,
@@ -25,8 +26,8 @@ from tradeloop.adapters.store.schema import (
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
-from tradeloop.adapters.store.trading_store import ms_of
-from tradeloop.deploy.metrics import api_counts, initial_equity, measure
+from tradeloop.domain.health import initial_equity
+from tradeloop.domain.timestamps import ms_of
 from tradeloop.settings import Settings
 
 HOUR = timedelta(hours=1)

@@ -1,27 +1,16 @@
-"""Scheduled health checks of a running deployment (seed 002's table), stored with a 0-100
-health score; failures alert, a max-drawdown breach asks for the automatic rollback.
-
-The checks run on an apscheduler schedule: a BackgroundScheduler thread on a wall clock (so
-they run even while the trading loop waits on the network), and the same IntervalTrigger
-evaluated at simulated time in replay.
-"""
+"""Health checks of a running deployment (seed 002's table), stored with a 0-100 health
+score; failures alert, a max-drawdown breach asks for the automatic rollback. They run on a
+schedule (``monitoring/schedules.py``) and read the deployment's records through
+:class:`HealthData` (the store's queries)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, insert, select, update
-
-from tradeloop.adapters.store.schema import DeploymentRow, EquityHistoryRow, HealthCheckRow
-from tradeloop.adapters.store.trading_store import ms_of, ts
-from tradeloop.deploy.metrics import api_counts, error_count, trade_totals, transition_counts
 from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
 from tradeloop.settings import Settings
@@ -36,6 +25,33 @@ def thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(settings.risk.max_drawdown_percent, h.min_win_rate,
                             h.min_trades_for_win_rate, h.max_error_rate,
                             h.max_transitions_per_hour, h.min_uptime, h.max_api_error_rate)
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """What a deployment did: closed trades since its start, the rest over the last hour."""
+
+    trades: int
+    wins: int
+    pnl: float
+    errors: int
+    transitions: dict[str, int]
+    api_requests: int
+    api_errors: int
+
+
+class HealthData(Protocol):
+    """The deployment records the checks read and write."""
+
+    def counts(self, deployment_id: int, start_ms: int, since_ms: int, now_ms: int
+               ) -> WindowCounts: ...
+
+    def snapshots_after(self, deployment_id: int, last_id: int
+                        ) -> list[tuple[int, int, float, int]]:
+        """Equity snapshots with id > ``last_id``: (id, time ms, equity, events)."""
+        ...
+
+    def record_checks(self, deployment_id: int, now_ms: int, health: Health) -> None: ...
 
 
 @dataclass
@@ -55,10 +71,10 @@ class _Tracked:
 class HealthMonitor:
     """Runs the checks of one deployment, stores them and alerts on changes."""
 
-    def __init__(self, engine: Engine, deployment_id: int, started_ms: int,
+    def __init__(self, data: HealthData, deployment_id: int, started_ms: int,
                  settings: Settings, notifier: Notifier | None,
                  initial_equity: float | None = None) -> None:
-        self.engine, self.deployment_id, self.started_ms = engine, deployment_id, started_ms
+        self.data, self.deployment_id, self.started_ms = data, deployment_id, started_ms
         self.thresholds = thresholds(settings)
         self.initial_equity = initial_equity or settings.trading.initial_balance
         self.snapshot_ms = int(settings.deployment.snapshot_seconds * 1000)
@@ -93,13 +109,8 @@ class HealthMonitor:
         self._track(now_ms)
         t = self._tracked
         hour_ago = now_ms - HOUR_MS
-        lo, hi = ts(self.started_ms), ts(now_ms)
-        since = ts(max(self.started_ms, hour_ago))
-        with self.engine.connect() as conn:
-            n, wins, pnl = trade_totals(conn, self.deployment_id, lo, hi)
-            errors = error_count(conn, self.deployment_id, since, hi)
-            transitions = transition_counts(conn, self.deployment_id, since, hi)
-            api_requests, api_errors = api_counts(conn, self.deployment_id, since, hi)
+        w = self.data.counts(self.deployment_id, self.started_ms,
+                             max(self.started_ms, hour_ago), now_ms)
         while len(t.recent) > 1 and t.recent[1][0] <= hour_ago:
             t.recent.popleft()  # keep one point at or before an hour ago
         events_hour = t.events - (t.recent[0][1] if t.recent and t.recent[0][0] <= hour_ago
@@ -109,12 +120,13 @@ class HealthMonitor:
         uptime = 1.0 if span <= 0 else max(0.0, 1.0 - (t.downtime + tail) / span)
         # error rate and mode stability over the last hour; the rest since the start
         metrics = DeploymentMetrics(
-            hours=1.0, trades=n, wins=wins, pnl=pnl, initial_equity=self.initial_equity,
-            final_equity=t.equity, max_drawdown=100.0 * t.max_drawdown, errors=errors,
-            events=events_hour, transitions=transitions, uptime=uptime,
-            api_requests=api_requests, api_errors=api_errors)
+            hours=1.0, trades=w.trades, wins=w.wins, pnl=w.pnl,
+            initial_equity=self.initial_equity, final_equity=t.equity,
+            max_drawdown=100.0 * t.max_drawdown, errors=w.errors, events=events_hour,
+            transitions=w.transitions, uptime=uptime, api_requests=w.api_requests,
+            api_errors=w.api_errors)
         health = assess(metrics, self.thresholds)
-        self._store(now_ms, health)
+        self.data.record_checks(self.deployment_id, now_ms, health)
         self._alert(health)
         self.runs += 1
         self.last = health
@@ -123,33 +135,14 @@ class HealthMonitor:
     def _track(self, now_ms: int) -> None:
         """Fold the equity snapshots written since the last check into the running state."""
         t = self._tracked
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(EquityHistoryRow.id, EquityHistoryRow.timestamp,
-                       EquityHistoryRow.equity, EquityHistoryRow.events)
-                .where(EquityHistoryRow.deployment_id == self.deployment_id,
-                       EquityHistoryRow.id > t.last_id)
-                .order_by(EquityHistoryRow.id)).all()
-        for row_id, stamp, equity, events in rows:
-            at = ms_of(stamp)
+        for row_id, at, equity, events in self.data.snapshots_after(self.deployment_id,
+                                                                     t.last_id):
             t.downtime += max(0, at - t.last_time - 2 * self.snapshot_ms)
             t.last_time, t.last_id = max(t.last_time, at), row_id
             t.peak = max(t.peak, equity)
             t.max_drawdown = max(t.max_drawdown, 1.0 - equity / t.peak if t.peak > 0 else 0.0)
             t.equity, t.events = float(equity), int(events)
             t.recent.append((at, int(events)))
-
-    def _store(self, now_ms: int, health: Health) -> None:
-        rows = [{"timestamp": ts(now_ms), "deployment_id": self.deployment_id,
-                 "check_name": c.name, "passed": c.passed, "value": c.value,
-                 "threshold": c.threshold,
-                 "severity": "info" if c.passed else
-                 ("critical" if c.name == "max_drawdown" else "warning"),
-                 "message": c.line(), "health_score": health.score} for c in health.checks]
-        with self.engine.begin() as conn:
-            conn.execute(insert(HealthCheckRow), rows)
-            conn.execute(update(DeploymentRow).where(DeploymentRow.id == self.deployment_id)
-                         .values(health_score=health.score))
 
     def _alert(self, health: Health) -> None:
         failed = {c.name: c for c in health.failed}
@@ -180,66 +173,3 @@ class HealthMonitor:
                                  f"drawdown {dd.value:.1f}% approaching the "
                                  f"{dd.threshold:.1f}% limit")
         self._approaching = near
-
-
-class SimulatedSchedule:
-    """The checks' apscheduler trigger evaluated at simulated time (replay)."""
-
-    def __init__(self, monitor: HealthMonitor, interval_ms: int, started_ms: int) -> None:
-        self.monitor = monitor
-        start = _dt(started_ms)
-        self.trigger = IntervalTrigger(seconds=interval_ms / 1000, start_date=start,
-                                       timezone=UTC)
-        self._next = self.trigger.get_next_fire_time(None, start + timedelta(milliseconds=1))
-
-    def due(self, now_ms: int, before: Callable[[], None] | None = None) -> Health | None:
-        """Run the checks if a fire time has passed (calling ``before`` first); at most one
-        round per call."""
-        now = _dt(now_ms)
-        if self._next is None or now < self._next:
-            return None
-        if before is not None:
-            before()
-        self._next = self.trigger.get_next_fire_time(self._next, now)
-        while self._next is not None and self._next <= now:
-            self._next = self.trigger.get_next_fire_time(self._next, now)
-        return self.monitor.check(now_ms)
-
-    def stop(self) -> None:
-        return None
-
-
-class BackgroundSchedule:
-    """The checks on an apscheduler BackgroundScheduler (wall clock); the loop reads the
-    latest result with ``due``."""
-
-    def __init__(self, monitor: HealthMonitor, interval_ms: int,
-                 now: Callable[[], int]) -> None:
-        self.monitor, self.now = monitor, now
-        self._fresh: Health | None = None
-        self._guard = threading.Lock()
-        self.scheduler = BackgroundScheduler(timezone=UTC)
-        self.scheduler.add_job(self._run, IntervalTrigger(seconds=interval_ms / 1000),
-                               id="health", max_instances=1, coalesce=True)
-        self.scheduler.start()
-
-    def _run(self) -> None:
-        try:
-            health = self.monitor.check(self.now())
-        except Exception:  # a failing check must not kill the scheduler thread
-            log.exception("health check failed to run")
-            return
-        with self._guard:
-            self._fresh = health
-
-    def due(self, now_ms: int, before: Callable[[], None] | None = None) -> Health | None:
-        with self._guard:
-            health, self._fresh = self._fresh, None
-        return health
-
-    def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeloop.adapters.broker.ccxt_broker import CcxtBroker, ExecutionConfig
+from tradeloop.adapters.broker.ccxt_broker import CcxtBroker
+from tradeloop.adapters.broker.order_tracker import ExecutionConfig
 from tradeloop.adapters.exchange.ccxt_client import make_exchange
 from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
@@ -16,11 +17,19 @@ from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
 from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
 from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.adapters.store.trading_store import TradingStore
-from tradeloop.app import StoreHandle
+from tradeloop.app.feeds import live_feed
+from tradeloop.app.recovery import ExchangeRecovery
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError, EngineError
-from tradeloop.ports import Broker, Clock
-from tradeloop.session import BrokerFactory, FeedFactory, live_feed
+from tradeloop.ports import (
+    BrokerFactory,
+    BrokerSetup,
+    Clock,
+    FeedFactory,
+    Notifier,
+    Store,
+    StoreHandle,
+)
 from tradeloop.settings import Settings
 
 
@@ -63,8 +72,10 @@ def check_trading_mode(settings: Settings, mode: str) -> None:
                               "(use --mode testnet)")
 
 
-def live_parts(settings: Settings, handle: StoreHandle, clock: Clock, mode: str) -> LiveParts:
-    """The exchange side of a paper, testnet or live session."""
+def live_parts(settings: Settings, handle: StoreHandle, clock: Clock, mode: str,
+               notifier: Notifier | None = None) -> LiveParts:
+    """The exchange side of a paper, testnet or live session (``broker`` None: paper, the
+    simulated broker)."""
     check_trading_mode(settings, mode)
     trading = mode in ("testnet", "live")
     gateway = exchange_gateway(settings, clock, sandbox=mode == "testnet", with_keys=trading)
@@ -84,10 +95,14 @@ def live_parts(settings: Settings, handle: StoreHandle, clock: Clock, mode: str)
                              int(ex.unknown_order_grace_seconds * 1000))
     tickers = TickerCache(gateway, settings.exchange.ticker_ttl_seconds)
 
-    def broker(symbols: list[str], store: TradingStore, run_id: str) -> Broker:
+    def broker(symbols: list[str], deployment_id: int, run_id: str, store: Store
+               ) -> BrokerSetup:
+        assert isinstance(store, TradingStore)
+
         def on_error(kind: str, message: str, symbol: str | None) -> None:
             store.error(clock.now_ms(), kind, message, symbol, None, "broker")
-        return CcxtBroker(gateway, OrderJournal(handle.engine, mode, store.deployment_id),
-                          tickers, symbols, config, run_tag=run_id, on_error=on_error)
+        b = CcxtBroker(gateway, OrderJournal(handle.engine, mode, deployment_id), tickers,
+                       symbols, config, run_tag=run_id, on_error=on_error)
+        return BrokerSetup(b, ExchangeRecovery(b, store, notifier))
 
     return LiveParts(gateway, feed, broker)

@@ -3,12 +3,11 @@ as good on the most recent candles that neither model was fitted on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.retraining import RetrainResult
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.calibration import nll
 from tradeloop.ml.dataset import build_samples, sequences
@@ -19,19 +18,6 @@ from tradeloop.settings import Settings
 
 MIN_COMPARISON_SAMPLES = 50
 
-
-@dataclass(frozen=True)
-class RetrainResult:
-    symbol: str
-    timeframe: str
-    version: str | None
-    run_id: str | None
-    promoted: bool
-    reason: str
-    validation_confidence: float | None = None
-    validation_accuracy: float | None = None
-    seconds: float = 0.0
-    error: str | None = None
 
 
 def score(ref: ModelRef, settings: Settings, candles_reader: CandleReader, key: SeriesKey,

@@ -1,23 +1,31 @@
 """Measure a deployment from the database: the same numbers for the running health checks,
-the end-of-phase validation and the phase 2 re-validation (DESIGN 4)."""
+the end-of-phase validation and the phase 2 re-validation (DESIGN 4); the health checks'
+reads and writes (:class:`HealthRecords`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, func, insert, select
 
+from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
     ErrorLogRow,
     ExchangeMetricsRow,
+    HealthCheckRow,
     LearningStateRow,
     TradeOutcomeRow,
 )
-from tradeloop.adapters.store.trading_store import ms_of, ts
-from tradeloop.domain.health import DeploymentMetrics, max_drawdown_percent, uptime_share
+from tradeloop.domain.health import (
+    DeploymentMetrics,
+    Health,
+    max_drawdown_percent,
+    uptime_share,
+)
+from tradeloop.domain.timestamps import ms_of, ts
+from tradeloop.monitoring.health_checks import WindowCounts
 
 HOUR_MS = 3_600_000
 
@@ -66,16 +74,6 @@ def transition_counts(conn: Connection, deployment_id: int, lo: datetime, hi: da
     return {str(k): int(v) for k, v in rows}
 
 
-def initial_equity(notes: str | None, default: float) -> float:
-    """A deployment's equity at its start: recorded in its notes (an exchange account's is
-    whatever the account held), else the configured simulated balance."""
-    try:
-        value = json.loads(notes).get("initial_equity") if notes else None
-    except (ValueError, AttributeError):
-        value = None
-    return float(value) if isinstance(value, int | float) and value > 0 else default
-
-
 def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
             initial_equity: float, snapshot_ms: int) -> DeploymentMetrics:
     """What deployment ``deployment_id`` did in ``[start, end]``."""
@@ -107,3 +105,42 @@ def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
         transitions=transitions,
         uptime=uptime_share(times, start_ms, end_ms, snapshot_ms))
 
+
+
+class HealthRecords:
+    """The health checks' view of the store (the HealthData port)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def counts(self, deployment_id: int, start_ms: int, since_ms: int, now_ms: int
+               ) -> WindowCounts:
+        lo, since, hi = ts(start_ms), ts(since_ms), ts(now_ms)
+        with self.engine.connect() as conn:
+            n, wins, pnl = trade_totals(conn, deployment_id, lo, hi)
+            errors = error_count(conn, deployment_id, since, hi)
+            transitions = transition_counts(conn, deployment_id, since, hi)
+            requests, failed = api_counts(conn, deployment_id, since, hi)
+        return WindowCounts(n, wins, pnl, errors, transitions, requests, failed)
+
+    def snapshots_after(self, deployment_id: int, last_id: int
+                        ) -> list[tuple[int, int, float, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(EquityHistoryRow.id, EquityHistoryRow.timestamp,
+                       EquityHistoryRow.equity, EquityHistoryRow.events)
+                .where(EquityHistoryRow.deployment_id == deployment_id,
+                       EquityHistoryRow.id > last_id)
+                .order_by(EquityHistoryRow.id)).all()
+        return [(int(i), ms_of(t), float(e), int(n)) for i, t, e, n in rows]
+
+    def record_checks(self, deployment_id: int, now_ms: int, health: Health) -> None:
+        rows = [{"timestamp": ts(now_ms), "deployment_id": deployment_id,
+                 "check_name": c.name, "passed": c.passed, "value": c.value,
+                 "threshold": c.threshold,
+                 "severity": "info" if c.passed else
+                 ("critical" if c.name == "max_drawdown" else "warning"),
+                 "message": c.line(), "health_score": health.score} for c in health.checks]
+        with self.engine.begin() as conn:
+            conn.execute(insert(HealthCheckRow), rows)
+        Deployments(self.engine).update(deployment_id, health_score=health.score)

@@ -1,9 +1,9 @@
-"""The strategy interface: what a strategy sees at a candle close and what it may ask for."""
+"""What a strategy sees at a candle close and what it may ask for."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.gate import Mode
@@ -17,7 +17,9 @@ class Context:
 
     ``direction``/``confidence`` are the aggregated ML signal (None without a valid
     prediction); ``held`` is true while an operator pause, a retrain, an error, stale data or a
-    risk halt holds the symbol; ``candles`` is the series' window up to the closed candle."""
+    risk halt holds the symbol; ``candles`` is the series' window up to the closed candle and
+    ``index`` that candle's index in the engine's candle book (the key for indicators a
+    strategy precomputed at preload)."""
 
     symbol: str
     timeframe: str
@@ -29,19 +31,10 @@ class Context:
     confidence: float | None
     exit_floor: float
     candles: CandleArrays
+    index: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     action: Action
     reason: str
-
-
-class Strategy(Protocol):
-    """Turns a candle close into a buy (open a long), a sell (close it) or nothing. The
-    engine still applies the risk checks, the pending-order rule and the position sizing."""
-
-    name: str
-    history: int  # candles of the series the strategy needs in ``Context.candles``
-
-    def decide(self, ctx: Context) -> Decision | None: ...

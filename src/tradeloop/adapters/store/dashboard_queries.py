@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as OrmSession
 
+from tradeloop.adapters.store.monitor_queries import View, collect
 from tradeloop.adapters.store.runtime_state import RuntimeState
 from tradeloop.adapters.store.schema import (
     AlertRow,
@@ -33,9 +34,8 @@ from tradeloop.adapters.store.schema import (
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
-from tradeloop.adapters.store.trading_store import ts
-from tradeloop.deploy.monitor import View, collect
 from tradeloop.domain.timeframes import Timeframe
+from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings
 
 MAX_POINTS = 1500

@@ -1,43 +1,22 @@
-"""Retraining in a worker process, off the engine's hot path.
+"""Retraining in a worker process, off the engine's hot path (the RetrainRunner port).
 
 The engine process never imports Lightning (its ~440 MB and ~9 s stay in the worker). In
 replay the engine waits for each job at simulated time, so a replay stays deterministic; in
-paper/live it polls and keeps serving the champion meanwhile.
+paper/live it polls and keeps serving the champion meanwhile. What a job does is given by the
+composition root (a picklable module-level function and its arguments).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
+from typing import Any
 
-from tradeloop.engine.learning import RetrainJob
-from tradeloop.engine.retrainer import RetrainResult
-from tradeloop.settings import Settings
+from tradeloop.domain.retraining import RetrainJob, RetrainResult
 
-
-def _run(settings: Settings, registry_root: str | None, job: RetrainJob) -> RetrainResult:
-    import torch
-
-    from tradeloop.app import model_registry, open_store
-    from tradeloop.engine.retrainer import retrain
-    from tradeloop.ports import ModelRecorder
-
-    torch.set_num_threads(1)
-    store = open_store(settings, migrate=False)
-    registry: ModelRecorder
-    if registry_root is not None:
-        from tradeloop.adapters.registry.local_registry import LocalRegistry
-
-        registry = LocalRegistry(Path(registry_root))
-    else:
-        registry = model_registry(settings)
-    try:
-        return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
-                       job.triggered_ms)
-    finally:
-        store.close()
+JobFunction = Callable[..., RetrainResult]  # (*args, job) -> result, run in the worker
 
 
 def _outcome(job: RetrainJob, future: Future[RetrainResult]) -> RetrainResult:
@@ -52,9 +31,8 @@ def _outcome(job: RetrainJob, future: Future[RetrainResult]) -> RetrainResult:
 class ProcessRunner:
     """Runs retraining jobs one at a time in a spawned worker process."""
 
-    def __init__(self, settings: Settings, registry_root: Path | None, *, wait: bool) -> None:
-        self.settings = settings
-        self.registry_root = str(registry_root) if registry_root is not None else None
+    def __init__(self, function: JobFunction, args: tuple[Any, ...], *, wait: bool) -> None:
+        self.function, self.args = function, args
         self.wait = wait
         self._pool = self._new_pool()
         self._futures: list[tuple[RetrainJob, Future[RetrainResult]]] = []
@@ -66,11 +44,11 @@ class ProcessRunner:
     def _submit(self, job: RetrainJob) -> Future[RetrainResult]:
         """Submit, replacing a pool broken by a crashed worker (the next job still runs)."""
         try:
-            return self._pool.submit(_run, self.settings, self.registry_root, job)
+            return self._pool.submit(self.function, *self.args, job)
         except BrokenProcessPool:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            return self._pool.submit(_run, self.settings, self.registry_root, job)
+            return self._pool.submit(self.function, *self.args, job)
 
     def submit(self, job: RetrainJob) -> None:
         future = self._submit(job)

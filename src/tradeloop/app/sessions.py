@@ -1,0 +1,155 @@
+"""A deployment's parts for its mode: replay (simulated clock, stored candles, SimBroker),
+paper (wall clock, exchange candles, SimBroker fed by live prices) or testnet/live (the
+exchange broker). The only place a session's adapters are chosen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradeloop.adapters.broker.sim import SimBroker
+from tradeloop.adapters.clock import WallClock
+from tradeloop.adapters.exchange.gateway import ExchangeGateway
+from tradeloop.adapters.notify.log_notifier import LogNotifier
+from tradeloop.adapters.store.control_store import ControlChannel
+from tradeloop.adapters.store.deployment_metrics import HealthRecords
+from tradeloop.adapters.store.deployments import Deployments
+from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
+from tradeloop.adapters.store.trading_store import TradingStore
+from tradeloop.adapters.store.wipe import summary, wipe_trading_state
+from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
+from tradeloop.app.stores import champion_files, engine_lock
+from tradeloop.deploy.session import Session, SessionParts, SessionStore
+from tradeloop.domain.commands import ControlCommand
+from tradeloop.domain.errors import EngineError
+from tradeloop.ml.predictor import Predictor as ChampionPredictor
+from tradeloop.monitoring.health_checks import HealthMonitor
+from tradeloop.ports import (
+    BrokerFactory,
+    BrokerSetup,
+    Clock,
+    FeedFactory,
+    ModelRegistry,
+    Notifier,
+    Predictor,
+    RetrainRunner,
+    Store,
+    StoreHandle,
+)
+from tradeloop.settings import Settings
+
+
+class StoredControls:
+    """The control channel and the operator's choices kept in the database (the session's
+    SessionControls)."""
+
+    def __init__(self, handle: StoreHandle) -> None:
+        self.db = handle.engine
+        self.channel, self.state = ControlChannel(self.db), RuntimeState(self.db)
+
+    def pending(self) -> list[ControlCommand]:
+        return self.channel.pending()
+
+    def answer(self, command_id: int, status: str, result: str, now_ms: int) -> None:
+        self.channel.answer(command_id, status, result, now_ms)
+
+    def strategy(self, default: str) -> str:
+        from tradeloop.strategies.catalog import STRATEGIES
+
+        name = self.state.strategy(default)
+        return name if name in STRATEGIES else default
+
+    def set_strategy(self, name: str, now_ms: int, by: str) -> None:
+        self.state.put(STRATEGY, name, now_ms, by)
+
+    def paused(self) -> set[str]:
+        return self.state.paused()
+
+    def set_paused(self, symbol: str, paused: bool, now_ms: int, by: str) -> None:
+        self.state.set_paused(symbol, paused, now_ms, by)
+
+    def wipe(self) -> str:
+        return summary(wipe_trading_state(self.db))
+
+
+def simulated_broker(settings: Settings, handle: StoreHandle, mode: str) -> BrokerFactory:
+    """SimBroker: a replay starts empty; a paper account takes over what a crashed paper
+    run left open."""
+    t = settings.trading
+
+    def make(symbols: list[str], deployment_id: int, run_id: str, store: Store
+             ) -> BrokerSetup:
+        broker = SimBroker(t.initial_balance, t.fee_bps, t.slippage_bps)
+        if mode == "replay":
+            return BrokerSetup(broker, nothing_to_recover)
+        assert isinstance(store, TradingStore)
+        return BrokerSetup(broker, PaperRecovery(handle.engine, broker, store, mode, symbols,
+                                                 deployment_id))
+    return make
+
+
+def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: Clock,
+                  feed: FeedFactory, runner: RetrainRunner,
+                  registry: ModelRegistry | None = None, notifier: Notifier | None = None,
+                  predictor: Predictor | None = None, broker: BrokerFactory | None = None,
+                  gateway: ExchangeGateway | None = None) -> SessionParts:
+    """Everything a session of ``mode`` runs on. ``broker`` None: the simulated broker;
+    a clock other than the wall clock drives the health checks at its own time."""
+    if mode in ("testnet", "live") and broker is None:
+        raise EngineError(f"{mode} trading needs the exchange broker (a simulated account "
+                          f"would only pretend to trade)")
+    registry = registry or champion_files(settings)
+
+    def store(run_mode: str, deployment_id: int) -> SessionStore:
+        return TradingStore(handle.engine, run_mode, deployment_id)
+
+    def health(deployment_id: int, started: int, equity: float) -> HealthMonitor:
+        return HealthMonitor(HealthRecords(handle.engine), deployment_id, started, settings,
+                             notifier, initial_equity=equity)
+
+    def on_deployment(deployment_id: int) -> None:
+        if isinstance(notifier, LogNotifier):
+            notifier.deployment_id = deployment_id
+
+    metrics = None
+    if gateway is not None:
+        limit = settings.exchange.rate_limit_per_minute
+
+        def metrics(s: SessionStore, now: int) -> None:
+            assert isinstance(s, TradingStore)
+            s.exchange_metrics(now, gateway.snapshot(), limit)
+
+    return SessionParts(
+        clock=clock, simulated=not isinstance(clock, WallClock), feed=feed,
+        broker=broker or simulated_broker(settings, handle, mode), runner=runner,
+        predictor=predictor or ChampionPredictor(registry), registry=registry,
+        lock=engine_lock(settings), deployments=Deployments(handle.engine),
+        controls=StoredControls(handle), store=store, health=health, notifier=notifier,
+        exchange_metrics=metrics, on_deployment=on_deployment)
+
+
+def make_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,
+                 clock: Clock, feed: FeedFactory, runner: RetrainRunner,
+                 registry: ModelRegistry | None = None, notifier: Notifier | None = None,
+                 predictor: Predictor | None = None, broker: BrokerFactory | None = None,
+                 gateway: ExchangeGateway | None = None, **options: Any) -> Session:
+    """A session of ``mode`` on ``symbols`` (``options``: phase, activate_after,
+    on_activated, notes)."""
+    parts = session_parts(settings, handle, mode=mode, clock=clock, feed=feed, runner=runner,
+                          registry=registry, notifier=notifier, predictor=predictor,
+                          broker=broker, gateway=gateway)
+    return Session(settings, symbols, parts, mode=mode, **options)
+
+
+def live_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,
+                 clock: Clock) -> Session:
+    """``tradeloop run``: a paper, testnet or live session on the configured exchange, the
+    production champions serving, retraining in a worker process."""
+    from tradeloop.app.exchange import live_parts
+    from tradeloop.app.retrain_jobs import retrain_runner
+    from tradeloop.app.stores import notifier_for
+
+    notifier = notifier_for(settings, handle.engine, clock)
+    live = live_parts(settings, handle, clock, mode, notifier)
+    return make_session(settings, handle, symbols, mode=mode, clock=clock, feed=live.feed,
+                        broker=live.broker, gateway=live.gateway,
+                        runner=retrain_runner(settings, None, wait=False), notifier=notifier)

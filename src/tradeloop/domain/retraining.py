@@ -1,0 +1,41 @@
+"""Retraining jobs and their outcomes, as the engine, the workers and the store see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetrainJob:
+    symbol: str
+    timeframe: str
+    reason: str
+    triggered_ms: int
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    symbol: str
+    timeframe: str
+    version: str | None
+    run_id: str | None
+    promoted: bool
+    reason: str
+    validation_confidence: float | None = None
+    validation_accuracy: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dict[str, object]:
+    """A ``retraining_history`` row (times in ms). In replay simulated time does not move
+    while a model trains, so ``finished_at`` equals ``triggered_at`` there; the wall time is
+    the duration."""
+    return {
+        "symbol": job.symbol, "timeframe": job.timeframe, "trigger_reason": job.reason,
+        "triggered_at": job.triggered_ms, "finished_at": max(finished_ms, job.triggered_ms),
+        "duration_seconds": res.seconds, "status": "failed" if res.error else "done",
+        "validation_confidence": res.validation_confidence,
+        "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
+        "mlflow_run_id": res.run_id, "model_version": res.version, "error": res.error,
+        "notes": res.reason}
