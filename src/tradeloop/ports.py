@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
@@ -96,13 +96,12 @@ class ModelRecorder(ModelRegistry, Protocol):
 
 
 # -- the engine's ports ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CandleClose:
+class CandleClose(NamedTuple):
     """Candle ``index`` of ``key`` (an index into the engine's candle book) closed at
-    ``close_ms``."""
+    ``close_ms`` (a tuple: one is made per candle close)."""
 
     key: SeriesKey
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, which nothing here uses
     close_ms: int
 
 

@@ -22,8 +22,8 @@ from tradeloop.adapters.broker.sim import SimBroker
 from tradeloop.adapters.clock import SimClock
 from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.registry.local_registry import LocalRegistry
+from tradeloop.adapters.store.backtest_store import BacktestStore
 from tradeloop.adapters.store.deployments import Deployments
-from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app.retrain_jobs import retrain_runner
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.performance import Performance
@@ -85,7 +85,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
     deployments = Deployments(store.engine)
     deployment_id = deployments.open(phase=0, symbols=symbols, mode="replay",
                                      started_ms=start_ms, notes=f"backtest {run_id}")
-    tstore = TradingStore(store.engine, "replay", deployment_id)
+    tstore = BacktestStore(store.engine, "replay", deployment_id)
     worker = retrain_runner(settings, folder / "models", wait=True)
     initial: list[RetrainResult] = []
     try:

@@ -318,7 +318,7 @@ class Session:
             rolled_back = result.status == "rolled_back"
             # an exchange account keeps its positions across a stop (restored at the next
             # start); a rollback closes them
-            engine.finish(result.ended_ms, "rollback" if rolled_back else "session_end",
+            engine.finish(result.ended_ms, "rollback" if rolled_back else "end_of_run",
                           close=rolled_back or broker.close_on_stop)
             if hooks is not None:
                 hooks.snapshot(result.ended_ms)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,9 +11,9 @@ PRICE_FIELDS = ("open", "high", "low", "close")
 FIELDS = ("open_time", "open", "high", "low", "close", "volume")
 
 
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One closed candle; ``open_time`` is milliseconds since the epoch, UTC."""
+class Candle(NamedTuple):
+    """One closed candle; ``open_time`` is milliseconds since the epoch, UTC (a tuple: made
+    on every candle close, at C speed)."""
 
     open_time: int
     open: float
@@ -22,9 +23,9 @@ class Candle:
     volume: float
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesKey:
-    """Identifies one candle series in the store."""
+class SeriesKey(NamedTuple):
+    """Identifies one candle series in the store (a tuple: hashed at C speed, as the engine
+    looks series up on every candle)."""
 
     exchange: str
     symbol: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,27 +12,35 @@ from tradeloop.domain.gate import Mode
 Action = Literal["buy", "sell"]
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
     """One closed candle of (symbol, timeframe) as the engine sees it after the prediction.
 
     ``direction``/``confidence`` are the aggregated ML signal (None without a valid
     prediction); ``held`` is true while an operator pause, a retrain, an error, stale data or a
-    risk halt holds the symbol; ``candles`` is the series' window up to the closed candle and
-    ``index`` that candle's index in the engine's candle book (the key for indicators a
-    strategy precomputed at preload)."""
+    risk halt holds the symbol; ``candles`` is the series' window up to the closed candle (made
+    on first use when given as a function: a strategy reading precomputed indicators never
+    pays for it); ``index`` is that candle's index in the engine's candle book and
+    ``open_time`` its open time (the keys for indicators a strategy precomputed at preload)."""
 
-    symbol: str
-    timeframe: str
-    finest: bool
-    mode: Mode
-    held: bool
-    holding: bool
-    direction: str | None
-    confidence: float | None
-    exit_floor: float
-    candles: CandleArrays
-    index: int = -1
+    __slots__ = ("_candles", "confidence", "direction", "exit_floor", "finest", "held",
+                 "holding", "index", "mode", "open_time", "symbol", "timeframe")
+
+    def __init__(self, symbol: str, timeframe: str, finest: bool, mode: Mode, held: bool,
+                 holding: bool, direction: str | None, confidence: float | None,
+                 exit_floor: float, candles: CandleArrays | Callable[[], CandleArrays],
+                 index: int = -1, open_time: int | None = None) -> None:
+        self.symbol, self.timeframe, self.finest, self.mode = symbol, timeframe, finest, mode
+        self.held, self.holding, self.direction = held, holding, direction
+        self.confidence, self.exit_floor, self._candles = confidence, exit_floor, candles
+        self.index = index
+        self.open_time = open_time if open_time is not None else \
+            int(self.candles.open_time[-1]) if len(self.candles) else -1
+
+    @property
+    def candles(self) -> CandleArrays:
+        if callable(self._candles):
+            self._candles = self._candles()
+        return self._candles
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,10 @@ class Gate:
         return self._state(symbol).mode
 
     def _state(self, symbol: str) -> _State:
-        return self._states.setdefault(symbol, _State())
+        st = self._states.get(symbol)
+        if st is None:
+            st = self._states[symbol] = _State()
+        return st
 
     def _move(self, symbol: str, st: _State, mode: Mode, now_ms: int, reason: str,
               confidence: float | None) -> Transition:
@@ -68,6 +71,10 @@ class Gate:
     def holds(self, symbol: str) -> frozenset[str]:
         """Why the symbol is held in LEARNING (empty when it is free to trade)."""
         return frozenset(self._state(symbol).holds)
+
+    def held(self, symbol: str) -> bool:
+        """Whether anything holds the symbol in LEARNING (asked on every candle)."""
+        return bool(self._state(symbol).holds)
 
     def since_ms(self, symbol: str) -> int:
         return self._state(symbol).since_ms

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from tradeloop.domain.symbols import base36
 
@@ -90,8 +91,7 @@ def close_position(pos: Position, quantity: float, exit_price: float, exit_time_
                        pos.confidence)
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerEvents:
+class BrokerEvents(NamedTuple):
     """What a broker reports after moving the book: fills, and closed trades with the money
     each risked at entry (for R multiples)."""
 

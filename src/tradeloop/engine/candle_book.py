@@ -19,37 +19,36 @@ class CandleBook:
 
     def __init__(self, keep: int = KEEP_BARS) -> None:
         self.keep = keep
-        self._cols: dict[SeriesKey, dict[str, np.ndarray]] = {}
+        self._cols: dict[SeriesKey, list[np.ndarray]] = {}  # in FIELDS order
         self._len: dict[SeriesKey, int] = {}  # rows held
         self._base: dict[SeriesKey, int] = {}  # absolute index of row 0
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
-        self._cols[key] = {f: np.array(getattr(candles, f)) for f in FIELDS}
+        self._cols[key] = [np.array(getattr(candles, f)) for f in FIELDS]
         self._len[key] = len(candles)
         self._base[key] = 0
 
     def append(self, key: SeriesKey, candle: Candle) -> int:
         """Add a closed candle (newer than the last one) and return its index."""
-        cols = self._cols.setdefault(key, {f: np.empty(0, dtype=np.int64 if f == "open_time"
-                                                        else np.float64) for f in FIELDS})
+        cols = self._cols.setdefault(key, [np.empty(0, dtype=np.int64 if f == "open_time"
+                                                    else np.float64) for f in FIELDS])
         base = self._base.setdefault(key, 0)
         n = self._len.get(key, 0)
-        if n and candle.open_time <= cols["open_time"][n - 1]:
+        if n and candle.open_time <= cols[0][n - 1]:
             return base + n - 1  # duplicate or late candle: already have it
         if n >= 2 * self.keep:  # drop the oldest, keep the newest ``keep``
             drop = n - self.keep
-            for f in FIELDS:
-                cols[f] = cols[f][drop:n].copy()
+            cols[:] = [col[drop:n].copy() for col in cols]
             base += drop
             n -= drop
             self._base[key] = base
-        if n == len(cols["open_time"]):
-            for f in FIELDS:
-                grown = np.empty(max(64, 2 * n), dtype=cols[f].dtype)
-                grown[:n] = cols[f][:n]
-                cols[f] = grown
-        for f in FIELDS:
-            cols[f][n] = getattr(candle, f)
+        if n == len(cols[0]):
+            for i, col in enumerate(cols):
+                grown = np.empty(max(64, 2 * n), dtype=col.dtype)
+                grown[:n] = col[:n]
+                cols[i] = grown
+        for col, f in zip(cols, FIELDS, strict=True):
+            col[n] = getattr(candle, f)
         self._len[key] = n + 1
         return base + n
 
@@ -61,23 +60,26 @@ class CandleBook:
 
     def all(self, key: SeriesKey) -> CandleArrays:
         """Every candle held for ``key`` (a strategy preloads its indicators on it)."""
-        c, n = self._cols[key], self._len[key]
-        return CandleArrays(*(c[f][:n] for f in FIELDS))
+        t, o, h, lo, c, v = self._cols[key]
+        n = self._len[key]
+        return CandleArrays(t[:n], o[:n], h[:n], lo[:n], c[:n], v[:n])
 
     def first_index(self, key: SeriesKey) -> int:
         """Absolute index of the oldest candle held for ``key``."""
         return self._base.get(key, 0)
 
     def candle(self, key: SeriesKey, index: int) -> Candle:
-        c, i = self._cols[key], index - self._base.get(key, 0)
+        i = index - self._base.get(key, 0)
         if i < 0:
             raise IndexError(f"{key}: candle {index} is no longer held (oldest is "
                              f"{self._base[key]})")
-        return Candle(int(c["open_time"][i]), float(c["open"][i]), float(c["high"][i]),
-                      float(c["low"][i]), float(c["close"][i]), float(c["volume"][i]))
+        t, o, h, lo, c, v = self._cols[key]
+        return Candle(int(t[i]), float(o[i]), float(h[i]), float(lo[i]), float(c[i]),
+                      float(v[i]))
 
     def window(self, key: SeriesKey, end_index: int, n: int) -> CandleArrays:
         """Candles ``end_index - n + 1 .. end_index`` (fewer at the start of the history)."""
-        c, end = self._cols[key], end_index - self._base.get(key, 0)
-        lo = max(0, end + 1 - n)
-        return CandleArrays(*(c[f][lo: end + 1] for f in FIELDS))
+        hi = end_index - self._base.get(key, 0) + 1
+        a = max(0, hi - n)
+        t, o, h, lo, c, v = self._cols[key]
+        return CandleArrays(t[a:hi], o[a:hi], h[a:hi], lo[a:hi], c[a:hi], v[a:hi])

@@ -144,11 +144,12 @@ class Engine:
         symbol, tf = key.symbol, key.timeframe
         candle = self.book.candle(key, index)
         log.info("[%s @ %s] Candle closed: O=%.2f C=%.2f", symbol, tf, candle.open, candle.close)
-        if tf == self._finest[symbol]:
+        finest = tf == self._finest[symbol]
+        if finest:
             self._advance_book(symbol, candle, now_ms)
-        window = self.book.window(key, index, self.cfg.window)
         prediction = None
         if self.predictor is not None:
+            window = self.book.window(key, index, self.cfg.window)
             prediction = self.predictor.predict(symbol, tf, window)
             if prediction is None:
                 err = self.predictor.errors.get((symbol, tf))
@@ -166,7 +167,7 @@ class Engine:
                                   str(self.gate.mode(symbol)))
             if self.learning is not None:
                 self.learning.on_prediction(key, index, prediction)
-        agg = self.aggregator.aggregate(symbol, now_ms)
+        agg = self.aggregator.aggregate(symbol, now_ms) if self.predictor is not None else None
         direction: str | None = None
         confidence: float | None = None
         if agg is not None:
@@ -178,14 +179,13 @@ class Engine:
                 self.record_transition(transition)
             self.store.confidence(now_ms, symbol, confidence, direction,
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
-        finest = tf == self._finest[symbol]
         if agg is not None or finest:
-            need = self.strategy.history
-            candles = window if len(window) >= need else self.book.window(key, index, need)
+            book, history = self.book, self.strategy.history
             decision = self.strategy.decide(Context(
-                symbol, tf, finest, self.gate.mode(symbol), bool(self.gate.holds(symbol)),
+                symbol, tf, finest, self.gate.mode(symbol), self.gate.held(symbol),
                 symbol in self.broker.positions, direction, confidence,
-                self.cfg.threshold - self.cfg.hysteresis, candles, index))
+                self.cfg.threshold - self.cfg.hysteresis,
+                lambda: book.window(key, index, history), index, candle.open_time))
             if decision is not None:
                 if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,
@@ -199,7 +199,8 @@ class Engine:
 
     def _advance_book(self, symbol: str, candle: Candle, now_ms: int) -> None:
         events = self.broker.on_candle(symbol, candle, now_ms)
-        self._handle(events, now_ms)
+        if events.fills or events.closed:
+            self._handle(events, now_ms)
         equity = self.broker.equity()
         halt = self.risk.on_equity(now_ms, equity)
         if halt is not None:
@@ -310,7 +311,7 @@ class Engine:
         conf = f" (confidence: {t.confidence:.2%})" if t.confidence is not None else ""
         log.info("✓ [%s] Transitioned to %s mode%s: %s", t.symbol, t.mode, conf, t.reason)
 
-    def finish(self, now_ms: int, reason: str = "end_of_replay", close: bool = True) -> None:
+    def finish(self, now_ms: int, reason: str = "end_of_run", close: bool = True) -> None:
         """End of a run: close what is open (unless ``close`` is false: an exchange account
         keeps its positions for the next run) and flush the buffers."""
         if close:

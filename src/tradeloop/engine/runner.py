@@ -85,7 +85,6 @@ class Runner:
         stopped = ""
         try:
             for event in self.market.closes():
-                now = clock.now_ms()
                 if event is not None:
                     engine.on_close(event.key, event.index, event.close_ms)
                     events += 1
@@ -93,8 +92,9 @@ class Runner:
                         stopped = HALT
                         break
                     for hook in hooks:
-                        stopped = hook.on_close(now) or stopped
+                        stopped = hook.on_close(event.close_ms) or stopped
                 else:
+                    now = clock.now_ms()
                     engine.heartbeat(now)
                     for hook in hooks:
                         stopped = hook.on_heartbeat(now) or stopped

@@ -49,21 +49,22 @@ class MaCrossStrategy:
     def __init__(self, params: MaCrossParams | None = None) -> None:
         self.p = params or MaCrossParams()
         self.history = self.p.slow + 1
-        self._pre: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # per series: open times and the two averages, as lists (read one value per candle)
+        self._pre: dict[tuple[str, str], tuple[list[int], list[float], list[float]]] = {}
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
         self._pre[(key.symbol, key.timeframe)] = (
-            candles.open_time.copy(), sma(candles.close, self.p.fast),
-            sma(candles.close, self.p.slow))
+            candles.open_time.tolist(), sma(candles.close, self.p.fast).tolist(),
+            sma(candles.close, self.p.slow).tolist())
 
     def _averages(self, ctx: Context) -> tuple[float, float, float, float]:
         """(fast, slow) on the previous and on this candle."""
         pre = self._pre.get((ctx.symbol, ctx.timeframe))
-        last = int(ctx.candles.open_time[-1])
-        if pre is not None and 1 <= ctx.index < len(pre[0]) and pre[0][ctx.index] == last:
+        if pre is not None and 1 <= ctx.index < len(pre[0]) and \
+                pre[0][ctx.index] == ctx.open_time:
             _, fast, slow = pre
             i = ctx.index
-            return float(fast[i - 1]), float(slow[i - 1]), float(fast[i]), float(slow[i])
+            return fast[i - 1], slow[i - 1], fast[i], slow[i]
         close = ctx.candles.close[-(self.p.slow + 1):]
         if len(close) < 2:
             nan = float("nan")

@@ -43,6 +43,8 @@ class SimBroker:
         return bool(self.pending.get(symbol))
 
     def equity(self) -> float:
+        if not self.positions:
+            return self.cash
         return self.cash + sum(p.quantity * self.last_price.get(s, p.entry_price)
                                for s, p in self.positions.items())
 
@@ -50,8 +52,9 @@ class SimBroker:
         """Advance the book for one closed candle of ``symbol`` (opened at candle.open_time)."""
         fills: list[Fill] = []
         closed: list[tuple[ClosedTrade, float]] = []
-        for order in self.pending.pop(symbol, []):
-            self._fill(order, candle.open, candle.open_time, fills, closed)
+        if symbol in self.pending:
+            for order in self.pending.pop(symbol):
+                self._fill(order, candle.open, candle.open_time, fills, closed)
         pos = self.positions.get(symbol)
         if pos is not None:
             hit_stop = pos.stop_loss is not None and candle.low <= pos.stop_loss
