@@ -22,8 +22,8 @@ from tradeloop.adapters.store import dashboard_queries as dd
 from tradeloop.app import StoreHandle, open_store
 from tradeloop.app.operator import LABELS, Operator
 from tradeloop.cli.common import fmt_ms
+from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
-from tradeloop.domain.health import initial_equity
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings, load_settings

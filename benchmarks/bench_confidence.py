@@ -30,7 +30,7 @@ from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.app import open_store
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import load_settings
 
@@ -54,7 +54,7 @@ def main() -> int:
         settings = load_settings(work / "config.yaml", env={})
         store = open_store(settings)
         registry = LocalRegistry(work / "models")
-        predictor = Predictor(registry)
+        predictor = ChampionPredictor(registry)
         horizon = settings.model.horizon_bars
         conf_all, hit_all, per_series = [], [], {}
         rw = random_walk(30_000, seed=21, vol=0.006,

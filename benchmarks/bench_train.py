@@ -44,10 +44,10 @@ from pathlib import Path
 torch.set_num_threads(1)
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.market_data.synthetic import synth_market
-from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.predictor import ChampionPredictor
 models, symbols, tfs = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3].split(",")
 candles, _ = synth_market(10, timeframe="1h", seed=1)
-p = Predictor(ChampionFiles(models))
+p = ChampionPredictor(ChampionFiles(models))
 ok = sum(p.predict(s, t, candles) is not None for s in symbols for t in tfs)
 rss = int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
 heavy = [m for m in sys.modules if m.split(".")[0] in ("lightning", "mlflow")]
@@ -87,12 +87,12 @@ def main() -> int:
         early_s, early_epochs, _ = timed("continuous_learning: {retraining: {max_epochs: 50}}\n")
 
         from tradeloop.adapters.registry.champion_files import ChampionFiles
-        from tradeloop.ml.predictor import Predictor
+        from tradeloop.ml.predictor import ChampionPredictor
 
         files = ChampionFiles(work / "models")
         ref = files.champion("BTC/USDT", "1h")
         assert ref is not None
-        predictor = Predictor(files)
+        predictor = ChampionPredictor(files)
         live, _ = synth_market(10, timeframe="1h", seed=8)
         for _ in range(50):
             predictor.predict("BTC/USDT", "1h", live)

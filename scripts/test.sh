@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command (make test) runs this: lint, then the whole pytest suite with a
-# throw-away PostgreSQL server so the storage tests run against SQLite and PostgreSQL, and
-# Debian's chromium + chromium-driver for the dashboard's browser test (installed if absent).
+# The README's test command (make test) runs this: lint (ruff incl. its security rules, mypy),
+# then the whole pytest suite (a timeout per test) with a throw-away PostgreSQL server so the
+# storage tests run against SQLite and PostgreSQL, Debian's chromium + chromium-driver for the
+# dashboard's browser test (installed if absent) and the real candles of ../shared/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MLFLOW_DISABLE_TELEMETRY=true PYTHONHASHSEED=0
@@ -21,5 +22,7 @@ pgdir=$(mktemp -d /tmp/tradeloop-pg.XXXXXX)
 trap 'scripts/pg_throwaway.sh stop "$pgdir"' EXIT
 eval "$(scripts/pg_throwaway.sh start "$pgdir")"
 export TRADELOOP_REQUIRE_POSTGRES=1
+# the tests on real candles read ../shared/data: fail, never skip, when it is missing
+export TRADELOOP_REQUIRE_DATA=1
 
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -25,6 +25,9 @@ PG_URL = os.environ.get("TRADELOOP_TEST_PG_URL")
 def shared_data() -> Path:
     """``../shared/data``: real Binance candles (never copied into the project)."""
     if not (SHARED_DATA / "README.md").exists():
+        if os.environ.get("TRADELOOP_REQUIRE_DATA") == "1":
+            pytest.fail(f"real candle data not found at {SHARED_DATA} but the tests that read "
+                        f"it are required (TRADELOOP_REQUIRE_DATA=1)")
         pytest.skip(f"real candle data not found at {SHARED_DATA} (the shared/ folder is absent)")
     return SHARED_DATA
 

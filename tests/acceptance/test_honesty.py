@@ -14,7 +14,7 @@ from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.ml.dataset import build_samples, walk_forward
 from tradeloop.ml.features import LOOKBACK, compute_features
-from tradeloop.ml.predictor import Predictor, load_model
+from tradeloop.ml.predictor import ChampionPredictor, load_model
 from tradeloop.ml.training import TrainingLimits, train_classifier
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import ModelSettings, load_settings
@@ -72,7 +72,7 @@ def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_st
     cut = 3000  # train on the first 3000 candles only
     train_series(settings, sqlite_store, recorder, "BTC/USDT", "1h",
                  until_ms=int(candles.open_time[cut]))
-    predictor = Predictor(recorder)
+    predictor = ChampionPredictor(recorder)
     model = load_model(recorder.champion("BTC/USDT", "1h"))  # type: ignore[arg-type]
     feats = ((compute_features(candles) - model.mean) / model.std).astype(np.float32)
     rng = np.random.default_rng(1)

@@ -17,7 +17,7 @@ from tradeloop.cli import main as cli
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import InsufficientDataError
 from tradeloop.ml.model_file import ModelArtifact
-from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import Settings, load_settings
 
@@ -65,7 +65,7 @@ def test_training_is_logged_registered_and_served(setup: tuple[Settings, CandleS
     assert registry.champion_version("SYN/USDT", "1h") == "1"  # promotion is the engine's job
 
     candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
-    prediction = Predictor(ChampionFiles(settings.path("models"))).predict(
+    prediction = ChampionPredictor(ChampionFiles(settings.path("models"))).predict(
         "SYN/USDT", "1h", candles)
     assert prediction is not None and prediction.model_version == "1"
     assert prediction.direction in ("down", "flat", "up")
@@ -88,7 +88,7 @@ def test_broken_models_never_crash_the_caller(setup: tuple[Settings, CandleStore
     settings, store = setup
     files = ChampionFiles(tmp_path / "models")
     candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
-    predictor = Predictor(files)
+    predictor = ChampionPredictor(files)
     assert predictor.predict("SYN/USDT", "1h", candles) is None
     assert "no champion model for SYN/USDT 1h" in predictor.errors[("SYN/USDT", "1h")]
 
@@ -153,8 +153,9 @@ def test_cli_train_and_the_seed_wrapper(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_inference_path_never_imports_lightning_or_mlflow() -> None:
-    code = ("import sys; from tradeloop.ml.predictor import Predictor; "
-            "from tradeloop.app import champion_files; "
+    code = ("import sys; from tradeloop.ml.predictor import ChampionPredictor; "
+            "from tradeloop.app import champion_files; import tradeloop.app.sessions; "
+            "import tradeloop.engine.runner; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'mlflow', "
             "'pytorch_lightning', 'torch')]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -174,7 +175,7 @@ def test_gru_sequence_model_trains_and_serves_without_lookahead(
     summary = train_series(settings, store, recorder, "SYN/USDT", "1h")
     assert summary.outcome.architecture == "gru" and summary.outcome.sequence_length == 8
     candles = store.load(SeriesKey("synthetic", "SYN/USDT", "1h"))
-    predictor = Predictor(recorder)
+    predictor = ChampionPredictor(recorder)
     full = predictor.predict("SYN/USDT", "1h", candles.take(slice(0, 4000)))
     assert full is not None and full.model_version == "1"
     short = predictor.predict("SYN/USDT", "1h", candles.take(slice(4000 - 71, 4000)))

@@ -14,7 +14,7 @@ from tests.fakes import RecordingFeedHooks
 from tests.support.fake_exchange import FakeExchange
 from tests.support.fake_stream import FakeStream
 from tests.support.kill_child import ScaledClock
-from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
+from tradeloop.adapters.market_data.exchange_feed import ExchangeMarketData
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import open_store
 from tradeloop.app.exchange import live_parts
@@ -58,7 +58,7 @@ def test_stream_first_rest_while_it_is_down(tmp_path: Path,
     store = open_store(settings)
     parts = live_parts(settings, store, clock, "paper")
     feed = parts.feed([KEY], RecordingFeedHooks())
-    assert isinstance(feed, CcxtMarketData) and feed.stream is not None
+    assert isinstance(feed, ExchangeMarketData) and feed.stream is not None
     book = CandleBook()
     events: list[CandleClose] = []
     closes = feed.closes()

@@ -57,7 +57,8 @@ def dashboard_server(config: Path, log_path: Path, timeout: float = 60.0) -> Ite
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    with urllib.request.urlopen(f"{url}/_stcore/health",  # noqa: S310
+                                                timeout=2) as r:
                         if r.read().strip() == b"ok":
                             break
                 except OSError:

@@ -3,15 +3,13 @@
 import numpy as np
 import pytest
 
-from tradeloop.domain.health import (
+from tradeloop.domain.deployment_metrics import (
     DeploymentMetrics,
-    HealthThresholds,
-    ValidationThresholds,
-    assess,
     max_drawdown_percent,
     uptime_share,
-    validate,
 )
+from tradeloop.domain.health import HealthThresholds, assess
+from tradeloop.domain.phase_criteria import ValidationThresholds, validate
 
 
 def metrics(**kw: object) -> DeploymentMetrics:

@@ -1,8 +1,8 @@
 import numpy as np
 
 from tradeloop.adapters.market_data.synthetic import random_walk, synth_market
+from tradeloop.domain.candle_checks import validate_candles
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.validation import validate_candles
 
 
 def test_seeded_and_reproducible() -> None:

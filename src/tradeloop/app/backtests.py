@@ -35,7 +35,7 @@ from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController
 from tradeloop.engine.runner import Progress, RunHook, Runner
 from tradeloop.engine.walk_forward import train_initial
-from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.ports import StoreHandle
 from tradeloop.settings import Settings
 
@@ -61,7 +61,7 @@ def run_id_for(settings: Settings, symbols: list[str], start_ms: int, end_ms: in
     """Deterministic id of a backtest's inputs (config, symbols, window, cadence)."""
     blob = json.dumps([settings.model_dump(mode="json"), symbols, start_ms, end_ms,
                        retrain_every_ms], sort_keys=True)
-    return "bt-" + hashlib.sha1(blob.encode()).hexdigest()[:10]
+    return "bt-" + hashlib.sha1(blob.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
 def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], start_ms: int,
@@ -92,7 +92,7 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         if strategy.needs_models:  # walk-forward: the first models see only the past
             initial = train_initial(worker, tstore, [(k.symbol, k.timeframe) for k in keys],
                                     start_ms)
-        predictor = Predictor(LocalRegistry(folder / "models")) if strategy.needs_models \
+        predictor = ChampionPredictor(LocalRegistry(folder / "models")) if strategy.needs_models \
             else None
         t = settings.trading
         engine, learning = wire_engine(

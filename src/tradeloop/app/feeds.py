@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tradeloop.adapters.clock import SimClock
-from tradeloop.adapters.market_data.ccxt_feed import CcxtMarketData
+from tradeloop.adapters.market_data.exchange_feed import ExchangeMarketData
 from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
 from tradeloop.domain.candles import SeriesKey
@@ -23,7 +23,7 @@ def live_feed(source: CandleSource, handle: StoreHandle, clock: Clock, settings:
     """Closed candles from the exchange as they close (stored as they arrive): from the
     websocket ``stream`` when there is one and it is up, else polled by REST."""
     def make(keys: list[SeriesKey], hooks: FeedHooks) -> MarketData:
-        return CcxtMarketData(source, handle.candles, keys, clock,
+        return ExchangeMarketData(source, handle.candles, keys, clock,
                               warmup_bars=run_warmup(settings),
                               settle_seconds=settle_seconds,
                               heartbeat_seconds=heartbeat_seconds, retry_seconds=retry_seconds,

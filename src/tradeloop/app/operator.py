@@ -111,7 +111,8 @@ class Operator:
             cmd += ["--interval", timeframe]
         log_path = logs / "manual_retrain.log"
         with open(log_path, "ab") as out:
-            proc = subprocess.Popen(cmd, cwd=self.settings.base_dir, stdout=out,
+            # this Python running tradeloop, a list of arguments, no shell
+            proc = subprocess.Popen(cmd, cwd=self.settings.base_dir, stdout=out,  # noqa: S603
                                     stderr=subprocess.STDOUT, start_new_session=True)
         return "done", (f"no deployment running: retraining {symbol} in the background "
                         f"(pid {proc.pid}, log {log_path})")

@@ -18,14 +18,14 @@ from tradeloop.adapters.store.deployment_records import DeploymentRecords
 from tradeloop.adapters.store.parity_records import ParityRecords
 from tradeloop.deploy.parity import RecordedRetrains, RecordingStore, ServedVersions
 from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.errors import DeploymentError
-from tradeloop.domain.health import initial_equity
 from tradeloop.domain.parity import ParityReport, compare
 from tradeloop.domain.timestamps import ms_of
 from tradeloop.engine.assembly import run_warmup, wire_engine
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.runner import Runner
-from tradeloop.ml.predictor import Predictor
+from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.ports import StoreHandle
 from tradeloop.settings import Settings
 
@@ -67,8 +67,8 @@ def run_parity(settings: Settings, handle: StoreHandle, deployment_id: int
     t = settings.trading
     broker = SimBroker(initial_equity(row.notes, t.initial_balance), t.fee_bps,
                        t.slippage_bps)
-    engine, _ = wire_engine(settings, symbols, book=CandleBook(), predictor=Predictor(registry),
-                            broker=broker, store=store,
+    engine, _ = wire_engine(settings, symbols, book=CandleBook(),
+                            predictor=ChampionPredictor(registry), broker=broker, store=store,
                             runner=RecordedRetrains(records.retrains(deployment_id), clock),
                             run_id=f"parity-d{deployment_id}",
                             strategy=str(notes.get("strategy") or t.strategy),

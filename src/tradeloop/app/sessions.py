@@ -18,10 +18,10 @@ from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
 from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
-from tradeloop.deploy.session import Session, SessionParts, SessionStore
+from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionStore
 from tradeloop.domain.commands import ControlCommand
 from tradeloop.domain.errors import EngineError
-from tradeloop.ml.predictor import Predictor as ChampionPredictor
+from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.monitoring.health_checks import HealthMonitor
 from tradeloop.ports import (
     BrokerFactory,
@@ -131,17 +131,17 @@ def make_session(settings: Settings, handle: StoreHandle, symbols: list[str], *,
                  clock: Clock, feed: FeedFactory, runner: RetrainRunner,
                  registry: ModelRegistry | None = None, notifier: Notifier | None = None,
                  predictor: Predictor | None = None, broker: BrokerFactory | None = None,
-                 gateway: ExchangeGateway | None = None, **options: Any) -> Session:
+                 gateway: ExchangeGateway | None = None, **options: Any) -> DeploymentSession:
     """A session of ``mode`` on ``symbols`` (``options``: phase, activate_after,
     on_activated, notes)."""
     parts = session_parts(settings, handle, mode=mode, clock=clock, feed=feed, runner=runner,
                           registry=registry, notifier=notifier, predictor=predictor,
                           broker=broker, gateway=gateway)
-    return Session(settings, symbols, parts, mode=mode, **options)
+    return DeploymentSession(settings, symbols, parts, mode=mode, **options)
 
 
 def live_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,
-                 clock: Clock) -> Session:
+                 clock: Clock) -> DeploymentSession:
     """``tradeloop run``: a paper, testnet or live session on the configured exchange, the
     production champions serving, retraining in a worker process."""
     from tradeloop.app.exchange import live_parts

@@ -1,5 +1,5 @@
 """The phased rollout of seed 002: pre-deployment checks, the replay window, a phase run as a
-Session (live on paper/testnet/live, or rehearsed on replayed history) and its validation,
+DeploymentSession (live on paper/testnet/live, or rehearsed on replayed history) and its validation,
 the staged activation of phase 3 and production models for symbols without one.
 ``deploy_production.py`` is its CLI; the composition root builds each phase's parts.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradeloop.deploy.checks import CheckResult, run_checks
-from tradeloop.deploy.session import Session, SessionParts, SessionResult
+from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionResult
 from tradeloop.deploy.validation import (
     RULE,
     PhaseOutcome,
@@ -114,7 +114,7 @@ def deploy_phase(settings: Settings, symbols: list[str], parts: SessionParts, *,
                  activate_after: dict[str, int] | None = None) -> PhaseOutcome:
     """Deploy ``symbols``, run until the duration is over (or a stop/rollback), then
     validate, store the verdict and write the report."""
-    session = Session(settings, symbols, parts, mode=mode, phase=phase,
+    session = DeploymentSession(settings, symbols, parts, mode=mode, phase=phase,
                       activate_after=activate_after,
                       on_activated=lambda s: say(f"✅ {s} deployed successfully"),
                       notes=notes)
@@ -156,7 +156,9 @@ def train_missing(settings: Settings, champions: ModelRegistry, symbols: list[st
             cmd = [sys.executable, "-m", "tradeloop", "--config",
                    str(settings.base_dir / "config.yaml"), "train", "--symbol", s,
                    "--interval", tf]
-            done = subprocess.run(cmd, cwd=settings.base_dir, capture_output=True, text=True)
+            # this Python running tradeloop, a list of arguments, no shell
+            done = subprocess.run(cmd, cwd=settings.base_dir,  # noqa: S603
+                                  capture_output=True, text=True)
             if done.returncode != 0:
                 raise DeploymentError(f"training {s} {tf} failed: "
                                       f"{(done.stderr or done.stdout).strip()[-500:]}")

@@ -154,7 +154,7 @@ class _DeploymentHooks:
     """The runner hooks of a deployment: snapshots, staged activation, buffered writes,
     health checks, operator commands and the stop conditions."""
 
-    def __init__(self, session: Session, engine: Engine, store: SessionStore,
+    def __init__(self, session: DeploymentSession, engine: Engine, store: SessionStore,
                  monitor: HealthMonitor, commands: OperatorCommands, result: SessionResult,
                  started: int, duration_ms: int | None, stop: Callable[[], bool] | None
                  ) -> None:
@@ -208,7 +208,7 @@ class _DeploymentHooks:
         return stopped or None
 
 
-class Session:
+class DeploymentSession:
     """One deployment of the engine for ``symbols`` on every configured timeframe.
 
     ``activate_after`` staggers a rollout: a symbol listed with a positive offset is held in

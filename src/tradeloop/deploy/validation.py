@@ -11,14 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tradeloop.domain.deployment_metrics import DeploymentMetrics, initial_equity
 from tradeloop.domain.errors import DeploymentError
-from tradeloop.domain.health import (
-    DeploymentMetrics,
-    Validation,
-    ValidationThresholds,
-    initial_equity,
-    validate,
-)
+from tradeloop.domain.phase_criteria import Validation, ValidationThresholds, validate
 from tradeloop.domain.timestamps import ms_of
 from tradeloop.settings import Settings
 

@@ -103,5 +103,6 @@ def client_order_id(run_id: str, now_ms: int, seq: int, kind: str = "") -> str:
     """``tl-<run>-<time>-<kind><n>``: unique across runs (``run_id`` names the deployment),
     at most 36 characters (Binance's limit) and recognisable as ours on the exchange. A run id
     longer than 16 characters is replaced by a short hash of it."""
-    tag = run_id if len(run_id) <= 16 else hashlib.sha1(run_id.encode()).hexdigest()[:12]
+    short = hashlib.sha1(run_id.encode(), usedforsecurity=False).hexdigest()[:12]
+    tag = run_id if len(run_id) <= 16 else short
     return f"{CLIENT_ID_PREFIX}{tag}-{base36(now_ms)}-{kind}{base36(seq)}"

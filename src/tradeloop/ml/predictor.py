@@ -121,8 +121,9 @@ def load_model(ref: ModelRef) -> _Loaded:
                    art.sequence_length, linear, net)
 
 
-class Predictor:
-    """Predicts with the champion of each (symbol, timeframe), reloading when it changes."""
+class ChampionPredictor:
+    """Predicts with the champion of each (symbol, timeframe), reloading when it changes (the
+    Predictor port)."""
 
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry

@@ -11,7 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tradeloop.domain.health import DeploymentMetrics, Health, HealthThresholds, assess
+from tradeloop.domain.deployment_metrics import DeploymentMetrics
+from tradeloop.domain.health import Health, HealthThresholds, assess
 from tradeloop.ports import Notifier
 from tradeloop.settings import Settings
 

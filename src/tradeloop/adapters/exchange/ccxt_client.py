@@ -118,7 +118,7 @@ def call_with_retry(
     (bad symbol, bad request, auth) are raised at once. Each attempt takes a token from
     ``limiter`` and passes ``breaker``: an open circuit fails the call at once.
     """
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
     attempt = 0
     while True:
         if breaker is not None:

@@ -28,7 +28,7 @@ class ExchangeGateway:
         self.limiter, self.max_retries = limiter, max_retries
         self.breaker = breaker or CircuitBreaker(clock, name=getattr(exchange, "id", "exchange"))
         self.metrics = metrics or ExchangeMetrics()
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
         self.base_delay = base_delay  # first backoff (doubles per retry, full jitter)
         self._markets_loaded = False
 

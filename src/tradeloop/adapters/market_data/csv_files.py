@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.domain.candle_checks import RejectReport, validate_candles
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import DataError
 from tradeloop.domain.series import Gap, find_gaps
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.validation import RejectReport, validate_candles
 
 CSV_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 _NAME = re.compile(

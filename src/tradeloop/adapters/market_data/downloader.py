@@ -17,11 +17,11 @@ import numpy as np
 from tradeloop.adapters.exchange.ccxt_client import call_with_retry
 from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.store.candle_store import CandleStore
+from tradeloop.domain.candle_checks import RejectReport, validate_candles
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import DataError, UnknownSymbolError, UnknownTimeframeError
 from tradeloop.domain.series import Gap
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.validation import RejectReport, validate_candles
 from tradeloop.ports import Clock
 
 PAGE_LIMIT = 1000

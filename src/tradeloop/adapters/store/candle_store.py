@@ -34,13 +34,14 @@ from tradeloop.domain.timeframes import Timeframe
 
 _VALUES = ("open", "high", "low", "close", "volume")
 _UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _VALUES)
+# the SQL below is built from constant column names only; every value is a bound parameter
 _SQLITE_UPSERT = (
-    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "
+    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "  # noqa: S608
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, open_time) DO UPDATE SET "
     f"{_UPDATE} WHERE " + " OR ".join(f"candle_data.{c} IS NOT excluded.{c}" for c in _VALUES)
 )
 _PG_UPSERT = (
-    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "
+    "INSERT INTO candle_data (series_id, open_time, open, high, low, close, volume) "  # noqa: S608
     "SELECT %s, open_time, open, high, low, close, volume FROM candles_in "
     f"ON CONFLICT (series_id, open_time) DO UPDATE SET {_UPDATE} WHERE "
     + " OR ".join(f"candle_data.{c} IS DISTINCT FROM excluded.{c}" for c in _VALUES)
@@ -124,7 +125,7 @@ class CandleStore:
                         cur.execute(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
                     changed = raw.driver_connection.total_changes - before  # type: ignore[union-attr]
                 if changed:
-                    cur.execute("UPDATE candle_series SET version = version + 1 WHERE id = "
+                    cur.execute("UPDATE candle_series SET version = version + 1 WHERE id = "  # noqa: S608 - placeholder
                                 + ("%s" if self._pg else "?"), (sid,))
                 raw.commit()
             except BaseException:
@@ -186,7 +187,8 @@ class CandleStore:
             cur: Any = raw.cursor()
             # One read transaction: the version and the rows come from the same snapshot.
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" if self._pg else "BEGIN")
-            cur.execute(f"SELECT version FROM candle_series WHERE id = {ph}", (sid,))
+            cur.execute(f"SELECT version FROM candle_series WHERE id = {ph}",  # noqa: S608
+                        (sid,))  # ``ph`` is the driver's placeholder; the id is bound
             version = int(cur.fetchone()[0])
             if self.cache is not None:
                 cached = self.cache.get(sid, version)
@@ -225,7 +227,7 @@ class CandleStore:
         raw = self.engine.raw_connection()
         try:
             cur: Any = raw.cursor()
-            cur.execute("SELECT open_time FROM candle_data WHERE series_id = "
+            cur.execute("SELECT open_time FROM candle_data WHERE series_id = "  # noqa: S608
                         + ("%s" if self._pg else "?") + " ORDER BY open_time", (sid,))
             return np.fromiter((r[0] for r in cur), dtype=np.int64)
         finally:

@@ -182,7 +182,8 @@ def backup(engine: Engine, target_dir: Path, *, now: datetime | None = None) -> 
         raise StorageError("pg_dump is not installed; install postgresql-client to back up")
     dest = target_dir / f"trading_backup_{stamp}.dump"
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    proc = subprocess.run([pg_dump, "--format=custom", f"--file={dest}", plain],
+    # pg_dump found on PATH, a list of arguments, no shell
+    proc = subprocess.run([pg_dump, "--format=custom", f"--file={dest}", plain],  # noqa: S603
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise StorageError(f"pg_dump failed: {proc.stderr.strip()}")

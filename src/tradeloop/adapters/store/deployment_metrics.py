@@ -18,12 +18,12 @@ from tradeloop.adapters.store.schema import (
     LearningStateRow,
     TradeOutcomeRow,
 )
-from tradeloop.domain.health import (
+from tradeloop.domain.deployment_metrics import (
     DeploymentMetrics,
-    Health,
     max_drawdown_percent,
     uptime_share,
 )
+from tradeloop.domain.health import Health
 from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.monitoring.health_checks import WindowCounts
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from tradeloop.adapters.store.deployment_metrics import measure
 from tradeloop.adapters.store.schema import AlertRow, DeploymentRow, HealthCheckRow
-from tradeloop.domain.health import DeploymentMetrics
+from tradeloop.domain.deployment_metrics import DeploymentMetrics
 
 
 class DeploymentRecords:

@@ -26,7 +26,7 @@ from tradeloop.adapters.store.schema import (
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
-from tradeloop.domain.health import initial_equity
+from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.timestamps import ms_of
 from tradeloop.settings import Settings
 

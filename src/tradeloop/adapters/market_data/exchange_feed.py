@@ -1,4 +1,4 @@
-"""CcxtMarketData: closed candles of live markets by REST polling, aligned to candle close.
+"""ExchangeMarketData: closed candles of live markets by REST polling, aligned to candle close.
 
 At :meth:`open` each series catches up on the candles missed while the engine was down
 (from the last stored candle), stores them and puts its warm-up window in the book. Then
@@ -19,17 +19,17 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
+from tradeloop.domain.candle_checks import validate_candles
 from tradeloop.domain.candles import FIELDS, Candle, CandleArrays, SeriesKey
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.validation import validate_candles
 from tradeloop.ports import CandleClose, CandleSink, CandleSource, CandleWriter, Clock
 
 log = logging.getLogger("tradeloop.market")
 PAGE = 1000
 
 
-class CcxtMarketData:
+class ExchangeMarketData:
     """The MarketData port for paper, testnet and live (``source``: the exchange)."""
 
     def __init__(self, source: CandleSource, store: CandleWriter, keys: list[SeriesKey],

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from tradeloop.domain.candle_checks import REASONS, validate_candles
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.validation import REASONS, validate_candles
 
 H = 3_600_000
 T0 = 1_704_067_200_000
