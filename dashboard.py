@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from tradeloop.adapters.store import dashboard_queries as dd
 from tradeloop.app import StoreHandle, open_store
 from tradeloop.app.operator import LABELS, Operator
+from tradeloop.app.views import dashboard_queries as dd
 from tradeloop.cli.common import fmt_ms
 from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
@@ -154,6 +154,17 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
         c[2].metric("Ticker cache hits", pct(ex["cache_hit_rate"], 1))
         c[3].metric("Websocket uptime", pct(ex["websocket_uptime"], 1))
         c[4].metric("Circuit", ex["circuit"])
+    par = b.view.data.get("parity")
+    if par is not None:  # `tradeloop parity`: live vs replay of the same candles and models
+        c = st.columns(3)
+        c[0].metric("Parity (live vs replay)", "identical" if par["identical"] else "diverged",
+                    help=f"deployment {par['deployment_id']}, checked {par['checked_at']}; "
+                         f"report {par['report']}")
+        c[1].metric("Predictions identical",
+                    f"{par['predictions_matched']:,}/{par['predictions']:,}")
+        c[2].metric("Orders identical", f"{par['orders_matched']:,}/{par['orders']:,}")
+        if par["first_divergence"]:
+            st.caption(f"First divergence: {par['first_divergence']}")
     if dep is None:
         empty_state()
         return
@@ -417,4 +428,7 @@ def main() -> None:
         data_view(handle)
 
 
-main()
+# Streamlit runs this file as ``__main__``; a process spawned from a process that ran it (a
+# retraining worker) imports it as ``__mp_main__`` and must not draw the dashboard again.
+if __name__ == "__main__":
+    main()

@@ -22,9 +22,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from tradeloop.adapters.instance_lock import InstanceLock
-from tradeloop.adapters.store.monitor_queries import View, collect
 from tradeloop.app import open_store
+from tradeloop.app.stores import engine_lock
+from tradeloop.app.views import View, collect
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.settings import Settings, load_settings
@@ -77,6 +77,16 @@ def render(view: View, refresh: float | None) -> Group:
                 f"(1h) {_pct(ex['api_error_rate_1h'])}, ticker cache hits "
                 f"{_pct(ex['cache_hit_rate'])}, websocket uptime {_pct(ex['websocket_uptime'])}"
                 f", circuit {ex['circuit']}"))
+        par = d.get("parity")
+        if par is not None:
+            share = lambda m, n: f"{100 * m / n:.1f}%" if n else "—"  # noqa: E731
+            lines.append(Text(
+                f"  Parity (deployment {par['deployment_id']}, {par['checked_at']}): "
+                + ("✓ identical" if par["identical"] else "✗ diverged")
+                + f" — predictions {share(par['predictions_matched'], par['predictions'])}, "
+                  f"orders {share(par['orders_matched'], par['orders'])}"
+                + (f"; first: {par['first_divergence'][:120]}"
+                   if par["first_divergence"] else "")))
     for symbol, s in d["symbols"].items():
         lines += [Text(""), Text(RULE), Text(f"📈 {symbol}"), Text(RULE)]
         mode_icon = "🎯" if s["mode"] == "TRADING" else "📚"
@@ -171,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except TradeloopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
+    lock = engine_lock(settings)
 
     def view() -> View:
         running = lock.held_elsewhere() is not None

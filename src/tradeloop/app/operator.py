@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from tradeloop.adapters.instance_lock import InstanceLock
 from tradeloop.adapters.store.control_store import COMMANDS, ControlChannel
 from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
+from tradeloop.app.stores import engine_lock
 from tradeloop.domain.errors import ConfigError
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import STRATEGIES
@@ -45,7 +45,7 @@ class Operator:
         self.settings, self.engine, self.by = settings, engine, by
         self.channel = ControlChannel(engine)
         self.state = RuntimeState(engine)
-        self.lock = InstanceLock(settings.path(settings.paths.data_dir) / "engine.lock")
+        self.lock = engine_lock(settings)
         self._now = now_ms or (lambda: int(time.time() * 1000))
 
     def running(self) -> dict[str, object] | None:

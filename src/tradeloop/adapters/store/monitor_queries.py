@@ -23,6 +23,7 @@ from tradeloop.adapters.store.schema import (
     ExchangeMetricsRow,
     HealthCheckRow,
     LearningStateRow,
+    ParityReportRow,
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
@@ -80,6 +81,23 @@ def exchange_view(conn: Any, deployment_id: int, since: datetime, now: datetime
             "circuit": last.circuit_state, "at": str(last.timestamp)}
 
 
+def parity_view(conn: Any, deployment_id: int | None) -> dict[str, Any] | None:
+    """The latest ``tradeloop parity`` result: of this deployment, else of any."""
+    q = select(ParityReportRow).order_by(ParityReportRow.id.desc()).limit(1)
+    row = None
+    if deployment_id is not None:
+        row = conn.execute(q.where(ParityReportRow.deployment_id == deployment_id)).first()
+    row = row or conn.execute(q).first()
+    if row is None:
+        return None
+    r = row[0]
+    return {"deployment_id": r.deployment_id, "checked_at": str(r.created_at),
+            "identical": bool(r.identical), "predictions": r.predictions,
+            "predictions_matched": r.predictions_matched, "orders": r.orders,
+            "orders_matched": r.orders_matched, "first_divergence": r.first_divergence,
+            "report": r.report_path}
+
+
 def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
             symbols: list[str] | None = None, deployment_id: int | None = None,
             running: bool | None = None, recent: int = 5) -> View:
@@ -128,6 +146,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         health = rows(select(HealthCheckRow).where(HealthCheckRow.deployment_id == did)
                       .order_by(HealthCheckRow.id.desc()).limit(5)) if did else []
         exchange = exchange_view(conn, did, since, now) if did else None
+        parity = parity_view(conn, did)
         n_health = conn.execute(select(func.count(func.distinct(HealthCheckRow.timestamp)))
                                 .where(HealthCheckRow.deployment_id == did)).scalar_one() \
             if did else 0
@@ -192,6 +211,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
             "verdict": dep.verdict if dep else None,
         },
         "exchange": exchange,
+        "parity": parity,
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
                     "exit_time": str(r.exit_time), "side": r.side,
