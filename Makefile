@@ -31,6 +31,8 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_rollout.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_dashboard.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_faults.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_backtest.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_soak.py
 
 lock: $(STAMP)
 	@scripts/lock.sh

@@ -12,6 +12,8 @@ from tradeloop.app import open_store
 from tradeloop.cli import main as cli
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 CONFIG = """
 symbols: [BTC/USDT]
 timeframes: {intervals: [{interval: 1h, weight: 0.6}, {interval: 4h, weight: 0.4}]}

@@ -37,6 +37,8 @@ from tradeloop.adapters.store.schema import (
 from tradeloop.app import open_store
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

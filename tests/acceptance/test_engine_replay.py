@@ -13,6 +13,8 @@ from tradeloop.app.backtests import run_backtest
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 CONFIG = """
 exchange: {name: synthetic}
 symbols: [SIG/USDT]

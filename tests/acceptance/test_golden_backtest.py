@@ -20,7 +20,7 @@ from tradeloop.app.data_tools import csv_files
 from tradeloop.cli.common import parse_date_ms
 from tradeloop.settings import load_settings
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "golden_backtest.json"
 FROM, TO = "2024-01-01", "2024-04-01"
 CONFIG = """

@@ -19,6 +19,8 @@ from tradeloop.ml.training import TrainingLimits, train_classifier
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import ModelSettings, load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 NO_FEES = ModelSettings(horizon_bars=1, fee_bps=0, slippage_bps=0)
 LIMITS = TrainingLimits(max_epochs=50, patience=5, target_confidence=0.8)
 

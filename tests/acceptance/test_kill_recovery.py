@@ -30,6 +30,8 @@ from tradeloop.adapters.store.schema import (
 )
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = "tlkill-key-0123456789", "tlkill-secret-0123456789"
 SPEED = 60.0  # a 1m candle closes every second

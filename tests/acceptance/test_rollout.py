@@ -16,6 +16,8 @@ from tradeloop.adapters.market_data.csv_files import import_file
 from tradeloop.app import open_store
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
 symbols: [BTC/USDT, ETH/USDT]

@@ -27,6 +27,8 @@ from tradeloop.app import open_store
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "TLFAKEKEY-7f3a9c21d4e5b6a8"
 SECRET = "TLFAKESECRET-0c1d2e3f4a5b6c7d"

@@ -11,6 +11,8 @@ import pytest
 
 from tradeloop.cli import main
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 ROW = re.compile(
     r"^\| `(?P<file>binance_\w+_USDT_(?P<tf>1h|4h|1d)\.csv)` \| (?P<symbol>\w+/USDT) \| \w+ \| "
     r"(?P<first>[\dT:-]+)Z \| (?P<last>[\dT:-]+)Z \| (?P<rows>[\d,]+) \| "

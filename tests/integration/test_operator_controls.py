@@ -39,6 +39,8 @@ from tradeloop.deploy.session import SessionResult
 from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 H = 3_600_000
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,6 +31,8 @@ from tradeloop.domain.errors import AlreadyRunningError, EngineError
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import Settings, load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+
 H = 3_600_000
 KEY = SeriesKey("binance", "BTC/USDT", "1h")
 CANDLES = planted_signal(1700, seed=3)

@@ -28,7 +28,7 @@ from tradeloop.domain.candles import SeriesKey
 from tradeloop.ml.training_job import train_series
 from tradeloop.settings import load_settings
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 H = 3_600_000
 KEY = SeriesKey("binance", "BTC/USDT", "1h")
 CANDLES = planted_signal(1800, seed=4)

@@ -24,6 +24,8 @@ from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.retraining import RetrainJob, RetrainResult
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 ROOT = Path(__file__).resolve().parents[2]
 H = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01

@@ -16,6 +16,8 @@ from tests.support.fake_exchange import FakeExchange
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.cli import main as cli
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 KEY, SECRET = "tlcli-key-0123456789", "tlcli-secret-0123456789"
 CONFIG = """
 symbols: [BTC/USDT]

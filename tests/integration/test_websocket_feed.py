@@ -23,6 +23,8 @@ from tradeloop.engine.candle_book import CandleBook
 from tradeloop.ports import CandleClose
 from tradeloop.settings import load_settings
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 SPEED = 60.0
 KEY = SeriesKey("binance", "BTC/USDT", "1m")
 CONFIG = """

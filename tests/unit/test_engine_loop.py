@@ -6,6 +6,7 @@ import numpy as np
 
 from tests.fakes import (
     FakeBroker,
+    FakeClock,
     ListMarketData,
     MemoryNotifier,
     MemoryStore,
@@ -19,6 +20,7 @@ from tradeloop.domain.risk import RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine, EngineConfig
+from tradeloop.engine.runner import Runner
 
 H = 3_600_000
 T0 = 1_700_000_000_000 // H * H
@@ -55,10 +57,7 @@ def run(script: Script, prices: list[float], risk: RiskLimits | None = None,
                     book, ScriptedPredictor(script), broker,
                     RiskManager(risk or limits(), broker.cash), Gate(0.7, 0.1, 0),
                     Aggregator({"1h": 1.0}), store, learning, notifier)
-    market.open(book)
-    for event in market.closes():
-        assert event is not None
-        engine.on_close(event.key, event.index, event.close_ms)
+    Runner(engine, market, FakeClock(T0)).run()
     return store, broker, learning, notifier, engine
 
 

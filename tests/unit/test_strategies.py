@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.fakes import FakeBroker, ListMarketData, MemoryStore, ScriptedPredictor
+from tests.fakes import FakeBroker, FakeClock, ListMarketData, MemoryStore, ScriptedPredictor
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context
 from tradeloop.domain.errors import ConfigError
@@ -15,9 +15,11 @@ from tradeloop.domain.risk import RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.engine import Engine, EngineConfig
+from tradeloop.engine.runner import Runner
 from tradeloop.settings import Settings
 from tradeloop.strategies.breakout import BreakoutParams, BreakoutStrategy, DualStrategy, rsi
 from tradeloop.strategies.catalog import STRATEGIES, make_strategy
+from tradeloop.strategies.ma_cross import MaCrossParams, MaCrossStrategy, sma
 from tradeloop.strategies.ml import MlStrategy
 
 H = 3_600_000
@@ -144,10 +146,7 @@ def test_engine_runs_a_rule_strategy_without_models_and_respects_holds() -> None
                         store, strategy=BreakoutStrategy())
         if hold:
             gate.hold("AAA/USDT", "operator pause", T0)
-        market.open(book)
-        for event in market.closes():
-            assert event is not None
-            engine.on_close(event.key, event.index, event.close_ms)
+        Runner(engine, market, FakeClock(T0)).run()
         return store
 
     free = run(hold=False)
@@ -155,3 +154,41 @@ def test_engine_runs_a_rule_strategy_without_models_and_respects_holds() -> None
     assert free.predictions == []  # no model took part
     assert run(hold=True).orders == []
 
+
+
+def test_ma_cross_on_hand_made_candles() -> None:
+    s = MaCrossStrategy(MaCrossParams(fast=2, slow=4))
+    down_then_up = [10, 9, 8, 7, 6, 5, 7, 9]  # fast crosses above slow on the last candle
+    assert s.decide(ctx(arrays(down_then_up[:-1]))) is None
+    buy = s.decide(ctx(arrays(down_then_up)))
+    assert buy is not None and buy.action == "buy" and "crossed above" in buy.reason
+    assert s.decide(ctx(arrays(down_then_up), held=True)) is None  # a held symbol opens nothing
+    up_then_down = [6, 7, 8, 9, 10, 11, 9, 7]
+    sell = s.decide(ctx(arrays(up_then_down), holding=True))
+    assert sell is not None and sell.action == "sell"
+    assert s.decide(ctx(arrays(up_then_down))) is None  # nothing to sell, and no entry
+    assert s.decide(ctx(arrays(down_then_up), finest=False)) is None
+    with pytest.raises(ConfigError, match="fast < slow"):
+        MaCrossParams(fast=5, slow=5)
+
+
+def test_ma_cross_precomputed_indicators_decide_exactly_as_the_window() -> None:
+    """Preloaded averages read by index give the decisions the per-candle window gives, at
+    every candle (a live session computes from its window)."""
+    close = ranging(400, seed=9)
+    c = arrays(close)
+    key = SeriesKey("fake", "AAA/USDT", "1h")
+    pre, live = MaCrossStrategy(), MaCrossStrategy()
+    pre.preload(key, c)
+    decided = 0
+    for i in range(1, len(c)):
+        window = c.take(slice(max(0, i + 1 - live.history), i + 1))
+        for holding in (False, True):
+            a = pre.decide(Context("AAA/USDT", "1h", True, Mode.LEARNING, False, holding, None,
+                                   None, 0.6, window, i))
+            b = live.decide(Context("AAA/USDT", "1h", True, Mode.LEARNING, False, holding,
+                                    None, None, 0.6, window))
+            assert a == b, i
+            decided += a is not None
+    assert decided > 10
+    assert sma(np.array([1.0, 2.0, 3.0, 4.0]), 2)[1:].tolist() == [1.5, 2.5, 3.5]
