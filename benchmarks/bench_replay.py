@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from benchmarks.common import report
+from benchmarks.common import report, rss_mb
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.app import open_store
 from tradeloop.app.backtests import run_backtest
@@ -47,14 +47,6 @@ model: {min_samples: 100, max_train_candles: 5000}
 """
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries
-    that across fork and exec, so a child would report its parent's peak."""
-    with open("/proc/self/status") as fh:
-        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-    return kb / 1024
-
-
 def measure(work: Path, label: str) -> dict[str, float]:
     """One variant in this (fresh) process; prints its figures as JSON."""
     settings = load_settings(work / "config.yaml", env={})
@@ -68,7 +60,7 @@ def measure(work: Path, label: str) -> dict[str, float]:
     out = {"events": res.events, "events_per_s": res.events / res.replay_seconds,
            "decision_p50_ms": p50, "decision_p99_ms": p99,
            "retrains": res.learning.stats()["retrains"],
-           "rss_mb": peak_rss_mb()}
+           "rss_mb": rss_mb("VmHWM")}
     store.close()
     return out
 

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from benchmarks.common import report
+from benchmarks.common import report, rss_mb
 from tradeloop.adapters.clock import SimClock
 from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.adapters.registry.local_registry import LocalRegistry
@@ -51,18 +51,6 @@ model: {{min_samples: 100, max_train_candles: 3000}}
 risk: {{max_drawdown_percent: 90, daily_loss_limit: 1.0}}
 deployment: {{snapshot_seconds: 60, health: {{interval_minutes: 5}}}}
 """
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
-    return kb / 1024
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-    return kb / 1024
 
 
 class SampledClock(SimClock):
@@ -124,7 +112,7 @@ def main() -> int:
         "rss_mb_per_day": [round(x, 1) for x in s],
         "rss_day3_mb": round(day3, 1), "rss_last_mb": round(s[-1], 1),
         "rss_growth_after_day3_percent": round(100 * (s[-1] / day3 - 1), 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(rss_mb("VmHWM"), 1),
         "training_seconds": round(training_s, 1), "soak_seconds": round(soak_s, 1),
         "goal": "rss_growth_after_day3_percent < 10",
     })

@@ -15,6 +15,15 @@ RESULTS = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident set (``VmRSS``) or its peak (``VmHWM``). Not getrusage's
+    ru_maxrss: Linux carries that across fork and exec, so a child would report its parent's
+    peak."""
+    with open("/proc/self/status") as fh:
+        kb = next(int(line.split()[1]) for line in fh if line.startswith(field))
+    return kb / 1024
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],
