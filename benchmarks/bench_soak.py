@@ -39,13 +39,13 @@ from tradeloop.settings import load_settings
 
 SYMBOLS = ["AAA/USDT", "BBB/USDT", "CCC/USDT", "DDD/USDT"]
 TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
-HISTORY_DAYS, SOAK_DAYS = 150, 30
+HISTORY_DAYS, SOAK_DAYS = 200, 30
 DAY = 86_400_000
 CONFIG = f"""
 exchange: {{name: synthetic}}
 symbols: [{", ".join(SYMBOLS)}]
 continuous_learning:
-  confidence: {{trading_threshold: 0.45, hysteresis: 0.03, min_dwell_minutes: 0}}
+  confidence: {{trading_threshold: 0.40, hysteresis: 0.03, min_dwell_minutes: 0}}
   retraining: {{max_epochs: 3, patience: 1, min_interval_hours: 72, on_loss: true}}
 model: {{min_samples: 100, max_train_candles: 3000}}
 risk: {{max_drawdown_percent: 90, daily_loss_limit: 1.0}}

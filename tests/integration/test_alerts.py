@@ -119,3 +119,19 @@ def test_no_channels_without_secrets(tmp_path: Path) -> None:
     store = open_store(settings)
     assert notifier_for(settings, store.engine, FakeClock(0)).remote is None
     store.close()
+
+
+def test_a_webhook_that_is_not_http_is_never_opened(tmp_path: Path, receiver: Receiver,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read")
+    (tmp_path / "config.yaml").write_text("alerts: {timeout_seconds: 1}\n")
+    settings = load_settings(tmp_path / "config.yaml",
+                             env={"ALERT_WEBHOOK_URL": f"file://{secret}"})
+    store = open_store(settings)
+    notifier = notifier_for(settings, store.engine, FakeClock(0))
+    assert notifier.remote is not None
+    notifier.notify("critical", "Max drawdown halt", "halted")
+    notifier.close()
+    assert notifier.remote.sent == 0 and "must be http(s)" in caplog.text
+    store.close()

@@ -52,6 +52,9 @@ class IdleRunner:
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
         return []
 
+    def run(self, job: RetrainJob) -> RetrainResult:
+        raise AssertionError(f"unexpected training {job}")
+
     def close(self, *, wait: bool = True) -> None:
         return None
 

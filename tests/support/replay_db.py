@@ -61,6 +61,10 @@ class InstantRunner:
         out, self.done = self.done, []
         return out
 
+    def run(self, job: RetrainJob) -> RetrainResult:
+        self.submit(job)
+        return self.done.pop()[1]
+
     def close(self, *, wait: bool = True) -> None:
         return None
 

