@@ -9,7 +9,8 @@ the replay, the final close and the flush of every row, after the market data wa
 the averages precomputed — about a millisecond; backtesting.py: ``Backtest.run``, which
 computes its indicators; vectorbt: ``Portfolio.from_signals`` + total return), best of five.
 ``trades_equal``: the same entries and exits as backtesting.py (its final close sells at the
-last bar's open, ours at its close; see tests/support/ma_cross_peers.py). Goal (issue 14): ratio >= 1.0.
+last bar's open, ours at its close; see tests/support/ma_cross_peers.py).
+Goal (issue 14): ratio >= 1.0.
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_backtest.py
 """
 
