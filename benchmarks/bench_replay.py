@@ -25,13 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from benchmarks.common import report, rss_mb
-from tradeloop.adapters.market_data.synthetic import synth_market
+from benchmarks.common import report, rss_mb, write_synthetic
 from tradeloop.app import open_store
 from tradeloop.app.backtests import run_backtest
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.series import resample
-from tradeloop.domain.timeframes import Timeframe
 from tradeloop.settings import load_settings
 
 SYMBOLS = ["AAA/USDT", "BBB/USDT", "CCC/USDT", "DDD/USDT"]
@@ -74,12 +71,7 @@ def main() -> int:
         (work / "config.yaml").write_text(CONFIG)
         settings = load_settings(work / "config.yaml", env={})
         store = open_store(settings)
-        m1 = Timeframe.parse("1m")
-        for n, symbol in enumerate(SYMBOLS):
-            candles, _ = synth_market(HISTORY_DAYS, seed=100 + n)
-            for tf in TIMEFRAMES:
-                series = candles if tf == "1m" else resample(candles, m1, Timeframe.parse(tf))
-                store.candles.write(SeriesKey("synthetic", symbol, tf), series)
+        write_synthetic(store.candles, SYMBOLS, TIMEFRAMES, HISTORY_DAYS, seed=100)
         store.close()
         out: dict[str, float] = {}
         rss = []

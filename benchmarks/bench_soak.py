@@ -22,9 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from benchmarks.common import report, rss_mb
+from benchmarks.common import report, rss_mb, write_synthetic
 from tradeloop.adapters.clock import SimClock
-from tradeloop.adapters.market_data.synthetic import synth_market
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app import notifier_for, open_store
@@ -32,8 +31,6 @@ from tradeloop.app.feeds import replay_feed
 from tradeloop.app.retrain_jobs import retrain_runner
 from tradeloop.app.sessions import make_session
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.series import resample
-from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.walk_forward import train_initial
 from tradeloop.settings import load_settings
 
@@ -74,12 +71,7 @@ def main() -> int:
         (work / "config.yaml").write_text(CONFIG)
         settings = load_settings(work / "config.yaml", env={})
         store = open_store(settings)
-        m1 = Timeframe.parse("1m")
-        for n, symbol in enumerate(SYMBOLS):
-            candles, _ = synth_market(HISTORY_DAYS, seed=300 + n)
-            for tf in TIMEFRAMES:
-                series = candles if tf == "1m" else resample(candles, m1, Timeframe.parse(tf))
-                store.candles.write(SeriesKey("synthetic", symbol, tf), series)
+        write_synthetic(store.candles, SYMBOLS, TIMEFRAMES, HISTORY_DAYS, seed=300)
         end = int(store.candles.last_open_time(SeriesKey("synthetic", SYMBOLS[0], "1m")) or 0)
         end = end + 60_000 - (end + 60_000) % DAY
         start = end - SOAK_DAYS * DAY

@@ -24,6 +24,23 @@ def rss_mb(field: str = "VmRSS") -> float:
     return kb / 1024
 
 
+def write_synthetic(candles: Any, symbols: list[str], timeframes: tuple[str, ...], days: float,
+                    seed: int) -> None:
+    """Seeded synthetic 1m markets for ``symbols`` (seed, seed + 1, ...), resampled to every
+    timeframe and written to the candle store ``candles`` (exchange ``synthetic``)."""
+    from tradeloop.adapters.market_data.synthetic import synth_market
+    from tradeloop.domain.candles import SeriesKey
+    from tradeloop.domain.series import resample
+    from tradeloop.domain.timeframes import Timeframe
+
+    m1 = Timeframe.parse("1m")
+    for n, symbol in enumerate(symbols):
+        base, _ = synth_market(days, seed=seed + n)
+        for tf in timeframes:
+            series = base if tf == "1m" else resample(base, m1, Timeframe.parse(tf))
+            candles.write(SeriesKey("synthetic", symbol, tf), series)
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],

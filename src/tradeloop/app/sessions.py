@@ -4,6 +4,7 @@ exchange broker). The only place a session's adapters are chosen."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tradeloop.adapters.broker.sim import SimBroker
@@ -36,6 +37,9 @@ from tradeloop.ports import (
     StoreHandle,
 )
 from tradeloop.settings import Settings
+from tradeloop.strategies.catalog import STRATEGIES
+
+log = logging.getLogger("tradeloop.session")
 
 
 class StoredControls:
@@ -53,10 +57,12 @@ class StoredControls:
         self.channel.answer(command_id, status, result, now_ms)
 
     def strategy(self, default: str) -> str:
-        from tradeloop.strategies.catalog import STRATEGIES
-
         name = self.state.strategy(default)
-        return name if name in STRATEGIES else default
+        if name not in STRATEGIES:
+            log.warning("stored strategy %r is unknown; using %s from the config", name,
+                        default)
+            return default
+        return name
 
     def set_strategy(self, name: str, now_ms: int, by: str) -> None:
         self.state.put(STRATEGY, name, now_ms, by)

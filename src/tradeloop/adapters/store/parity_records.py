@@ -80,13 +80,3 @@ class ParityRecords:
                 report_path=report_path)).inserted_primary_key
         assert pk is not None
         return int(pk[0])
-
-    def latest(self, deployment_id: int | None = None) -> ParityReportRow | None:
-        """The newest parity report (of ``deployment_id``, or of any deployment)."""
-        q = select(ParityReportRow).order_by(ParityReportRow.id.desc()).limit(1)
-        if deployment_id is not None:
-            q = q.where(ParityReportRow.deployment_id == deployment_id)
-        from sqlalchemy.orm import Session as OrmSession
-
-        with OrmSession(self.engine, expire_on_commit=False) as orm:
-            return orm.execute(q).scalar_one_or_none()
