@@ -266,6 +266,10 @@ class MemoryRegistry:
     def __init__(self) -> None:
         self.refs: dict[tuple[str, str], ModelRef] = {}
         self.runs: list[dict[str, Any]] = []
+        self.promotions: list[tuple[str, dict[str, float]]] = []
+
+    def log_promotion(self, run_id: str, metrics: dict[str, float]) -> None:
+        self.promotions.append((run_id, metrics))
 
     def champion(self, symbol: str, timeframe: str) -> ModelRef | None:
         return self.refs.get((symbol, timeframe))

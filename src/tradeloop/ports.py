@@ -89,6 +89,9 @@ class ModelRecorder(ModelRegistry, Protocol):
                      metrics: dict[str, float], tags: dict[str, str],
                      artifacts: dict[str, str]) -> tuple[str, str]: ...
 
+    def log_promotion(self, run_id: str, metrics: dict[str, float]) -> None:
+        """Add the promotion decision (paired test) to a challenger's training run."""
+
     def champion_version(self, symbol: str, timeframe: str) -> str | None: ...
 
     def set_champion(self, symbol: str, timeframe: str, version: str, local_file: Path

@@ -58,6 +58,10 @@ def test_training_is_logged_registered_and_served(setup: tuple[Settings, CandleS
     artifacts = {a.path for a in registry.client.list_artifacts(first.run_id)}
     assert {"model", "features.json", "report.json"} <= artifacts
 
+    registry.log_promotion(first.run_id, {"promotion_p_value": 0.25, "promotion_effect": -0.01})
+    decided = registry.client.get_run(first.run_id).data.metrics
+    assert decided["promotion_p_value"] == 0.25 and decided["promotion_effect"] == -0.01
+
     mv = registry.client.get_model_version_by_alias(model_name("SYN/USDT", "1h"), "champion")
     assert str(mv.version) == "1"
     second = train_series(settings, store, registry, "SYN/USDT", "1h")

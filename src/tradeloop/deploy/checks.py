@@ -8,6 +8,7 @@ from typing import Any
 
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.dataset import candles_needed
 from tradeloop.ports import CandleReader, ModelRegistry
 from tradeloop.settings import Settings
@@ -57,7 +58,8 @@ def check_replay_models(settings: Settings, store: CandleReader, symbol: str,
     need = candles_needed(settings)
     short = []
     for tf in settings.timeframes.names:
-        n = len(store.load(SeriesKey(settings.exchange.name, symbol, tf), end_ms=start_ms))
+        closed = Timeframe.parse(tf).closed_by(start_ms)
+        n = len(store.load(SeriesKey(settings.exchange.name, symbol, tf), end_ms=closed))
         if n < need:
             short.append(f"{tf} ({n:,}/{need:,})")
     n_tf = len(settings.timeframes.names)

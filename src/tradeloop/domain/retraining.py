@@ -25,6 +25,13 @@ class RetrainResult:
     validation_accuracy: float | None = None
     seconds: float = 0.0
     error: str | None = None
+    # the paired test against the champion: log-loss improvement (champion - challenger, nats
+    # per sample), its 95 % interval, one-sided p-value and the fresh samples compared
+    effect: float | None = None
+    effect_low: float | None = None
+    effect_high: float | None = None
+    p_value: float | None = None
+    compared_samples: int | None = None
 
 
 def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dict[str, object]:
@@ -38,4 +45,6 @@ def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dic
         "validation_confidence": res.validation_confidence,
         "validation_accuracy": res.validation_accuracy, "promoted": res.promoted,
         "mlflow_run_id": res.run_id, "model_version": res.version, "error": res.error,
-        "notes": res.reason}
+        "notes": res.reason, "promotion_effect": res.effect,
+        "promotion_ci_low": res.effect_low, "promotion_ci_high": res.effect_high,
+        "promotion_p_value": res.p_value, "promotion_samples": res.compared_samples}

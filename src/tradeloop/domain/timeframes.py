@@ -55,6 +55,12 @@ class Timeframe:
         """Open time of the candle containing ``ts_ms``."""
         return ((ts_ms - self.offset_ms) // self.ms) * self.ms + self.offset_ms
 
+    def closed_by(self, until_ms: int) -> int:
+        """Exclusive open-time bound of the candles that have closed by ``until_ms``: a
+        candle opened at ``t`` closes at ``t + ms``, so a retrain at 13:05 gets the 1h candle
+        of 12:00 but never the still-open one of 13:00."""
+        return until_ms - self.ms + 1
+
     def floor_array(self, ts_ms: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`floor`."""
         return ((ts_ms - self.offset_ms) // self.ms) * self.ms + self.offset_ms

@@ -108,11 +108,16 @@ class LearningController:
             later = self.book.candle(key, i + self.horizon).close
             hit = (later > then) if direction == "up" else (later < then)
             if s.errors.update(0.0 if hit else 1.0):
-                self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
+                self.request(key.symbol, key.timeframe, "drift", self._closed_ms(key, prediction))
         s.since_check += 1
         if s.since_check >= DRIFT_WINDOW:
             s.since_check = 0
             self._check_features(key, s, index, prediction)
+
+    @staticmethod
+    def _closed_ms(key: SeriesKey, prediction: Prediction) -> int:
+        """When the predicted candle closed: the time a trigger on it happens at."""
+        return prediction.candle_time + Timeframe.parse(key.timeframe).ms
 
     def _check_features(self, key: SeriesKey, s: _Series, index: int,
                         prediction: Prediction) -> None:
@@ -127,13 +132,13 @@ class LearningController:
         recent = compute_features(self.book.window(key, index, DRIFT_WINDOW + 80))
         score = s.drift.score(recent[-DRIFT_WINDOW:])
         triggered = score >= self.drift_threshold
-        closed_ms = prediction.candle_time + Timeframe.parse(key.timeframe).ms
+        closed_ms = self._closed_ms(key, prediction)
         self.store.drift(closed_ms, key.symbol, key.timeframe, score, self.drift_threshold,
                          s.errors.level, triggered)
         if triggered:
             log.info("[%s @ %s] feature drift: %.0f%% of features beyond their thresholds",
                      key.symbol, key.timeframe, 100 * score)
-            self.request(key.symbol, key.timeframe, "drift", prediction.candle_time)
+            self.request(key.symbol, key.timeframe, "drift", closed_ms)
 
     def on_tick(self, now_ms: int) -> None:
         """A candle close at ``now_ms``: scheduled retrains fall due, finished jobs are

@@ -1,49 +1,50 @@
-"""Challenger training and promotion: a new model replaces the champion only if it is at least
-as good on the most recent candles that neither model was fitted on."""
+"""Challenger training and promotion: a new model replaces the champion only when a paired
+test on the most recent candles that neither model was fitted on says it is better by a margin
+(``ml/comparison.py``); both are scored on the same rows and the same labels (the challenger's,
+i.e. the current configuration's)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.retraining import RetrainResult
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.ml.calibration import nll
-from tradeloop.ml.dataset import build_samples, sequences
+from tradeloop.ml.comparison import Comparison, PromotionRule, compare
+from tradeloop.ml.dataset import Samples, build_samples, sequences
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import load_model
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
 from tradeloop.settings import Settings
 
-MIN_COMPARISON_SAMPLES = 50
+WARMUP_BARS = 200  # candles before the fresh window: feature lookback and sequences
 
 
-
-def score(ref: ModelRef, settings: Settings, candles_reader: CandleReader, key: SeriesKey,
-          until_ms: int, from_ms: int) -> tuple[float, float, int]:
-    """(log loss, accuracy, n) of a model on the samples with from_ms <= time < until."""
-    tf = Timeframe.parse(key.timeframe)
+def probabilities(ref: ModelRef, samples: Samples, rows: np.ndarray) -> np.ndarray:
+    """A model's calibrated probabilities on ``samples`` rows ``rows`` (earlier rows feed a
+    sequence model's window)."""
     model = load_model(ref)
-    art = ModelArtifact.load(ref.path)
-    candles = candles_reader.load(key, from_ms - 200 * tf.ms, until_ms)
-    samples = build_samples(candles, art.horizon_bars, art.dead_band, step_ms=tf.ms)
-    keep = samples.open_time >= from_ms
-    X = ((samples.X[keep] - model.mean) / model.std).astype(np.float32)
-    y = samples.y[keep]
-    if len(y) == 0 or (model.sequence_length > 1 and len(y) < model.sequence_length):
-        return float("nan"), float("nan"), 0
+    X = ((samples.X - model.mean) / model.std).astype(np.float32)
     if model.sequence_length > 1:
-        allx = ((samples.X - model.mean) / model.std).astype(np.float32)
-        seq = sequences(allx, model.sequence_length)
-        idx = np.flatnonzero(keep) - (model.sequence_length - 1)
-        idx = idx[idx >= 0]
-        logits = model.logits_batch(seq[idx])
-        y = samples.y[idx + model.sequence_length - 1]
+        logits = model.logits_batch(sequences(X, model.sequence_length)[
+            rows - (model.sequence_length - 1)])
     else:
-        logits = model.logits_batch(X)
-    probs = model.calibration.apply(logits)
-    return nll(probs, y), float((probs.argmax(1) == y).mean()), len(y)
+        logits = model.logits_batch(X[rows])
+    return model.calibration.apply(logits)
+
+
+def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays, tf: Timeframe,
+                 horizon: int, band: float, from_ms: int, rule: PromotionRule) -> Comparison:
+    """Both models on the same fresh rows (``open_time >= from_ms``) and the same labels."""
+    samples = build_samples(candles, horizon, band, step_ms=tf.ms)
+    seq = max(load_model(champion).sequence_length, load_model(challenger).sequence_length)
+    rows = np.flatnonzero(samples.open_time >= from_ms)
+    rows = rows[rows >= seq - 1]
+    return compare(probabilities(champion, samples, rows), probabilities(challenger, samples, rows),
+                   samples.y[rows], horizon, rule)
 
 
 def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, symbol: str,
@@ -59,8 +60,9 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
         except TradeloopError:
             trained_to = None
         if trained_to is not None:
-            fresh = len(reader.load(key, trained_to + 1, until_ms))
-            if fresh < MIN_COMPARISON_SAMPLES:
+            fresh = len(reader.load(key, trained_to + 1,
+                                    Timeframe.parse(timeframe).closed_by(until_ms)))
+            if fresh < settings.continuous_learning.promotion.min_samples:
                 return RetrainResult(symbol, timeframe, None, None, False,
                                      f"not trained: {fresh} new candles since champion "
                                      f"v{champion.version} was trained")
@@ -82,18 +84,23 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
     except TradeloopError as exc:
         registry.set_champion(symbol, timeframe, summary.version, summary.model_path)
         return result(True, f"champion unusable ({exc})")
-    horizon_ms = champ_art.horizon_bars * Timeframe.parse(timeframe).ms
+    tf = Timeframe.parse(timeframe)
+    horizon_ms = champ_art.horizon_bars * tf.ms
     start = max(o.test_from_ms, champ_art.trained_to + horizon_ms + 1)
     challenger_ref = ModelRef(symbol, timeframe, summary.version, summary.model_path)
-    c_ll, c_acc, n = score(challenger_ref, settings, reader, key, until_ms, start)
-    k_ll, k_acc, _ = score(champion, settings, reader, key, until_ms, start)
-    if n < MIN_COMPARISON_SAMPLES:
-        return result(False, f"only {n} candles unseen by both models; champion "
-                             f"v{champion.version} kept")
-    if c_ll <= k_ll:
+    new = ModelArtifact.load(summary.model_path)
+    candles = reader.load(key, start - WARMUP_BARS * tf.ms, tf.closed_by(until_ms))
+    p = settings.continuous_learning.promotion
+    cmp = paired_score(champion, challenger_ref, candles, tf, new.horizon_bars, new.dead_band,
+                       start, PromotionRule(p.min_samples, p.min_improvement, p.alpha))
+    registry.log_promotion(summary.run_id, cmp.metrics())
+    ll = cmp.log_loss
+    detail = (f"log loss {cmp.challenger_log_loss:.4f} vs champion v{champion.version} "
+              f"{cmp.champion_log_loss:.4f} on {ll.n} fresh candles: improvement "
+              f"{ll.effect:+.4f} [{ll.ci_low:+.4f}, {ll.ci_high:+.4f}], p = {ll.p_value:.3f}; "
+              f"directional {cmp.challenger_directional:.1%} vs "
+              f"{cmp.champion_directional:.1%} -> {cmp.verdict}")
+    if cmp.promote:
         registry.set_champion(symbol, timeframe, summary.version, summary.model_path)
-        return result(True, f"log loss {c_ll:.4f} <= champion v{champion.version} {k_ll:.4f} "
-                             f"on {n} fresh candles (accuracy {c_acc:.1%} vs {k_acc:.1%})")
-    return result(False, f"log loss {c_ll:.4f} > champion v{champion.version} {k_ll:.4f} "
-                         f"on {n} fresh candles (accuracy {c_acc:.1%} vs {k_acc:.1%})")
-
+    return replace(result(cmp.promote, detail), effect=ll.effect, effect_low=ll.ci_low,
+                   effect_high=ll.ci_high, p_value=ll.p_value, compared_samples=ll.n)

@@ -1,6 +1,6 @@
 """Train the model of one (symbol, timeframe) from stored candles and record it.
 
-Loads the most recent candles (never past ``until_ms``), builds gap-aware samples, trains and
+Loads the most recent candles closed by ``until_ms`` (never one still open at that time), builds gap-aware samples, trains and
 calibrates, writes the model file, logs the run to the registry (MLflow) and makes the first
 model of a series its champion. Later promotions are the engine's job.
 """
@@ -77,7 +77,7 @@ def train_series(
     cfg = settings.model
     tf = Timeframe.parse(timeframe)
     key = SeriesKey(settings.exchange.name, symbol, tf.name)
-    data = candles.load(key, end_ms=until_ms)
+    data = candles.load(key, end_ms=None if until_ms is None else tf.closed_by(until_ms))
     need = candles_needed(settings)
     if len(data) < need:
         raise InsufficientDataError(

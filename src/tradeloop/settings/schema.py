@@ -73,10 +73,19 @@ class RetrainingSettings(_Section):
     schedule_hours: Annotated[float, Field(ge=0)] = 0.0  # scheduled retraining; 0 = off
 
 
+class PromotionSettings(_Section):
+    """When a challenger replaces the champion: a paired test on the same fresh labels."""
+
+    min_samples: Annotated[int, Field(ge=20)] = 100  # fresh samples both models are scored on
+    min_improvement: Annotated[float, Field(ge=0)] = 0.002  # log loss, nats per sample
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.025  # one-sided significance level
+
+
 class ContinuousLearningSettings(_Section):
     enabled: bool = True
     confidence: ConfidenceSettings = ConfidenceSettings()
     retraining: RetrainingSettings = RetrainingSettings()
+    promotion: PromotionSettings = PromotionSettings()
 
 
 class RiskSettings(_Section):

@@ -38,6 +38,11 @@ class LocalRegistry:
                                 default=str) + "\n")
         return run_id, version
 
+    def log_promotion(self, run_id: str, metrics: dict[str, float]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "promotions.jsonl", "a") as fh:
+            fh.write(json.dumps({"run_id": run_id, **metrics}) + "\n")
+
     def _past_runs(self) -> list[dict[str, Any]]:
         path = self.root / "runs.jsonl"
         if not path.exists():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,18 @@ class MlflowRegistry:
             raise ModelError(f"MLflow logging for {name} failed: "
                              f"{exc.__class__.__name__}: {str(exc)[:300]}") from None
         return run_id, str(version.version)
+
+    def log_promotion(self, run_id: str, metrics: dict[str, float]) -> None:
+        """The promotion decision's metrics on the challenger's (finished) run."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        try:
+            self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0)
+                                                   for k, v in metrics.items()])
+        except Exception as exc:  # MLflow raises many types; one clear error at the edge
+            raise ModelError(f"MLflow logging of the promotion of run {run_id} failed: "
+                             f"{exc.__class__.__name__}: {str(exc)[:300]}") from None
 
     def champion_version(self, symbol: str, timeframe: str) -> str | None:
         try:

@@ -108,6 +108,12 @@ class RetrainingHistoryRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)  # why the challenger was (not) promoted
     deployment_id: Mapped[int | None] = mapped_column(Integer)
+    # the paired test against the champion (domain/retraining.py)
+    promotion_effect: Mapped[float | None] = mapped_column(Float)
+    promotion_ci_low: Mapped[float | None] = mapped_column(Float)
+    promotion_ci_high: Mapped[float | None] = mapped_column(Float)
+    promotion_p_value: Mapped[float | None] = mapped_column(Float)
+    promotion_samples: Mapped[int | None] = mapped_column(Integer)
 
 
 class LearningStateRow(Base):
