@@ -60,6 +60,16 @@ def test_planted_signal_is_learned_and_calibrated() -> None:
     assert out.test.accuracy > out.test.majority_baseline + 0.15
 
 
+def test_a_target_stop_keeps_the_epoch_that_reached_the_target() -> None:
+    samples = build_samples(planted_signal(6000, lag=3, strength=0.7, seed=6), horizon=1,
+                            band=0.0)
+    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.6))
+    assert out.stop_reason == "target_confidence"
+    assert out.best_epoch == len(out.history)  # the restored weights are the ones that hit it
+    assert out.history[-1]["val_confidence"] >= 0.6
+    assert out.val.mean_confidence >= 0.55  # cross-fitted: close to, not exactly, the target
+
+
 def test_predictions_on_real_data_do_not_look_ahead(shared_data: Path, sqlite_store: CandleStore,
                                                     tmp_path: Path) -> None:
     candles = read_csv(shared_data / "binance_BTC_USDT_1h.csv").candles

@@ -1,11 +1,15 @@
+import math
+
 import numpy as np
 import pytest
 
 from tradeloop.ml.calibration import (
     Calibration,
+    crossfit_probabilities,
     evaluate,
     expected_calibration_error,
     fit_calibration,
+    nll,
     softmax,
 )
 
@@ -46,3 +50,14 @@ def test_report_metrics_against_hand_computation() -> None:
     ece = (1 / 4) * abs(0 - 0.5) + (2 / 4) * abs(0.5 - 0.6) + (1 / 4) * abs(1 - 0.7)
     assert expected_calibration_error(probs, y) == pytest.approx(ece)
     assert Calibration().apply(np.log(probs)).round(6).tolist() == probs.round(6).tolist()
+
+
+def test_cross_fitted_figures_are_not_flattered_by_the_fit() -> None:
+    """A calibration judged on its own rows looks better than it is; cross-fitted it does not."""
+    rng = np.random.default_rng(8)
+    logits = rng.normal(0, 1, (60, 3))
+    y = rng.integers(0, 3, 60)  # no signal at all: any fitted structure is overfitting
+    in_sample = nll(fit_calibration(logits, y).apply(logits), y)
+    crossed = nll(crossfit_probabilities(logits, y), y)
+    assert crossed > in_sample
+    assert crossed >= math.log(3) - 0.02  # honest: no better than knowing nothing

@@ -2,8 +2,11 @@
 
 Chronological split with purge (label horizon) and embargo, scaler fitted on the training part
 only, early stopping on validation loss (``patience``), ``max_epochs``, a stop once the
-calibrated validation confidence reaches ``target_confidence``, the best epoch restored, then
-the calibration fitted on validation and everything reported on the untouched test part.
+calibrated validation confidence reaches ``target_confidence`` (that epoch is the one kept),
+otherwise the best epoch restored; then the calibration fitted on validation and everything
+reported on the untouched test part. Validation figures (the per-epoch confidence, the
+``val`` report) use calibrations cross-fitted on the other half of the validation rows, never
+the rows they are measured on.
 Seeded and deterministic. Lightning is imported here only, never on the inference path.
 """
 
@@ -22,7 +25,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tradeloop.ml.calibration import Calibration, CalibrationReport, evaluate, fit_calibration
+from tradeloop.ml.calibration import (
+    Calibration,
+    CalibrationReport,
+    crossfit_probabilities,
+    evaluate,
+    fit_calibration,
+)
 from tradeloop.ml.dataset import Samples, Scaler, Split, chronological_split, sequences
 from tradeloop.ml.nets import build_net
 from tradeloop.settings import ModelSettings
@@ -98,7 +107,7 @@ class _Classifier(L.LightningModule):
         self._val_logits.clear()
         self._val_y.clear()
         val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)))
-        probs = fit_calibration(logits, y).apply(logits)
+        probs = crossfit_probabilities(logits, y)
         train_loss = float(np.mean(self._train_losses)) if self._train_losses else float("nan")
         self._train_losses.clear()
         self.log_dict({"val_loss": val_loss, "train_loss": train_loss,
@@ -144,14 +153,15 @@ class _Monitor(L.Callback):
         m = {k: float(v) for k, v in trainer.callback_metrics.items()}
         epoch = trainer.current_epoch + 1
         self.history.append({"epoch": epoch, **m})
-        if m["val_loss"] < self.best_loss:
-            self.best_loss, self.best_epoch = m["val_loss"], epoch
+        # Confidence counts only once the model beats "always the majority class": where one
+        # class dominates (e.g. flat on 1m candles) the prior alone would reach the target.
+        hit = m["val_confidence"] >= self.target and m["val_accuracy"] > m["val_majority_share"]
+        if m["val_loss"] < self.best_loss or hit:  # a target stop keeps the epoch that hit it
+            self.best_loss, self.best_epoch = min(m["val_loss"], self.best_loss), epoch
             self.best_state = copy.deepcopy(module.state_dict())
         if self.on_epoch is not None:
             self.on_epoch(epoch, m)
-        # Confidence counts only once the model beats "always the majority class": where one
-        # class dominates (e.g. flat on 1m candles) the prior alone would reach the target.
-        if m["val_confidence"] >= self.target and m["val_accuracy"] > m["val_majority_share"]:
+        if hit:
             self.target_hit = True
             trainer.should_stop = True
 
@@ -217,7 +227,7 @@ def train_classifier(
     return TrainOutcome(
         net=net, architecture=cfg.architecture, arch_params=arch_params, scaler=scaler,
         calibration=calibration, sequence_length=seq_len,
-        val=evaluate(calibration.apply(val_logits), va_y, va_r, majority),
+        val=evaluate(crossfit_probabilities(val_logits, va_y), va_y, va_r, majority),
         test=evaluate(calibration.apply(test_logits), te_y, te_r, majority),
         test_probabilities=calibration.apply(test_logits),
         history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
