@@ -30,6 +30,7 @@ from tradeloop.ports import (
     CandleSink,
     CandleSource,
     Clock,
+    DriftReference,
     FeedHooks,
     Learning,
     MarketData,
@@ -179,10 +180,14 @@ class ScriptedPredictor:
     """Returns the probabilities ``script(symbol, timeframe, candle_time)`` gives (None:
     no prediction, with a recorded reason)."""
 
-    def __init__(self, script: Script, version: str = "1") -> None:
-        self.script, self.version = script, version
+    def __init__(self, script: Script, version: str = "1",
+                 drift: DriftReference | None = None) -> None:
+        self.script, self.version, self.drift = script, version, drift
         self.errors: dict[tuple[str, str], str] = {}
         self.preloaded: list[SeriesKey] = []
+
+    def drift_reference(self, symbol: str, timeframe: str) -> DriftReference | None:
+        return self.drift
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
         self.preloaded.append(key)

@@ -17,6 +17,7 @@ from tradeloop.domain.signals import Prediction
 from tradeloop.domain.trading import BrokerEvents, ClosedTrade, Fill, OrderRequest, Position
 
 if TYPE_CHECKING:
+    import numpy as np
     from sqlalchemy import Engine as SqlEngine
 
 
@@ -190,6 +191,14 @@ class BrokerSetup:
 BrokerFactory = Callable[[list[str], int, str, "Store"], BrokerSetup]
 
 
+class DriftReference(Protocol):
+    """A feature-drift detector fitted on a model's training window."""
+
+    window: int
+
+    def score(self, recent: np.ndarray) -> float: ...
+
+
 class Predictor(Protocol):
     """Calibrated forecasts from the champion of each series; never raises — a series
     without a prediction has its reason in ``errors``. :meth:`preload` may precompute a whole
@@ -201,6 +210,9 @@ class Predictor(Protocol):
 
     def predict(self, symbol: str, timeframe: str, candles: CandleArrays
                 ) -> Prediction | None: ...
+
+    def drift_reference(self, symbol: str, timeframe: str) -> DriftReference | None:
+        """The feature-drift detector of the model that serves the series (None: none)."""
 
 
 class Store(Protocol):

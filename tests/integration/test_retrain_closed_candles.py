@@ -48,7 +48,7 @@ def test_closed_by_excludes_the_candle_still_open() -> None:
     h1 = Timeframe.parse("1h")
     until = 13 * HOUR + 5 * 60_000  # 13:05: the 13:00 candle is open, 12:00 closed at 13:00
     assert h1.closed_by(until) <= 13 * HOUR < h1.closed_by(until) + h1.ms
-    assert 12 * HOUR < h1.closed_by(until) and h1.closed_by(14 * HOUR) == 13 * HOUR + 1
+    assert h1.closed_by(until) > 12 * HOUR and h1.closed_by(14 * HOUR) == 13 * HOUR + 1
 
 
 def test_a_retrain_inside_a_candle_never_loads_it(market: tuple[Settings, LoadLog, CandleArrays]

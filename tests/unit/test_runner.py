@@ -99,5 +99,5 @@ def test_a_drawdown_halt_stops_every_run() -> None:
 
 
 def test_one_warmup_rule() -> None:
-    assert warmup_bars(81) == 1500  # the drift detectors' reference decides
+    assert warmup_bars(81) == 200 + 64  # a feature-drift check: its window and lookback
     assert warmup_bars(3000, 10) == 3000 and warmup_bars(81, 2000) == 2000

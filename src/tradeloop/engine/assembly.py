@@ -80,7 +80,10 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
         symbols=symbols, timeframes=tfs, weights=weights, exchange=settings.exchange.name,
         on_loss=rt.on_loss, min_interval_ms=int(rt.min_interval_hours * HOUR_MS),
         schedule_ms=schedule_ms or (int(rt.schedule_hours * HOUR_MS) or None),
-        drift_threshold=rt.drift_threshold, horizon=settings.model.horizon_bars, gate=gate,
-        store=store, book=book, runner=runner, on_transition=engine.record_transition)
+        drift_threshold=rt.drift_threshold, drift_confirmations=rt.drift_confirmations,
+        horizon=settings.model.horizon_bars, gate=gate, store=store, book=book, runner=runner,
+        references=(predictor.drift_reference if predictor is not None
+                    else lambda symbol, timeframe: None),
+        on_transition=engine.record_transition)
     engine.learning = learning
     return engine, learning

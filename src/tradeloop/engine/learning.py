@@ -1,12 +1,14 @@
 """The continuous-learning controller: retraining triggers, cooldowns, promotion records.
 
-Triggers: ``loss_immediate`` (a losing trade, when ``on_loss``), ``drift`` (feature PSI over
-its calibrated thresholds, or Page-Hinkley on the prediction misses), ``scheduled`` and
-``manual``. Each (symbol, timeframe) has a cooldown of ``min_interval_hours``. While a symbol
-retrains, the gate holds it in LEARNING. A runner executes the jobs in a worker process: waited
-for at simulated time in replay (deterministic), polled in paper/live. Triggers are decided on
-candle closes only (never on a heartbeat), so a replay with heartbeats and one without give the
-same retrains.
+Triggers: ``loss_immediate`` (a losing trade, when ``on_loss``), ``drift`` (feature PSI
+against the serving champion's training window over its calibrated thresholds in
+``drift_confirmations`` consecutive checks, or Page-Hinkley on the prediction misses),
+``scheduled`` and ``manual``; each is stamped at the close of the candle that raised it. Each
+(symbol, timeframe) has a cooldown of ``min_interval_hours``. While a symbol retrains, the gate
+holds it in LEARNING. A runner executes the jobs in a worker process: waited for at simulated
+time in replay (deterministic), polled in paper/live. Triggers are decided on candle closes
+only (never on a heartbeat), so a replay with heartbeats and one without give the same
+retrains.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from tradeloop.domain.signals import Prediction
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import ClosedTrade
 from tradeloop.engine.candle_book import CandleBook
-from tradeloop.ml.drift import FeatureDrift, PageHinkley
-from tradeloop.ml.features import compute_features
-from tradeloop.ports import RetrainRunner, Store
+from tradeloop.ml.drift import WINDOW as DRIFT_WINDOW
+from tradeloop.ml.drift import PageHinkley
+from tradeloop.ml.features import LOOKBACK, compute_features
+from tradeloop.ports import DriftReference, RetrainRunner, Store
 
 log = logging.getLogger("tradeloop.learning")
-DRIFT_WINDOW = 200
-# candles a series needs before its first feature-drift reference can be built
-DRIFT_HISTORY = 7 * DRIFT_WINDOW
+# candles of a series a feature-drift check reads (its window and the features' lookback)
+DRIFT_HISTORY = DRIFT_WINDOW + LOOKBACK
 RECENT_RESULTS = 1000  # outcomes kept in memory (the store keeps them all)
 
 
@@ -39,8 +41,8 @@ class _Series:
     pending: deque[tuple[int, str]] = field(default_factory=deque)  # (index, direction)
     errors: PageHinkley = field(default_factory=PageHinkley)
     since_check: int = 0
-    drift: FeatureDrift | None = None
-    drift_version: str | None = None
+    over: int = 0  # consecutive feature-drift checks over the threshold ...
+    version: str | None = None  # ... of this model version
 
 
 class LearningController:
@@ -48,13 +50,16 @@ class LearningController:
 
     def __init__(self, *, symbols: list[str], timeframes: list[str], weights: dict[str, float],
                  exchange: str, on_loss: bool, min_interval_ms: int, schedule_ms: int | None,
-                 drift_threshold: float, horizon: int, gate: Gate, store: Store,
-                 book: CandleBook, runner: RetrainRunner,
+                 drift_threshold: float, drift_confirmations: int, horizon: int, gate: Gate,
+                 store: Store, book: CandleBook, runner: RetrainRunner,
+                 references: Callable[[str, str], DriftReference | None],
                  on_transition: Callable[[Transition], None]) -> None:
         self.symbols, self.timeframes, self.weights = symbols, timeframes, weights
         self.exchange = exchange
         self.on_loss, self.min_interval_ms, self.schedule_ms = on_loss, min_interval_ms, schedule_ms
         self.drift_threshold, self.horizon = drift_threshold, horizon
+        self.drift_confirmations = drift_confirmations
+        self.references = references
         self.gate, self.store, self.book, self.runner = gate, store, book, runner
         self.on_transition = on_transition
         self._last: dict[tuple[str, str], int] = {}
@@ -108,37 +113,38 @@ class LearningController:
             later = self.book.candle(key, i + self.horizon).close
             hit = (later > then) if direction == "up" else (later < then)
             if s.errors.update(0.0 if hit else 1.0):
-                self.request(key.symbol, key.timeframe, "drift", self._closed_ms(key, prediction))
+                self.request(key.symbol, key.timeframe, "drift",
+                             self._closed_ms(key, prediction))
         s.since_check += 1
         if s.since_check >= DRIFT_WINDOW:
             s.since_check = 0
             self._check_features(key, s, index, prediction)
 
-    @staticmethod
-    def _closed_ms(key: SeriesKey, prediction: Prediction) -> int:
-        """When the predicted candle closed: the time a trigger on it happens at."""
-        return prediction.candle_time + Timeframe.parse(key.timeframe).ms
-
     def _check_features(self, key: SeriesKey, s: _Series, index: int,
                         prediction: Prediction) -> None:
-        if s.drift is None or s.drift_version != prediction.model_version:
-            ref_end = index - DRIFT_WINDOW
-            if ref_end < 6 * DRIFT_WINDOW:
-                return
-            window = self.book.window(key, ref_end, 20 * DRIFT_WINDOW)
-            s.drift = FeatureDrift(compute_features(window), DRIFT_WINDOW)
-            s.drift_version = prediction.model_version
+        reference = self.references(key.symbol, key.timeframe)
+        if reference is None or index + 1 < DRIFT_HISTORY:
             return
-        recent = compute_features(self.book.window(key, index, DRIFT_WINDOW + 80))
-        score = s.drift.score(recent[-DRIFT_WINDOW:])
-        triggered = score >= self.drift_threshold
+        if s.version != prediction.model_version:
+            s.version, s.over = prediction.model_version, 0
+        recent = compute_features(self.book.window(key, index, DRIFT_HISTORY))
+        score = reference.score(recent[-reference.window:])
+        s.over = s.over + 1 if score >= self.drift_threshold else 0
+        triggered = s.over >= self.drift_confirmations
         closed_ms = self._closed_ms(key, prediction)
         self.store.drift(closed_ms, key.symbol, key.timeframe, score, self.drift_threshold,
                          s.errors.level, triggered)
         if triggered:
-            log.info("[%s @ %s] feature drift: %.0f%% of features beyond their thresholds",
-                     key.symbol, key.timeframe, 100 * score)
+            s.over = 0
+            log.info("[%s @ %s] feature drift: %.0f%% of features beyond their thresholds "
+                     "in %d checks in a row", key.symbol, key.timeframe, 100 * score,
+                     self.drift_confirmations)
             self.request(key.symbol, key.timeframe, "drift", closed_ms)
+
+    @staticmethod
+    def _closed_ms(key: SeriesKey, prediction: Prediction) -> int:
+        """When the predicted candle closed: the time a trigger on it happens at."""
+        return prediction.candle_time + Timeframe.parse(key.timeframe).ms
 
     def on_tick(self, now_ms: int) -> None:
         """A candle close at ``now_ms``: scheduled retrains fall due, finished jobs are

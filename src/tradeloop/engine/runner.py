@@ -26,8 +26,9 @@ END_OF_DATA = "end_of_data"
 
 def warmup_bars(window: int, strategy_history: int = 1) -> int:
     """Candles of history before the first event of every run: enough for the predictor's
-    window, the strategy's indicators and the drift detectors' reference at once."""
-    return max(window, strategy_history, DRIFT_HISTORY + 100)
+    window, the strategy's indicators and a feature-drift check (its reference comes with
+    the model: the champion's training window)."""
+    return max(window, strategy_history, DRIFT_HISTORY)
 
 
 class RunHook(Protocol):

@@ -42,7 +42,7 @@ def bandwidth(e: np.ndarray, min_lags: int) -> int:
     rho = float(e[1:] @ e[:-1]) / denom if denom > 0 else 0.0
     rho = min(max(rho, -0.97), 0.97)
     alpha = 4 * rho * rho / ((1 - rho) ** 2 * (1 + rho) ** 2)
-    auto = int(math.ceil(1.1447 * (alpha * n) ** (1 / 3)))
+    auto = math.ceil(1.1447 * (alpha * n) ** (1 / 3))
     return max(0, min(max(min_lags, auto), n - 1))
 
 
@@ -143,5 +143,9 @@ def compare(champion: np.ndarray, challenger: np.ndarray, y: np.ndarray, horizon
         promote, why = False, "directional hit rate significantly worse"
     else:
         promote, why = True, f"better (p = {ll.p_value:.3f})"
-    mean = (lambda a: float(a.mean()) if len(a) else float("nan"))
-    return Comparison(ll, dr, mean(k_ll), mean(c_ll), mean(k_hit), mean(c_hit), promote, why)
+    return Comparison(ll, dr, _mean(k_ll), _mean(c_ll), _mean(k_hit), _mean(c_hit), promote,
+                      why)
+
+
+def _mean(a: np.ndarray) -> float:
+    return float(a.mean()) if len(a) else float("nan")

@@ -44,6 +44,8 @@ class ModelArtifact:
     trained_from: int
     trained_to: int
     metrics: dict[str, float] = field(default_factory=dict)
+    # the feature-drift detector fitted on the training rows (ml/drift.py), None if too short
+    drift_reference: dict[str, Any] | None = None
 
     def save(self, path: Path) -> Path:
         """Write atomically (temporary file, then rename)."""

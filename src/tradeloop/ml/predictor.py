@@ -18,6 +18,7 @@ from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
 from tradeloop.domain.signals import CLASS_NAMES, Prediction
 from tradeloop.ml.calibration import Calibration
+from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import LOOKBACK, compute_features
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ports import ModelRef, ModelRegistry
@@ -38,6 +39,7 @@ class _Loaded:
     sequence_length: int
     linear_layers: list[tuple[np.ndarray, np.ndarray]] | None = None
     net: Any = None  # torch module (GRU): torch is imported only when one is served
+    drift: FeatureDrift | None = None  # fitted on the model's training window
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class logits (float64) for one input row (MLP) or sequence (GRU)."""
@@ -115,10 +117,16 @@ def load_model(ref: ModelRef) -> _Loaded:
         linear = _mlp_layers(art, str(ref.path))
     else:
         net = _torch_net(art, str(ref.path))
+    try:
+        drift = (None if art.drift_reference is None
+                 else FeatureDrift.from_dict(art.drift_reference))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"incompatible model file {ref.path}: drift reference: "
+                             f"{exc}") from None
     return _Loaded(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
-                   art.sequence_length, linear, net)
+                   art.sequence_length, linear, net, drift)
 
 
 class ChampionPredictor:
@@ -160,6 +168,11 @@ class ChampionPredictor:
             loaded = load_model(ref)
             self._models[key] = loaded
         return loaded
+
+    def drift_reference(self, symbol: str, timeframe: str) -> FeatureDrift | None:
+        """The serving champion's feature-drift detector (its training window), if any."""
+        loaded = self._models.get((symbol, timeframe))
+        return None if loaded is None else loaded.drift
 
     def predict(self, symbol: str, timeframe: str, candles: CandleArrays) -> Prediction | None:
         """Forecast for ``candles``' newest (closed) candle, or None with the reason recorded."""

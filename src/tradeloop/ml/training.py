@@ -75,6 +75,7 @@ class TrainOutcome:
     train_majority: int = 1
     seconds: float = 0.0
     test_from_ms: int = 0
+    train_end: int = 0  # samples[:train_end] is the training part
 
 
 class _Classifier(L.LightningModule):
@@ -233,4 +234,4 @@ def train_classifier(
         history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
         n_train=len(tr_i), n_val=len(va_i), n_test=len(te_i), train_majority=majority,
         seconds=time.perf_counter() - started,
-        test_from_ms=int(samples.open_time[split.test.start]))
+        test_from_ms=int(samples.open_time[split.test.start]), train_end=split.train.stop)

@@ -1,7 +1,8 @@
 """Train the model of one (symbol, timeframe) from stored candles and record it.
 
-Loads the most recent candles closed by ``until_ms`` (never one still open at that time), builds gap-aware samples, trains and
-calibrates, writes the model file, logs the run to the registry (MLflow) and makes the first
+Loads the most recent candles closed by ``until_ms`` (never one still open at that time),
+builds gap-aware samples, trains and calibrates, fits the feature-drift reference on the
+training rows, writes the model file, logs the run to the registry (MLflow) and makes the first
 model of a series its champion. Later promotions are the engine's job.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import tradeloop
 from tradeloop.domain.candles import SeriesKey
@@ -21,6 +23,7 @@ from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.dataset import build_samples, candles_needed
+from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
@@ -95,6 +98,10 @@ def train_series(
     limits = TrainingLimits(retrain.max_epochs, retrain.patience, retrain.target_confidence)
     outcome = train_classifier(samples, cfg, limits, on_epoch=on_epoch)
 
+    try:
+        drift: dict[str, Any] | None = FeatureDrift.fit(samples.X[:outcome.train_end]).to_dict()
+    except ValueError:  # too few training rows for a null distribution: no feature drift
+        drift = None
     folder = settings.path(settings.paths.models_dir) / symbol_slug(symbol) / tf.name
     metrics = {**outcome.val.as_metrics("val_"), **outcome.test.as_metrics("test_"),
                "temperature": outcome.calibration.temperature,
@@ -109,7 +116,7 @@ def train_series(
         class_bias=list(outcome.calibration.bias), sequence_length=outcome.sequence_length,
         horizon_bars=cfg.horizon_bars, dead_band=band,
         trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
-        metrics=metrics)
+        metrics=metrics, drift_reference=drift)
     staging = artifact.save(folder / ".staging" / f"model{MODEL_SUFFIX}")
     params = {
         "symbol": symbol, "timeframe": tf.name, "exchange": key.exchange,

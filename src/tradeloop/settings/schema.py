@@ -69,7 +69,8 @@ class RetrainingSettings(_Section):
     target_confidence: Fraction = 0.80
     patience: Annotated[int, Field(ge=1)] = 5
     min_interval_hours: Annotated[float, Field(ge=0)] = 1.0
-    drift_threshold: Fraction = 0.70  # share of features beyond their calibrated PSI threshold
+    drift_threshold: Fraction = 0.35  # share of features beyond their calibrated PSI threshold
+    drift_confirmations: Annotated[int, Field(ge=1)] = 2  # consecutive checks over it to fire
     schedule_hours: Annotated[float, Field(ge=0)] = 0.0  # scheduled retraining; 0 = off
 
 
