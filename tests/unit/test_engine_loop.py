@@ -66,9 +66,10 @@ def test_gate_opens_buys_then_a_down_signal_closes_the_long() -> None:
     store, broker, learning, _, engine = run(
         lambda s, t, c: signals[(c - T0) // H], [100, 100, 101, 102, 103, 101, 100])
     modes = [(t.mode, t.reason) for t in store.transitions]
-    assert modes[0] == (Mode.TRADING, "confidence 85.00% >= 70.00%")
-    assert modes[1][0] is Mode.LEARNING  # the down signal's directional confidence is high,
-    # but it is a sell: the gate trades direction, so it stays open; UNSURE closes it
+    assert modes[0] == (Mode.TRADING, "P(up) 85.00% >= 70.00%")
+    # the gate watches the traded direction: a confident *down* forecast closes it (and
+    # the long: P(down) 85 % >= the exit floor)
+    assert modes[1] == (Mode.LEARNING, "P(up) 5.00% < 60.00%")
     buys = [o for o, _ in store.orders if str(o.side) == "buy"]
     sells = [o for o, _ in store.orders if str(o.side) == "sell"]
     assert len(buys) == 1 and len(sells) == 1  # one position per symbol: no double entry

@@ -37,10 +37,10 @@ def arrays(close: list[float], volume: list[float] | None = None, spread: float 
 
 
 def ctx(candles: CandleArrays, *, mode: Mode = Mode.LEARNING, held: bool = False,
-        holding: bool = False, direction: str | None = None, confidence: float | None = None,
+        holding: bool = False, up: float | None = None, down: float | None = None,
         finest: bool = True) -> Context:
-    return Context("AAA/USDT", "1h", finest, mode, held, holding, direction, confidence, 0.6,
-                   candles)
+    """Entry floor 0.7 (the threshold), exit floor 0.6 (threshold - hysteresis)."""
+    return Context("AAA/USDT", "1h", finest, mode, held, holding, up, down, 0.7, 0.6, candles)
 
 
 def ranging(n: int = 120, seed: int = 5) -> list[float]:
@@ -64,10 +64,14 @@ def test_rsi_of_known_series() -> None:
 
 def test_ml_strategy_trades_the_gate() -> None:
     s, c = MlStrategy(), arrays([100.0] * 5)
-    assert s.decide(ctx(c, mode=Mode.TRADING, direction="up", confidence=0.8)).action == "buy"
-    assert s.decide(ctx(c, mode=Mode.LEARNING, direction="up", confidence=0.8)) is None
-    assert s.decide(ctx(c, holding=True, direction="down", confidence=0.65)).action == "sell"
-    assert s.decide(ctx(c, holding=True, direction="down", confidence=0.55)) is None  # < floor
+    assert s.decide(ctx(c, mode=Mode.TRADING, up=0.8, down=0.1)).action == "buy"
+    assert s.decide(ctx(c, mode=Mode.LEARNING, up=0.8, down=0.1)) is None
+    # still TRADING inside the hysteresis band, but an entry needs P(up) >= the threshold
+    assert s.decide(ctx(c, mode=Mode.TRADING, up=0.65, down=0.1)) is None
+    # a confident *down* forecast never opens a long, whatever the mode
+    assert s.decide(ctx(c, mode=Mode.TRADING, up=0.05, down=0.9)) is None
+    assert s.decide(ctx(c, holding=True, up=0.1, down=0.65)).action == "sell"
+    assert s.decide(ctx(c, holding=True, up=0.1, down=0.55)) is None  # < exit floor
     assert s.decide(ctx(c)) is None  # no forecast
 
 
@@ -107,13 +111,13 @@ def test_dual_confirmation_needs_both() -> None:
     volume = [10.0] * len(base) + [25.0]
     s = DualStrategy()
     c = arrays(close, volume)
-    assert s.decide(ctx(c, mode=Mode.LEARNING, direction="up", confidence=0.65)) is None
-    assert s.decide(ctx(c, mode=Mode.TRADING, direction="down", confidence=0.65)) is None
-    both = s.decide(ctx(c, mode=Mode.TRADING, direction="up", confidence=0.8))
+    assert s.decide(ctx(c, mode=Mode.LEARNING, up=0.65, down=0.1)) is None
+    assert s.decide(ctx(c, mode=Mode.TRADING, up=0.1, down=0.65)) is None
+    both = s.decide(ctx(c, mode=Mode.TRADING, up=0.8, down=0.1))
     assert both is not None and both.action == "buy" and both.reason.startswith("ml+breakout:")
     flat = arrays([*base, base[-1]])
-    assert s.decide(ctx(flat, mode=Mode.TRADING, direction="up", confidence=0.8)) is None
-    sell = s.decide(ctx(flat, holding=True, direction="down", confidence=0.7))
+    assert s.decide(ctx(flat, mode=Mode.TRADING, up=0.8, down=0.1)) is None
+    sell = s.decide(ctx(flat, holding=True, up=0.1, down=0.7))
     assert sell is not None and sell.action == "sell"
 
 
@@ -185,9 +189,9 @@ def test_ma_cross_precomputed_indicators_decide_exactly_as_the_window() -> None:
         window = c.take(slice(max(0, i + 1 - live.history), i + 1))
         for holding in (False, True):
             a = pre.decide(Context("AAA/USDT", "1h", True, Mode.LEARNING, False, holding, None,
-                                   None, 0.6, window, i))
+                                   None, 0.7, 0.6, window, i))
             b = live.decide(Context("AAA/USDT", "1h", True, Mode.LEARNING, False, holding,
-                                    None, None, 0.6, window))
+                                    None, None, 0.7, 0.6, window))
             assert a == b, i
             decided += a is not None
     assert decided > 10

@@ -15,23 +15,28 @@ Action = Literal["buy", "sell"]
 class Context:
     """One closed candle of (symbol, timeframe) as the engine sees it after the prediction.
 
-    ``direction``/``confidence`` are the aggregated ML signal (None without a valid
-    prediction); ``held`` is true while an operator pause, a retrain, an error, stale data or a
-    risk halt holds the symbol; ``candles`` is the series' window up to the closed candle (made
-    on first use when given as a function: a strategy reading precomputed indicators never
-    pays for it); ``index`` is that candle's index in the engine's candle book and
-    ``open_time`` its open time (the keys for indicators a strategy precomputed at preload)."""
+    ``p_up``/``p_down`` are the aggregated ML signal: the calibrated probabilities that the
+    traded event (the move over the shared horizon, beyond the fee band) is up / down (None
+    without a valid prediction); ``entry_floor`` is the probability an entry needs
+    (``trading_threshold``), ``exit_floor`` the down probability that closes a long
+    (threshold - hysteresis); ``held`` is true while an operator pause, a retrain, an error,
+    stale data or a risk halt holds the symbol; ``candles`` is the series' window up to the
+    closed candle (made on first use when given as a function: a strategy reading
+    precomputed indicators never pays for it); ``index`` is that candle's index in the
+    engine's candle book and ``open_time`` its open time (the keys for indicators a strategy
+    precomputed at preload)."""
 
-    __slots__ = ("_candles", "confidence", "direction", "exit_floor", "finest", "held",
-                 "holding", "index", "mode", "open_time", "symbol", "timeframe")
+    __slots__ = ("_candles", "entry_floor", "exit_floor", "finest", "held", "holding", "index",
+                 "mode", "open_time", "p_down", "p_up", "symbol", "timeframe")
 
     def __init__(self, symbol: str, timeframe: str, finest: bool, mode: Mode, held: bool,
-                 holding: bool, direction: str | None, confidence: float | None,
-                 exit_floor: float, candles: CandleArrays | Callable[[], CandleArrays],
+                 holding: bool, p_up: float | None, p_down: float | None,
+                 entry_floor: float, exit_floor: float,
+                 candles: CandleArrays | Callable[[], CandleArrays],
                  index: int = -1, open_time: int | None = None) -> None:
         self.symbol, self.timeframe, self.finest, self.mode = symbol, timeframe, finest, mode
-        self.held, self.holding, self.direction = held, holding, direction
-        self.confidence, self.exit_floor, self._candles = confidence, exit_floor, candles
+        self.held, self.holding, self.p_up, self.p_down = held, holding, p_up, p_down
+        self.entry_floor, self.exit_floor, self._candles = entry_floor, exit_floor, candles
         self.index = index
         self.open_time = open_time if open_time is not None else \
             int(self.candles.open_time[-1]) if len(self.candles) else -1

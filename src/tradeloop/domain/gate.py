@@ -29,7 +29,8 @@ class _State:
 
 
 class Gate:
-    """LEARNING -> TRADING when confidence >= threshold (after the minimum dwell);
+    """LEARNING -> TRADING when confidence (the calibrated probability of the traded
+    direction) >= threshold (after the minimum dwell);
     TRADING -> LEARNING when it falls below threshold - hysteresis, or at once while a hold
     is in place (a retrain running, a health rule, an error, stale data, an operator pause).
     """
@@ -93,11 +94,11 @@ class Gate:
         if st.mode is Mode.LEARNING:
             if not st.holds and dwelt and confidence >= self.threshold:
                 return self._move(symbol, st, Mode.TRADING, now_ms,
-                                  f"confidence {confidence:.2%} >= {self.threshold:.2%}",
+                                  f"P(up) {confidence:.2%} >= {self.threshold:.2%}",
                                   confidence)
             return None
         floor = self.threshold - self.hysteresis
         if confidence < floor and dwelt:
             return self._move(symbol, st, Mode.LEARNING, now_ms,
-                              f"confidence {confidence:.2%} < {floor:.2%}", confidence)
+                              f"P(up) {confidence:.2%} < {floor:.2%}", confidence)
         return None

@@ -168,29 +168,30 @@ class Engine:
             if self.learning is not None:
                 self.learning.on_prediction(key, index, prediction)
         agg = self.aggregator.aggregate(symbol, now_ms) if self.predictor is not None else None
-        direction: str | None = None
-        confidence: float | None = None
+        p_up: float | None = None
+        p_down: float | None = None
         if agg is not None:
             p_down, _, p_up = agg.probabilities
-            direction = "up" if p_up >= p_down else "down"
-            confidence = max(p_up, p_down)  # the gate trades direction, never "flat"
-            transition = self.gate.observe(symbol, confidence, now_ms)
+            # the gate watches the traded direction: this account buys spot, so "up"
+            transition = self.gate.observe(symbol, p_up, now_ms)
             if transition is not None:
                 self.record_transition(transition)
-            self.store.confidence(now_ms, symbol, confidence, direction,
+            direction = "up" if p_up > p_down else "down" if p_down > p_up else "flat"
+            self.store.confidence(now_ms, symbol, p_up, direction,
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
         if agg is not None or finest:
             book, history = self.book, self.strategy.history
             decision = self.strategy.decide(Context(
                 symbol, tf, finest, self.gate.mode(symbol), self.gate.held(symbol),
-                symbol in self.broker.positions, direction, confidence,
+                symbol in self.broker.positions, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
                 lambda: book.window(key, index, history), index, candle.open_time))
             if decision is not None:
                 if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,
                              agg.timeframes)
-                self._act(symbol, decision, confidence, candle.close, now_ms)
+                self._act(symbol, decision, p_up if decision.action == "buy" else p_down,
+                          candle.close, now_ms)
         if agg is not None:
             self.stats.decisions += 1
             self.stats.decision_ms.append((time.perf_counter() - started) * 1000)

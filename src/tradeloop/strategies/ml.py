@@ -8,8 +8,9 @@ from tradeloop.domain.gate import Mode
 
 
 class MlStrategy:
-    """Buy on an up forecast in TRADING mode; close the long on a down forecast whose
-    confidence is at least the gate's exit floor (threshold - hysteresis)."""
+    """Buy in TRADING mode when the probability of an up move clears the threshold (the traded
+    direction's, not the larger of up and down); close the long when the probability of a
+    down move reaches the gate's exit floor (threshold - hysteresis)."""
 
     name = "ml"
     history = 1
@@ -19,10 +20,11 @@ class MlStrategy:
         """Nothing to precompute: the ML signal comes with the context."""
 
     def decide(self, ctx: Context) -> Decision | None:
-        if ctx.direction is None or ctx.confidence is None:
+        if ctx.p_up is None or ctx.p_down is None:
             return None
-        if not ctx.holding and ctx.mode is Mode.TRADING and ctx.direction == "up":
-            return Decision("buy", f"ml: up {ctx.confidence:.1%}")
-        if ctx.holding and ctx.direction == "down" and ctx.confidence >= ctx.exit_floor:
-            return Decision("sell", f"ml: down {ctx.confidence:.1%}")
+        if (not ctx.holding and ctx.mode is Mode.TRADING and ctx.p_up >= ctx.entry_floor
+                and ctx.p_up > ctx.p_down):
+            return Decision("buy", f"ml: P(up) {ctx.p_up:.1%}")
+        if ctx.holding and ctx.p_down >= ctx.exit_floor and ctx.p_down > ctx.p_up:
+            return Decision("sell", f"ml: P(down) {ctx.p_down:.1%}")
         return None
