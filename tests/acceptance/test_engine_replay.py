@@ -22,7 +22,7 @@ timeframes: {intervals: [{interval: 1h, weight: 1.0}]}
 continuous_learning:
   confidence: {trading_threshold: 0.65, hysteresis: 0.05, min_dwell_minutes: 0}
   retraining: {max_epochs: 20, patience: 3, min_interval_hours: 48, on_loss: true}
-model: {horizon_bars: 1, fee_bps: 0, slippage_bps: 0, min_samples: 500, max_train_candles: 2000}
+model: {horizon: 1h, fee_bps: 0, slippage_bps: 0, min_samples: 500, max_train_candles: 2000}
 risk: {blocked_hours: [3, 4, 5]}
 """
 

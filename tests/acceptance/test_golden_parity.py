@@ -31,7 +31,7 @@ timeframes: {intervals: [{interval: 1h, weight: 0.7}, {interval: 4h, weight: 0.3
 continuous_learning:
   confidence: {trading_threshold: 0.55, hysteresis: 0.04, min_dwell_minutes: 0}
   retraining: {max_epochs: 5, patience: 2, min_interval_hours: 72, on_loss: true}
-model: {horizon_bars: 1, fee_bps: 0, slippage_bps: 0, min_samples: 300, max_train_candles: 1500}
+model: {horizon: 1h, fee_bps: 0, slippage_bps: 0, min_samples: 300, max_train_candles: 1500}
 risk: {max_consecutive_losses: 1000, max_drawdown_percent: 60}
 deployment: {validation: {min_criteria: 1}}
 """

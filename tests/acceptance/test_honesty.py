@@ -21,7 +21,7 @@ from tradeloop.settings import ModelSettings, load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-NO_FEES = ModelSettings(horizon_bars=1, fee_bps=0, slippage_bps=0)
+NO_FEES = ModelSettings(horizon="1h", fee_bps=0, slippage_bps=0)
 LIMITS = TrainingLimits(max_epochs=50, patience=5, target_confidence=0.8)
 
 
@@ -33,7 +33,7 @@ def test_random_walk_finds_nothing_and_knows_it() -> None:
     correct = conf_sum = 0.0
     probs = []
     for split in folds:
-        out = train_classifier(samples, NO_FEES, LIMITS, split=split)
+        out = train_classifier(samples, NO_FEES, LIMITS, purge_bars=1, split=split)
         t = out.test
         n += t.samples
         correct += t.accuracy * t.samples
@@ -53,7 +53,7 @@ def test_random_walk_finds_nothing_and_knows_it() -> None:
 def test_planted_signal_is_learned_and_calibrated() -> None:
     samples = build_samples(planted_signal(8000, lag=3, strength=0.7, seed=5), horizon=1,
                             band=0.0)
-    out = train_classifier(samples, NO_FEES, LIMITS)
+    out = train_classifier(samples, NO_FEES, LIMITS, purge_bars=1)
     assert out.test.samples >= 1000
     assert out.test.accuracy >= 0.65, out.test
     assert out.test.miscalibration <= 0.03, out.test
@@ -63,7 +63,8 @@ def test_planted_signal_is_learned_and_calibrated() -> None:
 def test_a_target_stop_keeps_the_epoch_that_reached_the_target() -> None:
     samples = build_samples(planted_signal(6000, lag=3, strength=0.7, seed=6), horizon=1,
                             band=0.0)
-    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.6))
+    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.6),
+                           purge_bars=1)
     assert out.stop_reason == "target_confidence"
     assert out.best_epoch == len(out.history)  # the restored weights are the ones that hit it
     assert out.history[-1]["val_confidence"] >= 0.6
@@ -109,7 +110,8 @@ def test_a_dominant_class_alone_does_not_count_as_reaching_the_target() -> None:
     candles = random_walk(6000, seed=4, vol=0.002)
     samples = build_samples(candles, horizon=1, band=0.004)  # ~95 % flat
     assert (samples.y == 1).mean() > 0.9
-    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.8))
+    out = train_classifier(samples, NO_FEES, TrainingLimits(50, 5, target_confidence=0.8),
+                           purge_bars=1)
     assert out.stop_reason != "target_confidence"
     assert out.test.mean_confidence > 0.8  # confident, yet no better than the majority class
     assert out.test.accuracy <= out.test.majority_baseline + 0.01

@@ -40,7 +40,7 @@ exchange: {{name: binance, base_url: '{url}', timeout_seconds: 1.0, max_retries:
 continuous_learning:
   confidence: {{trading_threshold: 0.6, hysteresis: 0.05, min_dwell_minutes: 0}}
   retraining: {{on_loss: false, max_epochs: 2}}
-model: {{horizon_bars: 1}}
+model: {{horizon: 1m}}
 risk: {{max_drawdown_percent: 90, daily_loss_limit: 0.9, max_consecutive_losses: 1000}}
 deployment: {{snapshot_seconds: 60, health: {{interval_minutes: 600}}}}
 """

@@ -45,7 +45,7 @@ exchange: {name: binance, base_url: 'URL', timeout_seconds: 2}
 continuous_learning:
   confidence: {trading_threshold: 0.6, hysteresis: 0.05, min_dwell_minutes: 0}
   retraining: {max_epochs: 4, patience: 2, on_loss: false}
-model: {horizon_bars: 1, fee_bps: 0, slippage_bps: 0, min_samples: 300, max_train_candles: 1200}
+model: {horizon: 1h, fee_bps: 0, slippage_bps: 0, min_samples: 300, max_train_candles: 1200}
 """
 
 

@@ -110,7 +110,7 @@ def test_the_controller_checks_the_champions_reference_and_stamps_the_close() ->
         symbols=[KEY.symbol], timeframes=["1h"], weights={"1h": 1.0}, exchange=KEY.exchange,
         on_loss=False, min_interval_ms=HOUR, schedule_ms=None,
         drift_threshold=SHIPPED.drift_threshold,
-        drift_confirmations=SHIPPED.drift_confirmations, horizon=4,
+        drift_confirmations=SHIPPED.drift_confirmations, horizons={"1h": 4},
         gate=Gate(0.5, 0.03, 0), store=store, book=book, runner=runner,
         references=lambda symbol, timeframe: detector, on_transition=lambda t: None)
     for i in range(len(candles)):

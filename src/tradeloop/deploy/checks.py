@@ -55,9 +55,9 @@ def check_history(settings: Settings, store: CandleReader, symbol: str) -> Check
 def check_replay_models(settings: Settings, store: CandleReader, symbol: str,
                         start_ms: int) -> CheckResult:
     """A replayed phase trains its models walk-forward: enough history before the window."""
-    need = candles_needed(settings)
     short = []
     for tf in settings.timeframes.names:
+        need = candles_needed(settings, tf)
         closed = Timeframe.parse(tf).closed_by(start_ms)
         n = len(store.load(SeriesKey(settings.exchange.name, symbol, tf), end_ms=closed))
         if n < need:

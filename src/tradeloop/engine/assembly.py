@@ -12,6 +12,7 @@ from tradeloop.engine.engine import Engine, EngineConfig
 from tradeloop.engine.learning import LearningController
 from tradeloop.engine.runner import warmup_bars
 from tradeloop.ml.features import LOOKBACK
+from tradeloop.ml.horizon import label_plan
 from tradeloop.ports import Broker, Notifier, Predictor, RetrainRunner, Store, Strategy
 from tradeloop.settings import Settings
 from tradeloop.strategies.breakout import BreakoutParams
@@ -81,7 +82,8 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
         on_loss=rt.on_loss, min_interval_ms=int(rt.min_interval_hours * HOUR_MS),
         schedule_ms=schedule_ms or (int(rt.schedule_hours * HOUR_MS) or None),
         drift_threshold=rt.drift_threshold, drift_confirmations=rt.drift_confirmations,
-        horizon=settings.model.horizon_bars, gate=gate, store=store, book=book, runner=runner,
+        horizons={tf: label_plan(tf, settings.model.horizon, tfs).bars for tf in tfs},
+        gate=gate, store=store, book=book, runner=runner,
         references=(predictor.drift_reference if predictor is not None
                     else lambda symbol, timeframe: None),
         on_transition=engine.record_transition)

@@ -50,14 +50,16 @@ class LearningController:
 
     def __init__(self, *, symbols: list[str], timeframes: list[str], weights: dict[str, float],
                  exchange: str, on_loss: bool, min_interval_ms: int, schedule_ms: int | None,
-                 drift_threshold: float, drift_confirmations: int, horizon: int, gate: Gate,
+                 drift_threshold: float, drift_confirmations: int, horizons: dict[str, int],
+                 gate: Gate,
                  store: Store, book: CandleBook, runner: RetrainRunner,
                  references: Callable[[str, str], DriftReference | None],
                  on_transition: Callable[[Transition], None]) -> None:
         self.symbols, self.timeframes, self.weights = symbols, timeframes, weights
         self.exchange = exchange
         self.on_loss, self.min_interval_ms, self.schedule_ms = on_loss, min_interval_ms, schedule_ms
-        self.drift_threshold, self.horizon = drift_threshold, horizon
+        self.drift_threshold = drift_threshold
+        self.horizons = horizons  # label bars per timeframe: when a prediction's hit is known
         self.drift_confirmations = drift_confirmations
         self.references = references
         self.gate, self.store, self.book, self.runner = gate, store, book, runner
@@ -107,10 +109,11 @@ class LearningController:
         s = self._series.setdefault(key, _Series())
         if prediction.direction != "flat":
             s.pending.append((index, prediction.direction))
-        while s.pending and s.pending[0][0] + self.horizon <= index:
+        horizon = self.horizons.get(key.timeframe, 1)
+        while s.pending and s.pending[0][0] + horizon <= index:
             i, direction = s.pending.popleft()
             then = self.book.candle(key, i).close
-            later = self.book.candle(key, i + self.horizon).close
+            later = self.book.candle(key, i + horizon).close
             hit = (later > then) if direction == "up" else (later < then)
             if s.errors.update(0.0 if hit else 1.0):
                 self.request(key.symbol, key.timeframe, "drift",

@@ -7,19 +7,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tradeloop.domain.candles import CandleArrays
+from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.ml.features import LOOKBACK, compute_features
-from tradeloop.ml.labels import UNKNOWN, make_labels
+from tradeloop.ml.horizon import LabelPlan, label_plan
+from tradeloop.ml.labels import UNKNOWN, labels_of, make_labels, returns_from
 
 if TYPE_CHECKING:
+    from tradeloop.ports import CandleReader
     from tradeloop.settings import Settings
 
 
-def candles_needed(settings: Settings) -> int:
+def candles_needed(settings: Settings, timeframe: str) -> int:
     """Candles one training run needs: lookback, sequence, horizon and the minimum samples."""
     cfg = settings.model
     seq = cfg.sequence_length if cfg.architecture == "gru" else 1
-    return LOOKBACK + seq - 1 + cfg.horizon_bars + cfg.min_samples
+    bars = label_plan(timeframe, cfg.horizon, settings.timeframes.names).bars
+    return LOOKBACK + seq - 1 + bars + cfg.min_samples
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """Where labels come from when not from the series' own closes: another series'
+    candles, its candle length and the horizon (``ml/horizon.py``)."""
+
+    candles: CandleArrays
+    step_ms: int
+    horizon_ms: int
 
 
 @dataclass(frozen=True)
@@ -39,23 +52,49 @@ class Samples:
 
 
 def build_samples(candles: CandleArrays, horizon: int, band: float,
-                  step_ms: int | None = None) -> Samples:
+                  step_ms: int | None = None, labels: LabelSource | None = None) -> Samples:
     """Rows with a full feature lookback and a known label, in time order.
 
-    With ``step_ms`` (the timeframe) a row is kept only when its whole lookback window and its
-    label horizon are contiguous candles: a gap in the data never passes for adjacent bars.
+    Labels: the move ``horizon`` bars later on the series' own closes, or, with ``labels``,
+    the close of another series ``labels.horizon_ms`` after each candle's close. With
+    ``step_ms`` (the timeframe) a row is kept only when its whole lookback window (and its own
+    label horizon) are contiguous candles: a gap in the data never passes for adjacent bars.
     """
     X = compute_features(candles)
-    y, fwd = make_labels(candles.close, horizon, band)
+    if labels is None:
+        y, fwd = make_labels(candles.close, horizon, band)
+    else:
+        if step_ms is None:
+            raise ValueError("labels from another series need the candles' step_ms")
+        y, fwd = labels_of(returns_from(candles.open_time, candles.close, step_ms,
+                                        labels.candles.open_time, labels.candles.close,
+                                        labels.step_ms, labels.horizon_ms), band)
     ok = ~np.isnan(X).any(axis=1) & (y != UNKNOWN)
     if step_ms is not None and len(candles) > 1:
         breaks = np.concatenate(([0], np.cumsum(np.diff(candles.open_time) != step_ms)))
         n = len(candles)
         t = np.arange(n)
         lo = np.clip(t - LOOKBACK + 1, 0, n - 1)
-        hi = np.clip(t + horizon, 0, n - 1)
+        hi = np.clip(t + (horizon if labels is None else 0), 0, n - 1)
         ok &= breaks[hi] == breaks[lo]
     return Samples(X[ok], y[ok], fwd[ok], candles.open_time[ok])
+
+
+def load_labelled(reader: CandleReader, key: SeriesKey, plan: LabelPlan, until_ms: int | None,
+                  *, start_ms: int | None = None, max_candles: int | None = None
+                  ) -> tuple[CandleArrays, LabelSource | None]:
+    """A series' candles closed by ``until_ms`` (the most recent ``max_candles``) and, when
+    its labels come from another series, that series' candles over the same span."""
+    end = None if until_ms is None else plan.timeframe.closed_by(until_ms)
+    data = reader.load(key, start_ms, end)
+    if max_candles is not None:
+        data = data.take(slice(max(0, len(data) - max_candles), None))
+    if plan.own or not len(data):
+        return data, None
+    label_key = SeriesKey(key.exchange, key.symbol, plan.label_timeframe.name)
+    label_end = None if until_ms is None else plan.label_timeframe.closed_by(until_ms)
+    labels = reader.load(label_key, int(data.open_time[0]), label_end)
+    return data, LabelSource(labels, plan.label_timeframe.ms, plan.horizon.ms)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,26 @@ def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
 def make_labels(close: np.ndarray, horizon: int, band: float) -> tuple[np.ndarray, np.ndarray]:
     """(labels, forward returns): UP above ``band``, DOWN below ``-band``, else FLAT;
     ``UNKNOWN`` for the last ``horizon`` candles."""
-    fwd = forward_returns(close, horizon)
-    labels = np.full(len(close), UNKNOWN, dtype=np.int64)
+    return labels_of(forward_returns(close, horizon), band)
+
+
+def returns_from(open_time: np.ndarray, close: np.ndarray, step_ms: int,
+                 label_open_time: np.ndarray, label_close: np.ndarray, label_step_ms: int,
+                 horizon_ms: int) -> np.ndarray:
+    """log(close ``horizon_ms`` after each candle's close / its close), read from another
+    series (the candle of it that closes then); NaN where that candle is not there."""
+    target = open_time + step_ms + horizon_ms - label_step_ms
+    idx = np.clip(np.searchsorted(label_open_time, target), 0, max(len(label_open_time) - 1, 0))
+    out = np.full(len(close), np.nan)
+    if len(label_open_time):
+        found = label_open_time[idx] == target
+        out[found] = np.log(label_close[idx[found]] / close[found])
+    return out
+
+
+def labels_of(fwd: np.ndarray, band: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of forward log returns (NaN: ``UNKNOWN``) and the returns."""
+    labels = np.full(len(fwd), UNKNOWN, dtype=np.int64)
     known = ~np.isnan(fwd)
     labels[known] = FLAT
     labels[known & (fwd > band)] = UP

@@ -46,6 +46,16 @@ class ModelArtifact:
     metrics: dict[str, float] = field(default_factory=dict)
     # the feature-drift detector fitted on the training rows (ml/drift.py), None if too short
     drift_reference: dict[str, Any] | None = None
+    # the traded event (ml/horizon.py): the move this long after a close, read from this series
+    horizon_ms: int = 0  # 0: files from before the shared horizon, horizon_bars of their own
+    label_timeframe: str = ""
+
+    @property
+    def horizon_span_ms(self) -> int:
+        """How far past a candle's close its label looks."""
+        from tradeloop.domain.timeframes import Timeframe
+
+        return self.horizon_ms or self.horizon_bars * Timeframe.parse(self.timeframe).ms
 
     def save(self, path: Path) -> Path:
         """Write atomically (temporary file, then rename)."""

@@ -14,7 +14,8 @@ from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.retraining import RetrainResult
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.comparison import Comparison, PromotionRule, compare
-from tradeloop.ml.dataset import Samples, build_samples, sequences
+from tradeloop.ml.dataset import LabelSource, Samples, build_samples, load_labelled, sequences
+from tradeloop.ml.horizon import LabelPlan, label_plan
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import load_model
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
@@ -36,15 +37,16 @@ def probabilities(ref: ModelRef, samples: Samples, rows: np.ndarray) -> np.ndarr
     return model.calibration.apply(logits)
 
 
-def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays, tf: Timeframe,
-                 horizon: int, band: float, from_ms: int, rule: PromotionRule) -> Comparison:
+def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays,
+                 labels: LabelSource | None, plan: LabelPlan, band: float, from_ms: int,
+                 rule: PromotionRule) -> Comparison:
     """Both models on the same fresh rows (``open_time >= from_ms``) and the same labels."""
-    samples = build_samples(candles, horizon, band, step_ms=tf.ms)
+    samples = build_samples(candles, plan.bars, band, step_ms=plan.timeframe.ms, labels=labels)
     seq = max(load_model(champion).sequence_length, load_model(challenger).sequence_length)
     rows = np.flatnonzero(samples.open_time >= from_ms)
     rows = rows[rows >= seq - 1]
     return compare(probabilities(champion, samples, rows), probabilities(challenger, samples, rows),
-                   samples.y[rows], horizon, rule)
+                   samples.y[rows], plan.bars, rule)
 
 
 def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, symbol: str,
@@ -85,14 +87,17 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
         registry.set_champion(symbol, timeframe, summary.version, summary.model_path)
         return result(True, f"champion unusable ({exc})")
     tf = Timeframe.parse(timeframe)
-    horizon_ms = champ_art.horizon_bars * tf.ms
-    start = max(o.test_from_ms, champ_art.trained_to + horizon_ms + 1)
+    # fresh: after the challenger's training and validation, and after every label the
+    # champion was fitted on
+    start = max(o.test_from_ms, champ_art.trained_to + tf.ms + champ_art.horizon_span_ms)
     challenger_ref = ModelRef(symbol, timeframe, summary.version, summary.model_path)
     new = ModelArtifact.load(summary.model_path)
-    candles = reader.load(key, start - WARMUP_BARS * tf.ms, tf.closed_by(until_ms))
+    plan = label_plan(tf, settings.model.horizon, settings.timeframes.names)
+    candles, labels = load_labelled(reader, key, plan, until_ms,
+                                    start_ms=start - WARMUP_BARS * tf.ms)
     p = settings.continuous_learning.promotion
-    cmp = paired_score(champion, challenger_ref, candles, tf, new.horizon_bars, new.dead_band,
-                       start, PromotionRule(p.min_samples, p.min_improvement, p.alpha))
+    cmp = paired_score(champion, challenger_ref, candles, labels, plan, new.dead_band, start,
+                       PromotionRule(p.min_samples, p.min_improvement, p.alpha))
     registry.log_promotion(summary.run_id, cmp.metrics())
     ll = cmp.log_loss
     detail = (f"log loss {cmp.challenger_log_loss:.4f} vs champion v{champion.version} "

@@ -179,16 +179,18 @@ def train_classifier(
     cfg: ModelSettings,
     limits: TrainingLimits,
     *,
+    purge_bars: int,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     split: Split | None = None,
 ) -> TrainOutcome:
-    """Train, calibrate and evaluate one classifier on time-ordered ``samples``."""
+    """Train, calibrate and evaluate one classifier on time-ordered ``samples`` whose labels
+    reach ``purge_bars`` rows ahead (the gap between the parts of the split)."""
     started = time.perf_counter()
     torch.set_num_threads(1)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     seq_len = cfg.sequence_length if cfg.architecture == "gru" else 1
     split = split or chronological_split(len(samples), cfg.val_fraction, cfg.test_fraction,
-                                         gap=cfg.horizon_bars + cfg.embargo_bars)
+                                         gap=purge_bars + cfg.embargo_bars)
     train_idx = np.arange(len(samples))[split.train]
     scaler = Scaler.fit(samples.X[split.train])
     inputs, first = _inputs(scaler.transform(samples.X), seq_len, cfg.architecture)

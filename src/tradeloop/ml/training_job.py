@@ -22,9 +22,10 @@ from tradeloop.domain.errors import InsufficientDataError
 from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.ml.dataset import build_samples, candles_needed
+from tradeloop.ml.dataset import build_samples, candles_needed, load_labelled
 from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
+from tradeloop.ml.horizon import label_plan
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
@@ -80,23 +81,24 @@ def train_series(
     cfg = settings.model
     tf = Timeframe.parse(timeframe)
     key = SeriesKey(settings.exchange.name, symbol, tf.name)
-    data = candles.load(key, end_ms=None if until_ms is None else tf.closed_by(until_ms))
-    need = candles_needed(settings)
+    plan = label_plan(tf, cfg.horizon, settings.timeframes.names)
+    data, labels = load_labelled(candles, key, plan, until_ms, max_candles=cfg.max_train_candles)
+    need = candles_needed(settings, tf.name)
     if len(data) < need:
         raise InsufficientDataError(
             f"{symbol} {tf}: {len(data):,} candles found on {key.exchange}, {need:,} needed "
-            f"({LOOKBACK} lookback + {cfg.horizon_bars} horizon + {cfg.min_samples:,} samples); "
+            f"({LOOKBACK} lookback + {plan.bars} horizon + {cfg.min_samples:,} samples); "
             f"import or download more")
-    data = data.take(slice(max(0, len(data) - cfg.max_train_candles), None))
     band = dead_band(cfg.fee_bps, cfg.slippage_bps)
-    samples = build_samples(data, cfg.horizon_bars, band, step_ms=tf.ms)
+    samples = build_samples(data, plan.bars, band, step_ms=tf.ms, labels=labels)
     if len(samples) < cfg.min_samples:
+        where = "" if plan.own else f" with a {plan.label_timeframe} candle {plan.horizon} later"
         raise InsufficientDataError(
-            f"{symbol} {tf}: only {len(samples):,} usable samples in the last {len(data):,} "
-            f"candles (gaps cut the rest), {cfg.min_samples:,} needed")
+            f"{symbol} {tf}: only {len(samples):,} usable samples{where} in the last "
+            f"{len(data):,} candles (gaps cut the rest), {cfg.min_samples:,} needed")
     retrain = settings.continuous_learning.retraining
     limits = TrainingLimits(retrain.max_epochs, retrain.patience, retrain.target_confidence)
-    outcome = train_classifier(samples, cfg, limits, on_epoch=on_epoch)
+    outcome = train_classifier(samples, cfg, limits, purge_bars=plan.bars, on_epoch=on_epoch)
 
     try:
         drift: dict[str, Any] | None = FeatureDrift.fit(samples.X[:outcome.train_end]).to_dict()
@@ -114,7 +116,8 @@ def train_series(
         feature_names=list(FEATURE_NAMES), scaler_mean=outcome.scaler.mean.tolist(),
         scaler_std=outcome.scaler.std.tolist(), temperature=outcome.calibration.temperature,
         class_bias=list(outcome.calibration.bias), sequence_length=outcome.sequence_length,
-        horizon_bars=cfg.horizon_bars, dead_band=band,
+        horizon_bars=plan.bars, dead_band=band, horizon_ms=plan.horizon.ms,
+        label_timeframe=plan.label_timeframe.name,
         trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
         metrics=metrics, drift_reference=drift)
     staging = artifact.save(folder / ".staging" / f"model{MODEL_SUFFIX}")
@@ -123,6 +126,7 @@ def train_series(
         **{f"model.{k}": v for k, v in cfg.model_dump().items()},
         "max_epochs": retrain.max_epochs, "patience": retrain.patience,
         "target_confidence": retrain.target_confidence, "dead_band": round(band, 6),
+        "horizon_bars": plan.bars, "label_timeframe": plan.label_timeframe.name,
         "n_train": outcome.n_train, "n_val": outcome.n_val, "n_test": outcome.n_test,
         "data_first_candle": _iso(int(data.open_time[0])),
         "data_last_candle": _iso(int(data.open_time[-1])),

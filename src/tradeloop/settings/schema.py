@@ -197,7 +197,9 @@ class ModelSettings(_Section):
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 1e-3
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 1e-4
     batch_size: Annotated[int, Field(ge=8, le=65536)] = 256
-    horizon_bars: Annotated[int, Field(ge=1, le=500)] = 4  # label: direction over this many bars
+    # the traded event, shared by every timeframe: the direction of the move over this long
+    # after a candle's close (beyond the fee band)
+    horizon: str = "4h"
     fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0  # per side; sets the flat dead band
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0
     max_train_candles: Annotated[int, Field(ge=1000)] = 20_000  # most recent candles per run
@@ -206,6 +208,23 @@ class ModelSettings(_Section):
     test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     embargo_bars: Annotated[int, Field(ge=0)] = 0  # extra gap on top of the label purge
     seed: int = 42
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "horizon_bars" in data:
+            raise ValueError("model.horizon_bars was replaced by model.horizon, one wall-clock "
+                             "horizon shared by every timeframe (e.g. 4h): the aggregated "
+                             "confidence is then the probability of one event")
+        return data
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: str) -> str:
+        try:
+            return Timeframe.parse(value).name
+        except TradeloopError as exc:
+            raise ValueError(f"horizon: {exc}") from None
 
 
 class ExchangeSettings(_Section):
@@ -341,6 +360,15 @@ class Settings(_Section):
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     secrets: Secrets = Field(default_factory=lambda: Secrets(), exclude=True)
+
+    @model_validator(mode="after")
+    def _measurable_horizon(self) -> Settings:
+        horizon = Timeframe.parse(self.model.horizon)
+        if not any(horizon.ms % Timeframe.parse(t).ms == 0 and Timeframe.parse(t) <= horizon
+                   for t in self.timeframes.names):
+            raise ValueError(f"model.horizon {horizon} cannot be measured: no configured "
+                             f"timeframe divides it (labels are read from such a series)")
+        return self
 
     @field_validator("symbols")
     @classmethod

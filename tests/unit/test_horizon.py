@@ -1,0 +1,59 @@
+"""One traded event for every timeframe: labels over a shared wall-clock horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tradeloop.adapters.market_data.synthetic import random_walk
+from tradeloop.domain.errors import TradeloopError
+from tradeloop.ml.dataset import LabelSource, build_samples
+from tradeloop.ml.horizon import label_plan
+from tradeloop.ml.labels import make_labels, returns_from
+from tradeloop.settings import load_settings
+
+TFS = ["1m", "5m", "15m", "1h", "4h", "1d"]
+HOUR = 3_600_000
+
+
+def test_every_timeframe_measures_the_same_four_hours() -> None:
+    bars = {tf: label_plan(tf, "4h", TFS).bars for tf in TFS}
+    assert bars == {"1m": 240, "5m": 48, "15m": 16, "1h": 4, "4h": 1, "1d": 1}
+    daily = label_plan("1d", "4h", TFS)
+    assert not daily.own and daily.label_timeframe.name == "4h"
+    assert label_plan("1h", "4h", ["1h", "1d"]).own
+    with pytest.raises(TradeloopError, match="cannot be measured"):
+        label_plan("1d", "4h", ["1d"])
+
+
+def test_labels_read_from_a_finer_series_match_the_hand_computation() -> None:
+    hourly = random_walk(24 * 40, seed=3)
+    four = hourly.take(slice(3, None, 4))  # closes of 4h candles = every 4th hourly close
+    four = type(hourly).from_columns(open_time=hourly.open_time[0::4][:len(four)],
+                                     open=four.open, high=four.high, low=four.low,
+                                     close=four.close, volume=four.volume)
+    daily_t = hourly.open_time[0::24]
+    daily_close = hourly.close[23::24]
+    fwd = returns_from(daily_t, daily_close, 24 * HOUR, four.open_time, four.close, 4 * HOUR,
+                       4 * HOUR)
+    # the 4h candle closing 4 hours after the daily close is the one opened at the next 00:00
+    expected = np.log(four.close[6::6] / daily_close[:-1])
+    assert len(expected) == len(daily_t) - 1 and np.allclose(fwd[:-1], expected)
+    assert np.isnan(fwd[-1])  # the future candle is not there yet: unknown, not guessed
+    # the own-series path and the other-series path agree where both apply
+    via = build_samples(hourly, 4, 0.001, step_ms=HOUR,
+                        labels=LabelSource(hourly, HOUR, 4 * HOUR))
+    direct = build_samples(hourly, 4, 0.001, step_ms=HOUR)
+    assert np.array_equal(via.y, direct.y) and np.allclose(via.fwd_return, direct.fwd_return)
+    assert np.array_equal(direct.y, make_labels(hourly.close, 4, 0.001)[0][
+        np.isin(hourly.open_time, direct.open_time)])
+
+
+def test_the_old_horizon_key_gets_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "config.yaml").write_text("model: {horizon_bars: 4}\n")
+    with pytest.raises(Exception, match="horizon_bars was replaced by model.horizon"):
+        load_settings(tmp_path / "config.yaml", env={})
+    (tmp_path / "config.yaml").write_text(
+        "model: {horizon: 4h}\ntimeframes: {intervals: [{interval: 1d, weight: 1}]}\n")
+    with pytest.raises(Exception, match="cannot be measured"):
+        load_settings(tmp_path / "config.yaml", env={})
