@@ -81,7 +81,7 @@ def test_too_little_data_names_series_and_counts(setup: tuple[Settings, CandleSt
                                                  tmp_path: Path) -> None:
     settings, store = setup
     with pytest.raises(InsufficientDataError,
-                       match=r"SYN/USDT 4h: 0 candles found on synthetic, 468 needed"):
+                       match=r"SYN/USDT 4h: 0 candles found on synthetic, 465 needed"):
         train_series(settings, store, MlflowRegistry(
             settings.mlflow_tracking_uri, settings.mlflow_artifact_location, tmp_path / "m"),
             "SYN/USDT", "4h")
@@ -151,7 +151,7 @@ def test_cli_train_and_the_seed_wrapper(tmp_path: Path, capsys: pytest.CaptureFi
     assert wrapper["main"](["--train", "--symbol", "SYN/USDT", "--config", str(cfg)]) == 1
     captured = capsys.readouterr()
     assert "[SYN/USDT_15m] Training done" in captured.out
-    assert "SYN/USDT 4h: 360 candles found on synthetic, 468 needed" in captured.err
+    assert "SYN/USDT 4h: 360 candles found on synthetic, 465 needed" in captured.err
     assert "SYN/USDT 1m: 0 candles found" in captured.err
     assert (tmp_path / "models" / "SYN_USDT" / "1h" / "v2.npz").exists()
 
