@@ -62,12 +62,17 @@ def test_gate_trades_and_learning_on_a_planted_signal(first: tuple) -> None:  # 
         confidence = conn.execute(text("SELECT COUNT(*) FROM confidence_history")).scalar()
     assert result.performance.trades == outcomes[0] >= 20 and outcomes[1] >= 1
     assert result.performance.total_return > 0  # the planted signal is tradable
+    assert result.performance.start_equity == 10_000  # the curve starts at the start
+    assert 0 < result.performance.exposure <= 1
     reasons = [r[0] for r in retrains]
     assert "initial" in reasons and "loss_immediate" in reasons
     promoted = [n for t, p, n in retrains if t == "loss_immediate" and p]
     rejected = [n for t, p, n in retrains if t == "loss_immediate" and not p]
-    assert promoted and all("<= champion" in n for n in promoted)
-    assert any("> champion" in n for n in rejected)  # a challenger lost on fresh candles
+    # decisions are paired tests on fresh candles, recorded with their figures
+    decided = [n for n in promoted + rejected if "fresh candles" in n]
+    assert decided and all("p = " in n and "improvement" in n for n in decided)
+    assert all("-> better" in n for n in promoted)
+    assert not any("-> better" in n for n in rejected)
     assert all("> champion" in n or "new candles since champion" in n for n in rejected)
     assert result.learning.stats()["skipped_cooldown"] >= 1
     assert refused and all("UTC is a blocked hour" in r for r, _ in refused)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tradeloop.adapters.market_data.synthetic import random_walk
-from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.errors import ConfigError, TradeloopError
 from tradeloop.ml.dataset import LabelSource, build_samples
 from tradeloop.ml.horizon import label_plan
 from tradeloop.ml.labels import make_labels, returns_from
@@ -49,11 +51,11 @@ def test_labels_read_from_a_finer_series_match_the_hand_computation() -> None:
         np.isin(hourly.open_time, direct.open_time)])
 
 
-def test_the_old_horizon_key_gets_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_old_horizon_key_gets_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("model: {horizon_bars: 4}\n")
-    with pytest.raises(Exception, match="horizon_bars was replaced by model.horizon"):
+    with pytest.raises(ConfigError, match=r"horizon_bars was replaced by model\.horizon"):
         load_settings(tmp_path / "config.yaml", env={})
     (tmp_path / "config.yaml").write_text(
         "model: {horizon: 4h}\ntimeframes: {intervals: [{interval: 1d, weight: 1}]}\n")
-    with pytest.raises(Exception, match="cannot be measured"):
+    with pytest.raises(ConfigError, match="cannot be measured"):
         load_settings(tmp_path / "config.yaml", env={})

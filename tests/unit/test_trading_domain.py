@@ -104,9 +104,10 @@ def test_performance_against_hand_calculation() -> None:
     p = evaluate(times, equity, trades, risks=[2.0, 2.0, 2.0], buy_and_hold_return=0.05)
     r = np.array([0.1, -0.1, 0.1, 121.0 / 108.9 - 1])
     assert p.total_return == pytest.approx(0.21)
-    assert p.cagr == pytest.approx(1.21 ** (365.25 / 4) - 1)
+    assert p.cagr is None  # four days: no annualised growth
     assert p.sharpe == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(365.25))
-    assert p.sortino == pytest.approx(r.mean() / math.sqrt(0.01 / 4) * math.sqrt(365.25))
+    # one convention: downside deviation with the same n - 1 as the standard deviation
+    assert p.sortino == pytest.approx(r.mean() / math.sqrt(0.01 / 3) * math.sqrt(365.25))
     assert p.max_drawdown == pytest.approx(0.1)
     assert p.win_rate == pytest.approx(2 / 3)
     assert p.profit_factor == pytest.approx(22.1 / 11.0)
@@ -116,3 +117,15 @@ def test_performance_against_hand_calculation() -> None:
     assert max_drawdown(np.array([1.0, 2.0, 1.0, 3.0])) == pytest.approx(0.5)
     empty = evaluate(times, np.full(5, 100.0), [], [], 0.0)
     assert empty.win_rate is None and empty.profit_factor is None and empty.sharpe != empty.sharpe
+
+
+def test_metrics_edge_cases_are_said_as_they_are() -> None:
+    day = 86_400_000
+    times = np.arange(0, 41 * day, day)
+    equity = np.linspace(100.0, 120.0, len(times))
+    winners = [trade(-5 * day, 3 * day, 5.0), trade(2 * day, 50 * day, 15.0)]
+    p = evaluate(times, equity, winners, [1.0, 1.0], 0.0, candle_drawdown=0.07)
+    assert p.profit_factor == math.inf and p.as_dict()["profit_factor"] == "inf"
+    assert p.exposure == pytest.approx(1.0)  # spans clipped to the window: never above 1
+    assert p.max_drawdown == pytest.approx(0.07)  # the halt's per-candle trough counts
+    assert p.cagr == pytest.approx(1.2 ** (365.25 / 40) - 1)  # 40 days: annualised

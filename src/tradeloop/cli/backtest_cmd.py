@@ -33,6 +33,8 @@ def register(groups: Any) -> None:
 def _fmt(v: float | int | None, pct: bool = False) -> str:
     if v is None:
         return "—"
+    if v == float("inf"):
+        return "∞"
     return f"{100 * v:.2f}%" if pct else (f"{v:,.2f}" if isinstance(v, float) else str(v))
 
 
@@ -72,7 +74,9 @@ def backtest(args: argparse.Namespace) -> int:
         ("win rate", p.win_rate, True), ("profit factor", p.profit_factor, False),
         ("average R", p.average_r, False), ("exposure", p.exposure, True),
         ("end equity", p.end_equity, False)):
-        table.add_row(name, _fmt(value, pct) if value == value else "—")
+        shown = "— (window < 30 days)" if name == "CAGR" and value is None else \
+            _fmt(value, pct) if value == value else "—"
+        table.add_row(name, shown)
     console.print(table)
     s = res.engine.stats
     console.print(f"events {res.events:,}, predictions {s.predictions:,}, orders {s.orders}, "

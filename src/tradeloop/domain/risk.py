@@ -43,6 +43,7 @@ class RiskManager:
     def reset(self, initial_equity: float) -> None:
         """A fresh start (Wipe Data): new peak, no halt, no loss streak."""
         self.peak_equity = initial_equity
+        self.worst_drawdown = 0.0  # of the per-candle equity, what the halt watches
         self.day_start_equity = initial_equity
         self.day = -1
         self.halted_reason: str | None = None
@@ -56,6 +57,7 @@ class RiskManager:
             self.day, self.day_start_equity = day, equity
         self.peak_equity = max(self.peak_equity, equity)
         drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
+        self.worst_drawdown = max(self.worst_drawdown, drawdown)
         if self.halted_reason is None and drawdown >= self.limits.max_drawdown:
             self.halted_reason = (f"max drawdown {drawdown:.2%} >= "
                                   f"{self.limits.max_drawdown:.2%} limit: trading halted")

@@ -22,8 +22,10 @@ def performance(engine: Engine, series: Mapping[SeriesKey, CandleArrays],
                 end_ms: int, initial_balance: float) -> Performance:
     """Metrics of the engine's trades and equity curve, buy-and-hold of the symbols (on
     the finest timeframe with candles in the window) beside them."""
-    times = np.array([t for t, _ in engine.equity_curve], dtype=np.int64)
-    equity = np.array([e for _, e in engine.equity_curve])
+    curve = [(t, e) for t, e in engine.equity_curve if start_ms < t <= end_ms]
+    # the curve runs from the window's start (the initial balance) to its end
+    times = np.array([start_ms] + [t for t, _ in curve], dtype=np.int64)
+    equity = np.array([initial_balance] + [e for _, e in curve])
     if len(times) < 2:
         times = np.array([start_ms, end_ms])
         equity = np.full(2, initial_balance)
@@ -37,7 +39,7 @@ def performance(engine: Engine, series: Mapping[SeriesKey, CandleArrays],
                 break
     trades = [t for t, _ in engine.trades]
     return evaluate(times, equity, trades, [r for _, r in engine.trades],
-                    float(np.mean(bh)) if bh else 0.0)
+                    float(np.mean(bh)) if bh else 0.0, engine.risk.worst_drawdown)
 
 
 def write(folder: Path, engine: Engine, perf: Performance, retraining: dict[str, int],

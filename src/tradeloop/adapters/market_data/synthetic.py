@@ -128,3 +128,33 @@ def planted_signal(n: int, *, lag: int = 3, strength: float = 0.7, timeframe: st
     for i in range(n):
         r[i] = (strength * r[i - lag] if i >= lag else 0.0) + eps[i]
     return _candles_from_returns(r, rng, tf, start_ms, vol)
+
+
+def planted_interaction(n: int, *, share: float = 0.15, hit: float = 0.8, timeframe: str = "1h",
+                        seed: int = 0, start_ms: int = DEFAULT_START_MS, vol: float = 0.01
+                        ) -> tuple[CandleArrays, np.ndarray]:
+    """Random-walk candles in which, on about ``share`` of the bars, a volume spike with the
+    close near the high (or the low) makes the *next* bar move that way with probability
+    ``hit`` (a move of the usual size). Returns the candles and the planted bars' side
+    (+1 near the high, -1 near the low, 0 elsewhere): the planting rule a learner should find.
+    """
+    tf = Timeframe.parse(timeframe)
+    rng = np.random.default_rng(seed)
+    r = rng.normal(0.0, vol, size=n)
+    side = np.where(rng.random(n) < share, rng.choice([-1, 1], size=n), 0)
+    side[-1] = 0
+    follow = np.flatnonzero(side)
+    sign = np.where(rng.random(len(follow)) < hit, side[follow], -side[follow])
+    r[follow + 1] = sign * np.abs(r[follow + 1])
+    close = 100.0 * np.exp(np.cumsum(r))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    wick_up = np.abs(rng.normal(0, vol / 2, size=n))
+    wick_down = np.abs(rng.normal(0, vol / 2, size=n))
+    wick_up[side > 0] *= 0.05  # the close sits near the high ...
+    wick_down[side < 0] *= 0.05  # ... or near the low
+    high = np.maximum(open_, close) * np.exp(wick_up)
+    low = np.minimum(open_, close) * np.exp(-wick_down)
+    volume = rng.lognormal(3.0, 0.5, size=n)
+    volume[side != 0] *= 3.0  # the spike
+    open_time = tf.floor(start_ms) + np.arange(n, dtype=np.int64) * tf.ms
+    return CandleArrays(open_time, open_, high, low, close, volume), side
