@@ -49,7 +49,7 @@ def test_gate_trades_and_learning_on_a_planted_signal(first: tuple) -> None:  # 
     result, store = first
     with store.engine.connect() as conn:
         modes = conn.execute(text("SELECT mode, reason FROM learning_states ORDER BY id")).all()
-        assert any(m == "TRADING" and r.startswith("confidence") for m, r in modes)
+        assert any(m == "TRADING" and r.startswith("P(up)") for m, r in modes)
         assert any(m == "LEARNING" and r == "retraining" for m, r in modes)
         retrains = conn.execute(text(
             "SELECT trigger_reason, promoted, notes FROM retraining_history ORDER BY id")).all()
@@ -73,7 +73,7 @@ def test_gate_trades_and_learning_on_a_planted_signal(first: tuple) -> None:  # 
     assert decided and all("p = " in n and "improvement" in n for n in decided)
     assert all("-> better" in n for n in promoted)
     assert not any("-> better" in n for n in rejected)
-    assert all("> champion" in n or "new candles since champion" in n for n in rejected)
+    assert all("fresh candles" in n or "new candles since champion" in n for n in rejected)
     assert result.learning.stats()["skipped_cooldown"] >= 1
     assert refused and all("UTC is a blocked hour" in r for r, _ in refused)
     assert all(str(t)[11:13] not in ("03", "04", "05") for (t,) in entries)  # none blocked

@@ -58,7 +58,7 @@ def test_pre_deployment_checks_replay_mode(stocked: Path, capsys: pytest.Capture
     out = capsys.readouterr().out
     assert "Mode: replay (stored history 2024-01-30 00:00:00 .. 2024-01-31 00:00:00 UTC" in out
     assert "✗ Not enough BTC/USDT history before the replay window to train its models: " \
-           "1h (696/1,068), 4h (174/1,068), 1d (29/1,068)" in out  # walk-forward needs history
+           "1h (696/1,068), 4h (174/1,065), 1d (29/1,065)" in out  # walk-forward needs history
     assert "✗ Historical data" in out and "fewer than 500 for BTC/USDT 4h (180), 1d (30)" in out
     assert "✓ Data provider initialized (replay of stored candles)" in out
 

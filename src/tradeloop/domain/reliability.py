@@ -13,12 +13,13 @@ BINS = 10
 
 @dataclass(frozen=True)
 class Reliability:
-    """Directional ECE and hit rate of forecasts of up and down moves.
+    """Directional ECE and hit rate of forecasts of up (and down) moves.
 
-    ``ece`` pools the binary forecasts ``P(up)`` of "up" and ``P(down)`` of "down" (each row
-    counts twice) into equal-width bins and weighs |mean forecast - observed frequency| by the
-    bins' shares; ``curve`` lists (mean forecast, observed frequency, count) per non-empty bin;
-    ``hit_rate`` is the share of rows whose more likely direction was the sign of the move."""
+    ``ece`` pools the binary forecasts ``P(up)`` of "up" and, when given, ``P(down)`` of
+    "down" (each row then counts twice) into equal-width bins and weighs |mean forecast -
+    observed frequency| by the bins' shares; ``curve`` lists (mean forecast, observed
+    frequency, count) per non-empty bin; ``hit_rate`` is the share of directional calls
+    (up or down) that had the move's sign."""
 
     samples: int
     ece: float
@@ -33,18 +34,25 @@ class Reliability:
                 "reliability_curve": [list(b) for b in self.curve]}
 
 
-def reliability(p_up: np.ndarray, p_down: np.ndarray, fwd_return: np.ndarray, band: float,
-                bins: int = BINS) -> Reliability | None:
+def reliability(p_up: np.ndarray, p_down: np.ndarray | None, fwd_return: np.ndarray,
+                band: float, bins: int = BINS, calls: np.ndarray | None = None
+                ) -> Reliability | None:
     """Reliability of forecasts whose outcome (log return over the horizon) is known; None
-    without any."""
+    without any. ``calls`` (+1 up, -1 down, 0 none) default to the larger of P(up), P(down)."""
     ok = np.isfinite(fwd_return)
-    p_up, p_down, fwd = p_up[ok], p_down[ok], fwd_return[ok]
-    n = len(fwd)
-    if n == 0:
+    if not ok.any():
         return None
+    fwd, up_p = fwd_return[ok], p_up[ok]
+    down_p = None if p_down is None else p_down[ok]
+    if calls is None:
+        if down_p is None:
+            raise ValueError("directional calls need P(down) or explicit calls")
+        calls = np.sign(up_p - down_p)
+    else:
+        calls = calls[ok]
     up, down = fwd > band, fwd < -band
-    forecast = np.concatenate([p_up, p_down])
-    happened = np.concatenate([up, down]).astype(np.float64)
+    forecast = up_p if down_p is None else np.concatenate([up_p, down_p])
+    happened = (up if down_p is None else np.concatenate([up, down])).astype(np.float64)
     idx = np.clip((forecast * bins).astype(np.int64), 0, bins - 1)
     ece, curve = 0.0, []
     for b in range(bins):
@@ -53,8 +61,7 @@ def reliability(p_up: np.ndarray, p_down: np.ndarray, fwd_return: np.ndarray, ba
             f, o = float(forecast[m].mean()), float(happened[m].mean())
             ece += m.mean() * abs(f - o)
             curve.append((f, o, int(m.sum())))
-    says_up = p_up > p_down
-    moved = fwd != 0
-    hits = np.where(says_up, fwd > 0, fwd < 0)[moved]
-    return Reliability(n, float(ece), float(hits.mean()) if hits.size else float("nan"),
-                       float(p_up.mean()), float(up.mean()), tuple(curve))
+    called = (calls != 0) & (fwd != 0)
+    hits = np.where(calls > 0, fwd > 0, fwd < 0)[called]
+    return Reliability(len(fwd), float(ece), float(hits.mean()) if hits.size else float("nan"),
+                       float(up_p.mean()), float(up.mean()), tuple(curve))
