@@ -235,7 +235,7 @@ def symbol_view(settings: Settings, b: dd.Board, engine: Any) -> None:
                                  marker={"size": 4, "color": colour}, name=mode))
     fig.add_trace(go.Scatter(x=frame["time"], y=frame["confidence"], mode="lines",
                              line={"color": "#888", "width": 1}, name="confidence"))
-    fig.update_layout(title=f"{symbol}: confidence against the threshold", height=360,
+    fig.update_layout(title=f"{symbol}: the gate's P(up) against the threshold", height=360,
                       margin=CHART_MARGIN, yaxis={"tickformat": ".0%"})
     st.plotly_chart(fig, key="chart_confidence")
     left, right = st.columns(2)
@@ -287,6 +287,43 @@ def symbol_view(settings: Settings, b: dd.Board, engine: Any) -> None:
         df.add_hline(y=1.0, line_dash="dot", annotation_text="error-drift trigger")
         df.update_layout(title=f"{symbol}: drift indicators", height=300, margin=CHART_MARGIN)
         st.plotly_chart(df, key="chart_drift")
+    calibration_panel(b, symbol)
+
+
+def calibration_panel(b: dd.Board, symbol: str) -> None:
+    """Live calibration: the symbol's gate and models on forecasts whose outcome is known."""
+    st.subheader("Live calibration")
+    cal = b.view.data.get("calibration") or {}
+    rows = [("gate", cal.get("gates", {}).get(symbol))] + [
+        (name.split(" ", 1)[1], r) for name, r in cal.get("models", {}).items()
+        if name.split(" ", 1)[0] == symbol]
+    rows = [(n, r) for n, r in rows if r is not None]
+    if not rows:
+        st.caption(f"No forecast of {symbol} has a known outcome yet (the horizon is "
+                   f"{cal.get('horizon', '?')}).")
+        return
+    st.dataframe(pd.DataFrame([{
+        "forecaster": n, "known outcomes": r["samples"], "hit rate": r["hit_rate"],
+        "directional ECE": r["directional_ece"], "mean P(up)": r["mean_p_up"],
+        "observed up": r["observed_up"],
+        "verdict": ("too few to judge" if r["samples"] < cal["min_samples"] else
+                    "⚠️ miscalibrated" if r["directional_ece"] > cal["max_gap"] else "✓")}
+        for n, r in rows]), hide_index=True, key="calibration_table", column_config={
+            k: st.column_config.NumberColumn(format="percent")
+            for k in ("hit rate", "directional ECE", "mean P(up)", "observed up")})
+    curve = rows[0][1]["reliability_curve"] if rows[0][0] == "gate" else []
+    if curve:
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated",
+                                 line={"dash": "dot", "color": "#888"}))
+        fig.add_trace(go.Scatter(x=[c[0] for c in curve], y=[c[1] for c in curve],
+                                 mode="lines+markers", name="gate P(up)",
+                                 text=[f"{c[2]} forecasts" for c in curve]))
+        fig.update_layout(title=f"{symbol}: reliability of the gate's P(up) (live)",
+                          height=300, margin=CHART_MARGIN,
+                          xaxis={"title": "forecast", "tickformat": ".0%"},
+                          yaxis={"title": "observed", "tickformat": ".0%"})
+        st.plotly_chart(fig, key="chart_reliability")
 
 
 def activity_view(b: dd.Board, engine: Any) -> None:

@@ -87,6 +87,18 @@ def render(view: View, refresh: float | None) -> Group:
                   f"orders {share(par['orders_matched'], par['orders'])}"
                 + (f"; first: {par['first_divergence'][:120]}"
                    if par["first_divergence"] else "")))
+    cal = d.get("calibration")
+    if cal is not None and (cal["gates"] or cal["models"]):
+        lines += [Text(""), Text(f"🎯 LIVE CALIBRATION (forecasts whose {cal['horizon']} "
+                                 f"outcome is known)")]
+        for name, r in [*((f"{s} gate", r) for s, r in cal["gates"].items()),
+                        *cal["models"].items()]:
+            judged = r["samples"] >= cal["min_samples"]
+            flag = ("⚠️ " if judged and r["directional_ece"] > cal["max_gap"] else "  ")
+            lines.append(Text(
+                f"  {flag}{name}: {r['samples']} known, hit rate {_pct(r['hit_rate'])}, "
+                f"directional ECE {_pct(r['directional_ece'])} (P(up) {_pct(r['mean_p_up'])} "
+                f"vs up {_pct(r['observed_up'])})" + ("" if judged else " — too few to judge")))
     for symbol, s in d["symbols"].items():
         lines += [Text(""), Text(RULE), Text(f"📈 {symbol}"), Text(RULE)]
         mode_icon = "🎯" if s["mode"] == "TRADING" else "📚"

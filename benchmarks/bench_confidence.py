@@ -179,7 +179,8 @@ def main() -> int:
     # the lowest candidate above anything the random walk reached, where "up" then happened
     # at least as often as the threshold says (within the 95 % interval) on real data
     rw_max = float(control[0].max())
-    chosen = next((r["threshold"] for r in real if r["threshold"] > rw_max and r["hours_at_or_above"]
+    chosen = next((r["threshold"] for r in real
+                   if r["threshold"] > rw_max and r["hours_at_or_above"]
                    and r["observed_up_ci95"][1] >= r["threshold"]), None)
     report("bench_confidence", {
         "signal": "the gate's P(up): default-weight mix of 5m/15m/1h/4h/1d models, one 4h "

@@ -145,7 +145,7 @@ def test_symbol_view(replayed: ReplayDb, monkeypatch: pytest.MonkeyPatch) -> Non
     badge = [md.value for md in app.markdown if "mode-indicator" in md.value]
     assert badge and ("TRADING" in badge[0] or "LEARNING" in badge[0]) and " for " in badge[0]
     figs = charts(app)
-    conf = figs["ETH/USDT: confidence against the threshold"]
+    conf = figs["ETH/USDT: the gate's P(up) against the threshold"]
     shapes = conf["layout"]["shapes"]
     assert any(s.get("y0") == pytest.approx(0.54) and s.get("y1") == pytest.approx(0.58)
                for s in shapes)  # the hysteresis band under the 58 % threshold

@@ -57,7 +57,7 @@ def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_pat
 
         web.set_window_size(1366, 900)
         click_text(web, "[data-testid='stSidebar'] label", "Symbols")
-        WebDriverWait(web, 30).until(lambda w: "BTC/USDT: confidence against the threshold"
+        WebDriverWait(web, 30).until(lambda w: "BTC/USDT: the gate's P(up) against the threshold"
                                      in texts(w, ".js-plotly-plot .gtitle"))
         wait_for_charts(web, 2)
         assert texts(web, "[data-testid='mode-indicator']")[0] in ("TRADING", "LEARNING")

@@ -162,10 +162,15 @@ def test_monitor_report_and_view(project: Path, phase1: tuple[int, str],
     assert doc["health"]["rounds"] >= 24 * 12
     btc = doc["symbols"]["BTC/USDT"]
     assert btc["trades"] == len(doc["trades"]) and btc["mode"] in ("TRADING", "LEARNING")
+    # live calibration: the gate's hourly forecasts of the day whose 4h outcome is known
+    gate = doc["calibration"]["gates"]["BTC/USDT"]
+    assert 15 <= gate["samples"] <= 30 and 0 <= gate["directional_ece"] <= 1
+    assert {"BTC/USDT 1h", "BTC/USDT 4h"} <= set(doc["calibration"]["models"])
     assert monitor(["--config", cfg, "--once", "--symbol", "BTC/USDT"]) == 0
     view = capsys.readouterr().out
     for line in ("📊 SYSTEM STATUS", "Error Rate (1h):", "📈 BTC/USDT", "Time in mode:",
-                 "💰 Performance (24h)", "🎯 Recent Activity", "Alerts Sent:"):
+                 "💰 Performance (24h)", "🎯 Recent Activity", "Alerts Sent:",
+                 "🎯 LIVE CALIBRATION (forecasts whose 4h outcome is known)", "BTC/USDT gate:"):
         assert line in view
 
 

@@ -11,8 +11,9 @@ from tradeloop.adapters.broker.sim import SimBroker
 from tradeloop.adapters.clock import WallClock
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.notify.log_notifier import LogNotifier
+from tradeloop.adapters.store.calibration_queries import CalibrationSpec
 from tradeloop.adapters.store.control_store import ControlChannel
-from tradeloop.adapters.store.deployment_metrics import HealthRecords
+from tradeloop.adapters.store.deployment_metrics import CalibrationWatch, HealthRecords
 from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.trading_store import TradingStore
@@ -109,8 +110,11 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
         return TradingStore(handle.engine, run_mode, deployment_id)
 
     def health(deployment_id: int, started: int, equity: float) -> HealthMonitor:
-        return HealthMonitor(HealthRecords(handle.engine), deployment_id, started, settings,
-                             notifier, initial_equity=equity)
+        h = settings.deployment.health
+        watch = CalibrationWatch(CalibrationSpec.of(settings), list(settings.symbols),
+                                 h.calibration_window_hours, h.min_calibration_samples)
+        return HealthMonitor(HealthRecords(handle.engine, watch), deployment_id, started,
+                             settings, notifier, initial_equity=equity)
 
     def on_deployment(deployment_id: int) -> None:
         if isinstance(notifier, LogNotifier):

@@ -28,6 +28,10 @@ class DeploymentMetrics:
     uptime: float = 1.0              # share of the window the loop was alive
     api_requests: int = 0            # exchange requests (live feeds and brokers only)
     api_errors: int = 0              # ... that failed (before retries)
+    # live calibration of the least calibrated gate (None: not enough known outcomes)
+    calibration_gap: float | None = None  # its directional ECE
+    calibration_samples: int = 0
+    calibration_of: str = ""         # which gate
 
     @property
     def win_rate(self) -> float:

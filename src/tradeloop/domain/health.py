@@ -17,6 +17,7 @@ class HealthThresholds:
     max_transitions_per_hour: float = 2.0
     min_uptime: float = 0.95
     max_api_error_rate: float = 0.20
+    max_calibration_gap: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ def assess(m: DeploymentMetrics, t: HealthThresholds) -> Health:
         checks.append(Criterion("api_error_rate", m.api_error_rate, t.max_api_error_rate,
                                 m.api_error_rate < t.max_api_error_rate, "<",
                                 f"{m.api_errors} failed / {m.api_requests} exchange requests"))
+    if m.calibration_gap is not None:  # live calibration of the gates (not in the score)
+        checks.append(Criterion("calibration", m.calibration_gap, t.max_calibration_gap,
+                                m.calibration_gap <= t.max_calibration_gap, "<=",
+                                f"directional ECE of {m.calibration_of}'s gate over "
+                                f"{m.calibration_samples} forecasts with a known outcome"))
     parts = {
         "max_drawdown": 1.0 - m.max_drawdown / t.max_drawdown_percent,
         "win_rate": 1.0 if not enough else

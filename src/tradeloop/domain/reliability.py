@@ -4,6 +4,7 @@ known: the monitor, the report, the dashboard and a health check)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ class Reliability:
     curve: tuple[tuple[float, float, int], ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {"samples": self.samples, "directional_ece": self.ece, "hit_rate": self.hit_rate,
+        """JSON-safe (an undefined hit rate is None)."""
+        hit = self.hit_rate if math.isfinite(self.hit_rate) else None
+        return {"samples": self.samples, "directional_ece": self.ece, "hit_rate": hit,
                 "mean_p_up": self.mean_up, "observed_up": self.observed_up,
                 "reliability_curve": [list(b) for b in self.curve]}
 

@@ -25,7 +25,8 @@ def thresholds(settings: Settings) -> HealthThresholds:
     h = settings.deployment.health
     return HealthThresholds(settings.risk.max_drawdown_percent, h.min_win_rate,
                             h.min_trades_for_win_rate, h.max_error_rate,
-                            h.max_transitions_per_hour, h.min_uptime, h.max_api_error_rate)
+                            h.max_transitions_per_hour, h.min_uptime, h.max_api_error_rate,
+                            h.max_calibration_gap)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class WindowCounts:
     transitions: dict[str, int]
     api_requests: int
     api_errors: int
+    calibration: tuple[str, float, int] | None = None  # worst gate: symbol, ECE, samples
 
 
 class HealthData(Protocol):
@@ -125,7 +127,10 @@ class HealthMonitor:
             initial_equity=self.initial_equity, final_equity=t.equity,
             max_drawdown=100.0 * t.max_drawdown, errors=w.errors, events=events_hour,
             transitions=w.transitions, uptime=uptime, api_requests=w.api_requests,
-            api_errors=w.api_errors)
+            api_errors=w.api_errors,
+            calibration_gap=w.calibration[1] if w.calibration else None,
+            calibration_samples=w.calibration[2] if w.calibration else 0,
+            calibration_of=w.calibration[0] if w.calibration else "")
         health = assess(metrics, self.thresholds)
         self.data.record_checks(self.deployment_id, now_ms, health)
         self._alert(health)

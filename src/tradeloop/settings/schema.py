@@ -309,6 +309,11 @@ class HealthSettings(_Section):
     max_transitions_per_hour: Annotated[float, Field(gt=0)] = 2.0
     min_uptime: Fraction = 0.95
     max_api_error_rate: Fraction = 0.20  # failed exchange requests (before retries), last hour
+    # live calibration: directional ECE of each gate's P(up) over the forecasts of the last
+    # calibration_window_hours whose outcome is known, judged from this many on
+    max_calibration_gap: Fraction = 0.10
+    min_calibration_samples: Annotated[int, Field(ge=10)] = 200
+    calibration_window_hours: Annotated[float, Field(gt=0)] = 24.0
 
 
 class DeploymentSettings(_Section):

@@ -144,6 +144,7 @@ def planted_interaction(n: int, *, share: float = 0.15, hit: float = 0.8, timefr
     side = np.where(rng.random(n) < share, rng.choice([-1, 1], size=n), 0)
     side[-1] = 0
     follow = np.flatnonzero(side)
+    r[follow] = side[follow] * np.abs(r[follow])  # a strong close: up into the high (down ...)
     sign = np.where(rng.random(len(follow)) < hit, side[follow], -side[follow])
     r[follow + 1] = sign * np.abs(r[follow + 1])
     close = 100.0 * np.exp(np.cumsum(r))

@@ -120,9 +120,9 @@ def live_calibration(engine: Engine, spec: CalibrationSpec, symbols: list[str],
             if deployment_id is not None:
                 q = q.where(PredictionRow.deployment_id == deployment_id)
             by_tf: dict[str, list[tuple[int, float, float]]] = {}
-            for tf_name, candle_time, p_down, p_up in conn.execute(q).all():
-                by_tf.setdefault(str(tf_name), []).append((int(candle_time), float(p_down),
-                                                           float(p_up)))
+            for tf_name, candle_time, down, up in conn.execute(q).all():
+                by_tf.setdefault(str(tf_name), []).append((int(candle_time), float(down),
+                                                           float(up)))
             for tf_name, preds in sorted(by_tf.items()):
                 tf = Timeframe.parse(tf_name)
                 plan = label_plan(tf, spec.horizon, spec.timeframes)
@@ -131,7 +131,8 @@ def live_calibration(engine: Engine, spec: CalibrationSpec, symbols: list[str],
                 now_close = _closes_at(series(symbol, tf), tf.ms, closed)
                 later = _closes_at(series(symbol, plan.label_timeframe), plan.label_timeframe.ms,
                                    closed + h)
-                r = reliability(arr[:, 2], arr[:, 1], np.log(later / now_close), spec.band)
-                if r is not None:
-                    models[(symbol, tf_name)] = r
+                scored = reliability(arr[:, 2], arr[:, 1], np.log(later / now_close),
+                                     spec.band)
+                if scored is not None:
+                    models[(symbol, tf_name)] = scored
     return LiveCalibration(gates, models)

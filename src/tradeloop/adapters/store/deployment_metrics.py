@@ -4,11 +4,13 @@ reads and writes (:class:`HealthRecords`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Connection, Engine, case, func, insert, select
 
+from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
@@ -107,11 +109,23 @@ def measure(engine: Engine, deployment_id: int, start_ms: int, end_ms: int, *,
 
 
 
+@dataclass(frozen=True)
+class CalibrationWatch:
+    """What the ``calibration`` health check scores: the gates of ``symbols`` over the last
+    ``window_hours``, judged from ``min_samples`` known outcomes on."""
+
+    spec: CalibrationSpec
+    symbols: list[str]
+    window_hours: float
+    min_samples: int
+
+
 class HealthRecords:
     """The health checks' view of the store (the HealthData port)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, calibration: CalibrationWatch | None = None) -> None:
         self.engine = engine
+        self.calibration = calibration
 
     def counts(self, deployment_id: int, start_ms: int, since_ms: int, now_ms: int
                ) -> WindowCounts:
@@ -121,7 +135,15 @@ class HealthRecords:
             errors = error_count(conn, deployment_id, since, hi)
             transitions = transition_counts(conn, deployment_id, since, hi)
             requests, failed = api_counts(conn, deployment_id, since, hi)
-        return WindowCounts(n, wins, pnl, errors, transitions, requests, failed)
+        worst = None
+        if self.calibration is not None:
+            c = self.calibration
+            window_start = max(start_ms, now_ms - int(c.window_hours * HOUR_MS))
+            found = live_calibration(self.engine, c.spec, c.symbols, ts(window_start), hi,
+                                     deployment_id).worst_gate(c.min_samples)
+            if found is not None:
+                worst = (found[0], found[1].ece, found[1].samples)
+        return WindowCounts(n, wins, pnl, errors, transitions, requests, failed, worst)
 
     def snapshots_after(self, deployment_id: int, last_id: int
                         ) -> list[tuple[int, int, float, int]]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as OrmSession
 
+from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployment_metrics import api_counts, measure
 from tradeloop.adapters.store.schema import (
     AlertRow,
@@ -157,6 +158,13 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
                           snapshot_ms=snapshot_ms)
         last_hour = measure(engine, dep.id, ms_of(max(since, now - HOUR)), ms_of(now),
                             initial_equity=initial, snapshot_ms=snapshot_ms)
+    h = settings.deployment.health
+    cal_since = max(since, now - timedelta(hours=h.calibration_window_hours))
+    calibration = {
+        **live_calibration(engine, CalibrationSpec.of(settings), syms, cal_since, now,
+                           did).as_dict(),
+        "window": {"from": str(cal_since), "to": str(now)}, "horizon": settings.model.horizon,
+        "max_gap": h.max_calibration_gap, "min_samples": h.min_calibration_samples}
     sym_data: dict[str, Any] = {}
     for s in syms:
         t = [r for r in trades if r.symbol == s]
@@ -212,6 +220,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         },
         "exchange": exchange,
         "parity": parity,
+        "calibration": calibration,
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
                     "exit_time": str(r.exit_time), "side": r.side,
@@ -229,7 +238,11 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
                                  "trigger": r.trigger_reason, "triggered_at": str(r.triggered_at),
                                  "status": r.status, "validation_confidence":
                                      r.validation_confidence, "promoted": r.promoted,
-                                 "duration_seconds": r.duration_seconds}
+                                 "duration_seconds": r.duration_seconds,
+                                 "promotion_effect": r.promotion_effect,
+                                 "promotion_ci": [r.promotion_ci_low, r.promotion_ci_high],
+                                 "promotion_p_value": r.promotion_p_value,
+                                 "promotion_samples": r.promotion_samples}
                                 for r in retrains]},
         "health": {"rounds": n_health, "score": dep.health_score if dep else None,
                    "latest": [{"check": h.check_name, "passed": h.passed, "value": h.value,
