@@ -115,3 +115,46 @@ def test_a_dominant_class_alone_does_not_count_as_reaching_the_target() -> None:
     assert out.stop_reason != "target_confidence"
     assert out.test.mean_confidence > 0.8  # confident, yet no better than the majority class
     assert out.test.accuracy <= out.test.majority_baseline + 0.01
+
+
+RW_CONFIG = """
+exchange: {name: synthetic}
+symbols: [RW/USDT]
+timeframes: {intervals: [{interval: 1h, weight: 0.6}, {interval: 4h, weight: 0.4}]}
+continuous_learning:
+  retraining: {max_epochs: 20, patience: 3, on_loss: true, min_interval_hours: 24}
+model: {min_samples: 500, max_train_candles: 6000}
+"""
+
+
+def test_a_random_walk_through_the_whole_gate_never_trades(tmp_path: Path) -> None:
+    """The aggregator and the gate, not a single model: 1h and 4h models (shipped 4h
+    horizon, shipped threshold) trained walk-forward on a random walk and replayed over two
+    months: the gate's P(up) never reaches the threshold, so nothing is traded."""
+    from tradeloop.adapters.market_data.synthetic import random_walk as walk
+    from tradeloop.app import open_store
+    from tradeloop.app.backtests import run_backtest
+    from tradeloop.domain.series import resample
+    from tradeloop.domain.timeframes import Timeframe
+
+    (tmp_path / "config.yaml").write_text(RW_CONFIG)
+    settings = load_settings(tmp_path / "config.yaml", env={})
+    store = open_store(settings)
+    hourly = walk(9000, seed=17, vol=0.006)
+    four = resample(hourly, Timeframe.parse("1h"), Timeframe.parse("4h"))
+    store.candles.write(SeriesKey("synthetic", "RW/USDT", "1h"), hourly)
+    store.candles.write(SeriesKey("synthetic", "RW/USDT", "4h"), four)
+    start = int(hourly.open_time[9000 - 24 * 60])
+    res = run_backtest(settings, store, ["RW/USDT"], start,
+                       int(hourly.open_time[-1]) + 3_600_000, folder=tmp_path / "out")
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        top = conn.execute(text("SELECT MAX(confidence_score), COUNT(*) FROM "
+                                "confidence_history")).one()
+        trading = conn.execute(text("SELECT COUNT(*) FROM learning_states "
+                                    "WHERE mode = 'TRADING'")).scalar()
+    assert top[1] >= 24 * 60  # the gate was asked at every candle close
+    assert top[0] < settings.continuous_learning.confidence.trading_threshold, top
+    assert trading == 0 and res.performance.trades == 0
+    store.close()

@@ -29,7 +29,7 @@ _MLP_KEY = re.compile(r"^net\.(\d+)\.(weight|bias)$")
 
 
 @dataclass
-class _Loaded:
+class ServedModel:
     """A served model: an MLP as numpy matrices, anything else as a torch module."""
 
     ref: ModelRef
@@ -109,7 +109,7 @@ def _torch_net(art: ModelArtifact, where: str) -> Any:
     return net
 
 
-def load_model(ref: ModelRef) -> _Loaded:
+def load_model(ref: ModelRef) -> ServedModel:
     """Prepare a model file for serving; ModelLoadError if it cannot be served."""
     art = ModelArtifact.load(ref.path)
     linear = net = None
@@ -123,7 +123,7 @@ def load_model(ref: ModelRef) -> _Loaded:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"incompatible model file {ref.path}: drift reference: "
                              f"{exc}") from None
-    return _Loaded(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
+    return ServedModel(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
                    art.sequence_length, linear, net, drift)
@@ -136,7 +136,7 @@ class ChampionPredictor:
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry
         self.errors: dict[tuple[str, str], str] = {}
-        self._models: dict[tuple[str, str], _Loaded] = {}
+        self._models: dict[tuple[str, str], ServedModel] = {}
         self._features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
@@ -157,7 +157,7 @@ class ChampionPredictor:
                 return feats[i + 1 - rows: i + 1]
         return compute_features(candles.take(slice(len(candles) - need, None)))[-rows:]
 
-    def model(self, symbol: str, timeframe: str) -> _Loaded | None:
+    def model(self, symbol: str, timeframe: str) -> ServedModel | None:
         key = (symbol, timeframe)
         ref = self.registry.champion(symbol, timeframe)
         if ref is None:

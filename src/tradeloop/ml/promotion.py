@@ -17,17 +17,16 @@ from tradeloop.ml.comparison import Comparison, PromotionRule, compare
 from tradeloop.ml.dataset import LabelSource, Samples, build_samples, load_labelled, sequences
 from tradeloop.ml.horizon import LabelPlan, label_plan
 from tradeloop.ml.model_file import ModelArtifact
-from tradeloop.ml.predictor import load_model
+from tradeloop.ml.predictor import ServedModel, load_model
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
 from tradeloop.settings import Settings
 
 WARMUP_BARS = 200  # candles before the fresh window: feature lookback and sequences
 
 
-def probabilities(ref: ModelRef, samples: Samples, rows: np.ndarray) -> np.ndarray:
+def probabilities(model: ServedModel, samples: Samples, rows: np.ndarray) -> np.ndarray:
     """A model's calibrated probabilities on ``samples`` rows ``rows`` (earlier rows feed a
     sequence model's window)."""
-    model = load_model(ref)
     X = ((samples.X - model.mean) / model.std).astype(np.float32)
     if model.sequence_length > 1:
         logits = model.logits_batch(sequences(X, model.sequence_length)[
@@ -42,10 +41,10 @@ def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays
                  rule: PromotionRule) -> Comparison:
     """Both models on the same fresh rows (``open_time >= from_ms``) and the same labels."""
     samples = build_samples(candles, plan.bars, band, step_ms=plan.timeframe.ms, labels=labels)
-    seq = max(load_model(champion).sequence_length, load_model(challenger).sequence_length)
+    old, new = load_model(champion), load_model(challenger)
     rows = np.flatnonzero(samples.open_time >= from_ms)
-    rows = rows[rows >= seq - 1]
-    return compare(probabilities(champion, samples, rows), probabilities(challenger, samples, rows),
+    rows = rows[rows >= max(old.sequence_length, new.sequence_length) - 1]
+    return compare(probabilities(old, samples, rows), probabilities(new, samples, rows),
                    samples.y[rows], plan.bars, rule)
 
 
