@@ -52,6 +52,7 @@ WEIGHTS = {"5m": 0.10, "15m": 0.15, "1h": 0.30, "4h": 0.25, "1d": 0.15}
 CUT_MS = 1_704_067_200_000  # 2024-01-01
 END_MS = 1_735_689_600_000  # 2025-01-01
 HOUR = 3_600_000
+RW_MARGIN = 0.03  # a noise market of another volatility or seed may reach a little higher
 THRESHOLDS = (0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.80)
 CONFIG = ("exchange: {name: binance}\ntimeframes: {intervals: [" +
           ", ".join(f"{{interval: {tf}, weight: {w}}}" for tf, w in WEIGHTS.items()) + "]}\n")
@@ -185,11 +186,11 @@ def main() -> int:
     up, down, fwd = (np.concatenate([p[k] for p in pooled]) for k in range(3))
     assert control is not None
     real, noise = _thresholds(up, fwd, band), _thresholds(control[0], control[2], band)
-    # the lowest candidate above anything the random walk reached, where "up" then happened
-    # at least as often as the threshold says (within the 95 % interval) on real data
+    # the lowest candidate at least RW_MARGIN above anything the random walk reached, where
+    # "up" then happened at least as often as the threshold says (within the 95 % interval)
     rw_max = float(control[0].max())
     chosen = next((r["threshold"] for r in real
-                   if r["threshold"] > rw_max and r["hours_at_or_above"]
+                   if r["threshold"] >= rw_max + RW_MARGIN and r["hours_at_or_above"]
                    and r["observed_up_ci95"][1] >= r["threshold"]), None)
     report("bench_confidence", {
         "signal": "the gate's P(up): default-weight mix of 5m/15m/1h/4h/1d models, one 4h "
@@ -200,8 +201,9 @@ def main() -> int:
         "per_symbol": per_symbol, "random_walk_control": {
             **per_symbol["RW/USDT"], "thresholds": noise},
         "chosen_threshold": chosen,
-        "rule": "lowest candidate above the random walk's maximum P(up) whose observed up "
-                "frequency on real data reaches it within its 95 % interval"})
+        "rule": f"lowest candidate at least {RW_MARGIN} above the random walk's maximum "
+                "P(up) whose observed up frequency on real data reaches it within its 95 % "
+                "interval"})
     return 0
 
 
