@@ -49,6 +49,8 @@ def test_report_metrics_against_hand_computation() -> None:
     # ECE by hand with 15 bins: bins of 0.5, 0.6 (x2), 0.7
     ece = (1 / 4) * abs(0 - 0.5) + (2 / 4) * abs(0.5 - 0.6) + (1 / 4) * abs(1 - 0.7)
     assert expected_calibration_error(probs, y) == pytest.approx(ece)
+    # directional ECE by hand (10 bins; P(up) judged on "up", P(down) on "down", pooled)
+    assert r.directional_ece == pytest.approx((0.2 + 0.8 + 0.4 + 0.2 + 0.3) / 8)
     assert Calibration().apply(np.log(probs)).round(6).tolist() == probs.round(6).tolist()
 
 

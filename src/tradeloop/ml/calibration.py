@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from tradeloop.domain.reliability import reliability
+from tradeloop.ml.labels import DOWN, UP
+
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = logits / temperature
@@ -96,6 +99,9 @@ class CalibrationReport:
     class_balance: tuple[float, float, float]
     directional_accuracy: float | None
     directional_decisions: int
+    # calibration of P(up) for "up" and P(down) for "down" (domain/reliability.py): the
+    # top-label ``ece`` is dominated by "flat" where flat is the majority
+    directional_ece: float | None = None
 
     @property
     def miscalibration(self) -> float:
@@ -123,6 +129,9 @@ def evaluate(probs: np.ndarray, y: np.ndarray, fwd_return: np.ndarray, train_maj
     balance = np.bincount(y, minlength=3) / max(len(y), 1)
     directional = pred != 1
     hits = np.where(pred == 2, fwd_return > 0, fwd_return < 0)[directional]
+    # outcome per row as a pseudo-return against a band of 0.5: +1 up, -1 down, 0 flat
+    outcome = np.where(y == UP, 1.0, np.where(y == DOWN, -1.0, 0.0))
+    rel = reliability(probs[:, 2], probs[:, 0], outcome, 0.5) if len(y) else None
     return CalibrationReport(
         samples=len(y),
         accuracy=float((pred == y).mean()),
@@ -134,4 +143,5 @@ def evaluate(probs: np.ndarray, y: np.ndarray, fwd_return: np.ndarray, train_maj
         class_balance=(float(balance[0]), float(balance[1]), float(balance[2])),
         directional_accuracy=float(hits.mean()) if hits.size else None,
         directional_decisions=int(directional.sum()),
+        directional_ece=rel.ece if rel is not None else None,
     )
