@@ -88,6 +88,7 @@ TABLES = {  # a column that tells each table apart
     "symbols_table": "time in mode", "tf_signals": "age", "models_table": "champion",
     "retraining_table": "mlflow_run_id", "symbol_trades": "exit_reason",
     "activity_feed": "event", "coverage": "gaps", "commands_table": "requested",
+    "calibration_table": "directional ECE",
 }
 
 
@@ -166,6 +167,13 @@ def test_symbol_view(replayed: ReplayDb, monkeypatch: pytest.MonkeyPatch) -> Non
     trades = table(app, "symbol_trades")
     assert (trades["symbol"] == "ETH/USDT").all()
     assert list(trades["exit_time"]) == sorted(trades["exit_time"], reverse=True)
+    # live calibration of the symbol's gate and models, with the gate's reliability curve
+    calibration = table(app, "calibration_table")
+    assert calibration["forecaster"].iloc[0] == "gate"
+    assert {"1h", "4h"} <= set(calibration["forecaster"])
+    assert (calibration["known outcomes"] > 0).all()
+    assert calibration["directional ECE"].between(0, 1).all()
+    assert "ETH/USDT: reliability of the gate's P(up) (live)" in figs
 
 
 def test_activity_feed_is_newest_first_and_filters(replayed: ReplayDb,
