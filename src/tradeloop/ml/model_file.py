@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tradeloop.domain.errors import ModelLoadError
+from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.features import FEATURE_NAMES
 
 FORMAT = "tradeloop-classifier/2"
@@ -53,8 +54,6 @@ class ModelArtifact:
     @property
     def horizon_span_ms(self) -> int:
         """How far past a candle's close its label looks."""
-        from tradeloop.domain.timeframes import Timeframe
-
         return self.horizon_ms or self.horizon_bars * Timeframe.parse(self.timeframe).ms
 
     def save(self, path: Path) -> Path:
