@@ -9,8 +9,10 @@ import pytest
 
 from tradeloop.adapters.market_data.synthetic import random_walk
 from tradeloop.domain.errors import ConfigError, TradeloopError
+from tradeloop.domain.horizon import label_plan
+from tradeloop.domain.signals import Aggregator, TimeframeSignal
+from tradeloop.ml.comparison import hac_mean_test
 from tradeloop.ml.dataset import LabelSource, build_samples
-from tradeloop.ml.horizon import label_plan
 from tradeloop.ml.labels import make_labels, returns_from
 from tradeloop.settings import load_settings
 
@@ -59,3 +61,23 @@ def test_the_old_horizon_key_gets_a_clear_message(tmp_path: Path) -> None:
         "model: {horizon: 4h}\ntimeframes: {intervals: [{interval: 1d, weight: 1}]}\n")
     with pytest.raises(ConfigError, match="cannot be measured"):
         load_settings(tmp_path / "config.yaml", env={})
+
+
+def test_the_label_series_lines_up_with_the_models_closes() -> None:
+    assert label_plan("6h", "4h", ["1h", "4h", "6h"]).label_timeframe.name == "1h"
+    with pytest.raises(TradeloopError, match="divides both"):
+        label_plan("6h", "4h", ["4h", "6h"])  # 4h candles do not close 4h after 06:00
+
+
+def test_a_forecast_leaves_the_mix_when_its_event_is_over() -> None:
+    day = 24 * HOUR
+    agg = Aggregator({"1d": 1.0}, stale_after_bars=1.0, horizon_ms=4 * HOUR)
+    agg.update("X", TimeframeSignal("1d", day, 0, (0.2, 0.2, 0.6), "1"))
+    assert agg.aggregate("X", day + 3 * HOUR) is not None  # inside the 4h after its close
+    assert agg.aggregate("X", day + 5 * HOUR) is None  # its event is over: not 19h more
+
+
+def test_too_few_rows_for_the_label_overlap_are_no_evidence() -> None:
+    rng = np.random.default_rng(0)
+    t = hac_mean_test(rng.normal(0.1, 0.01, 400), min_lags=240)  # 400 rows, 240-row labels
+    assert t.p_value == 1.0 and t.std_error == float("inf")

@@ -30,9 +30,12 @@ class TimeframeSignal:
     probabilities: tuple[float, float, float]
     model_version: str
 
-    def expires_ms(self, stale_after_bars: float) -> int:
-        """Valid until this long after its candle closed."""
-        return self.candle_time + self.timeframe_ms + int(stale_after_bars * self.timeframe_ms)
+    def expires_ms(self, stale_after_bars: float, horizon_ms: int | None = None) -> int:
+        """Valid until ``stale_after_bars`` of its timeframe after its candle closed, and
+        never past the end of the event it forecasts (``horizon_ms`` after that close)."""
+        closed = self.candle_time + self.timeframe_ms
+        until = closed + int(stale_after_bars * self.timeframe_ms)
+        return until if horizon_ms is None else min(until, closed + horizon_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +51,15 @@ class Aggregator:
     """Weighted average of the calibrated class probabilities of the valid predictions.
 
     A mixture of calibrated forecasts stays a probability; stale predictions (older than
-    ``stale_after_bars`` of their own timeframe) drop out and the weights renormalise.
+    ``stale_after_bars`` of their own timeframe, or whose forecast event — the move
+    ``horizon_ms`` after their close — is over) drop out and the weights renormalise.
     """
 
-    def __init__(self, weights: dict[str, float], stale_after_bars: float = 1.0) -> None:
+    def __init__(self, weights: dict[str, float], stale_after_bars: float = 1.0,
+                 horizon_ms: int | None = None) -> None:
         self.weights = weights
         self.stale_after_bars = stale_after_bars
+        self.horizon_ms = horizon_ms
         self._latest: dict[str, dict[str, TimeframeSignal]] = {}
 
     def update(self, symbol: str, signal: TimeframeSignal) -> None:
@@ -67,7 +73,7 @@ class Aggregator:
         acc = [0.0, 0.0, 0.0]
         n = 0
         for tf, sig in self._latest.get(symbol, {}).items():
-            if now_ms > sig.expires_ms(self.stale_after_bars):
+            if now_ms > sig.expires_ms(self.stale_after_bars, self.horizon_ms):
                 continue
             w = self.weights.get(tf, 0.0)
             if w <= 0:

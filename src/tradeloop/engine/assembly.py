@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from tradeloop.domain.gate import Gate
+from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.risk import RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator
 from tradeloop.domain.timeframes import Timeframe
@@ -12,7 +13,6 @@ from tradeloop.engine.engine import Engine, EngineConfig
 from tradeloop.engine.learning import LearningController
 from tradeloop.engine.runner import warmup_bars
 from tradeloop.ml.features import LOOKBACK
-from tradeloop.ml.horizon import label_plan
 from tradeloop.ports import Broker, Notifier, Predictor, RetrainRunner, Store, Strategy
 from tradeloop.settings import Settings
 from tradeloop.strategies.breakout import BreakoutParams
@@ -74,7 +74,8 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
                      history_limit=history_limit),
         book, predictor, broker,
         RiskManager(risk_limits(settings), broker.equity()), gate,
-        Aggregator(weights, settings.trading.stale_after_bars), store, notifier=notifier,
+        Aggregator(weights, settings.trading.stale_after_bars,
+                   Timeframe.parse(settings.model.horizon).ms), store, notifier=notifier,
         strategy=strategy_for(settings, strategy or settings.trading.strategy))
     rt = settings.continuous_learning.retraining
     learning = LearningController(

@@ -48,10 +48,13 @@ def bandwidth(e: np.ndarray, min_lags: int) -> int:
 
 def hac_mean_test(d: np.ndarray, min_lags: int, confidence: float = 0.95) -> PairedTest:
     """Diebold-Mariano test of ``mean(d) > 0`` with a Newey-West variance (at least
-    ``min_lags`` lags, more when the differential is persistent)."""
+    ``min_lags`` lags, more when the differential is persistent). ``min_lags`` is the label
+    horizon ``h`` in rows; with ``n <= 2h`` rows there is not one independent pair of
+    windows to compare, and the test says so (p = 1)."""
     d = np.asarray(d, dtype=np.float64)
     n = len(d)
-    if n < 3:
+    h = max(1, min_lags)
+    if n < 3 or n <= 2 * h:
         return PairedTest(n, float(d.mean()) if n else 0.0, math.inf, -math.inf, math.inf, 1.0)
     mean = float(d.mean())
     e = d - mean
@@ -60,9 +63,9 @@ def hac_mean_test(d: np.ndarray, min_lags: int, confidence: float = 0.95) -> Pai
     for k in range(1, lags + 1):
         var += 2.0 * (1.0 - k / (lags + 1)) * float(e[k:] @ e[:-k]) / n
     var = max(var, 1e-24)
-    # Harvey, Leybourne & Newbold (1997): corrects the DM statistic's small-sample size
-    h = lags + 1
-    hln = math.sqrt(max((n + 1 - 2 * h + h * (h - 1) / n) / n, 1e-12))
+    # Harvey, Leybourne & Newbold (1997): corrects the DM statistic's small-sample size for
+    # forecasts h steps ahead (h: the label horizon, not the bandwidth)
+    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     se = math.sqrt(var / n)
     t = hln * mean / se
     p = float(stats.t.sf(t, df=n - 1))

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.horizon import LabelPlan, label_plan
 from tradeloop.ml.features import LOOKBACK, compute_features
-from tradeloop.ml.horizon import LabelPlan, label_plan
 from tradeloop.ml.labels import UNKNOWN, labels_of, make_labels, returns_from
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def candles_needed(settings: Settings, timeframe: str) -> int:
 @dataclass(frozen=True)
 class LabelSource:
     """Where labels come from when not from the series' own closes: another series'
-    candles, its candle length and the horizon (``ml/horizon.py``)."""
+    candles, its candle length and the horizon (``domain/horizon.py``)."""
 
     candles: CandleArrays
     step_ms: int

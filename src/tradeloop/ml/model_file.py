@@ -47,7 +47,7 @@ class ModelArtifact:
     metrics: dict[str, float] = field(default_factory=dict)
     # the feature-drift detector fitted on the training rows (ml/drift.py), None if too short
     drift_reference: dict[str, Any] | None = None
-    # the traded event (ml/horizon.py): the move this long after a close, read from this series
+    # the traded event (domain/horizon.py): the move this long after a close, read from this series
     horizon_ms: int = 0  # 0: files from before the shared horizon, horizon_bars of their own
     label_timeframe: str = ""
 

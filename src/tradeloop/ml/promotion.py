@@ -11,11 +11,12 @@ import numpy as np
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.horizon import LabelPlan, label_plan
 from tradeloop.domain.retraining import RetrainResult
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.comparison import Comparison, PromotionRule, compare
 from tradeloop.ml.dataset import LabelSource, Samples, build_samples, load_labelled, sequences
-from tradeloop.ml.horizon import LabelPlan, label_plan
+from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import ServedModel, load_model
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
@@ -57,12 +58,15 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
     key = SeriesKey(settings.exchange.name, symbol, timeframe)
     if champion is not None:
         try:
-            trained_to = ModelArtifact.load(champion.path).trained_to
+            current: ModelArtifact | None = ModelArtifact.load(champion.path)
         except TradeloopError:
-            trained_to = None
-        if trained_to is not None:
-            fresh = len(reader.load(key, trained_to + 1,
-                                    Timeframe.parse(timeframe).closed_by(until_ms)))
+            current = None
+        if current is not None:
+            # rows both models can be judged on: after every label the champion was fitted
+            # on, with their own label known by now
+            tf, span = Timeframe.parse(timeframe), current.horizon_span_ms
+            fresh = len(reader.load(key, current.trained_to + tf.ms + span,
+                                    tf.closed_by(until_ms - span)))
             if fresh < settings.continuous_learning.promotion.min_samples:
                 return RetrainResult(symbol, timeframe, None, None, False,
                                      f"not trained: {fresh} new candles since champion "
@@ -92,8 +96,8 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
     challenger_ref = ModelRef(symbol, timeframe, summary.version, summary.model_path)
     new = ModelArtifact.load(summary.model_path)
     plan = label_plan(tf, settings.model.horizon, settings.timeframes.names)
-    candles, labels = load_labelled(reader, key, plan, until_ms,
-                                    start_ms=start - WARMUP_BARS * tf.ms)
+    warmup = max(WARMUP_BARS, LOOKBACK + settings.model.sequence_length)
+    candles, labels = load_labelled(reader, key, plan, until_ms, start_ms=start - warmup * tf.ms)
     p = settings.continuous_learning.promotion
     cmp = paired_score(champion, challenger_ref, candles, labels, plan, new.dead_band, start,
                        PromotionRule(p.min_samples, p.min_improvement, p.alpha))

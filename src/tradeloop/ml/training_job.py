@@ -19,13 +19,13 @@ from typing import Any
 import tradeloop
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import InsufficientDataError
+from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.dataset import build_samples, candles_needed, load_labelled
 from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
-from tradeloop.ml.horizon import label_plan
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier

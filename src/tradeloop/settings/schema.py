@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
 
@@ -368,11 +369,12 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _measurable_horizon(self) -> Settings:
-        horizon = Timeframe.parse(self.model.horizon)
-        if not any(horizon.ms % Timeframe.parse(t).ms == 0 and Timeframe.parse(t) <= horizon
-                   for t in self.timeframes.names):
-            raise ValueError(f"model.horizon {horizon} cannot be measured: no configured "
-                             f"timeframe divides it (labels are read from such a series)")
+        for tf in self.timeframes.names:
+            try:
+                label_plan(tf, self.model.horizon, self.timeframes.names)
+            except TradeloopError as exc:
+                raise ValueError(f"model.horizon: {exc} (labels are read from such a "
+                                 f"series)") from None
         return self
 
     @field_validator("symbols")

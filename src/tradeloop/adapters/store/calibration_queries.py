@@ -2,7 +2,7 @@
 
 For each symbol's gate (``confidence_history``: P(up) at every decision) and each model
 (``predictions``: P(down), P(up) per closed candle), the outcome is the move over the shared
-horizon after the forecast's candle closed (``ml/horizon.py``), read from the stored candles;
+horizon after the forecast's candle closed (``domain/horizon.py``), read from the stored candles;
 forecasts whose horizon has not passed yet are left out. Reported as directional ECE, hit
 rate and reliability curve (``domain/reliability.py``) — in the monitor, the JSON report, the
 dashboard and the ``calibration`` health check.
@@ -20,10 +20,10 @@ from sqlalchemy import Engine, select
 from tradeloop.adapters.store.candle_store import CandleStore
 from tradeloop.adapters.store.schema import ConfidenceHistoryRow, PredictionRow
 from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.reliability import Reliability, reliability
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.timestamps import ms_of
-from tradeloop.ml.horizon import label_plan
 from tradeloop.ml.labels import dead_band
 from tradeloop.settings import Settings
 

@@ -40,8 +40,11 @@ def label_plan(timeframe: str | Timeframe, horizon: str | Timeframe, timeframes:
     tf, h = Timeframe.parse(timeframe), Timeframe.parse(horizon)
     if tf <= h and h.ms % tf.ms == 0:
         return LabelPlan(tf, h, tf)
-    options = [t for t in (Timeframe.parse(x) for x in timeframes) if t <= h and h.ms % t.ms == 0]
+    # a series that divides both the horizon and the model's timeframe: its candles close at
+    # every close of the model's candles plus the horizon
+    options = [t for t in (Timeframe.parse(x) for x in timeframes)
+               if t <= h and h.ms % t.ms == 0 and tf.ms % t.ms == 0]
     if not options:
         raise TradeloopError(f"the {h} horizon of {tf} models cannot be measured: no "
-                             f"configured timeframe divides it")
+                             f"configured timeframe divides both")
     return LabelPlan(tf, h, max(options))
