@@ -82,7 +82,8 @@ def _random_walk_series() -> dict[str, CandleArrays]:
 def _gate_signal(settings: Settings, registry: LocalRegistry, symbol: str,
                  series: dict[str, CandleArrays]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P(up), P(down), 4h log return after) at every hourly close of the test year."""
-    agg = Aggregator(WEIGHTS, settings.trading.stale_after_bars)
+    agg = Aggregator(WEIGHTS, settings.trading.stale_after_bars,  # as engine/assembly.py
+                     Timeframe.parse(settings.model.horizon).ms)
     forecasts = {}
     for tf in WEIGHTS:
         ref = registry.champion(symbol, tf)
