@@ -27,18 +27,28 @@ def make_labels(close: np.ndarray, horizon: int, band: float) -> tuple[np.ndarra
     return labels_of(forward_returns(close, horizon), band)
 
 
+def closes_at(open_time: np.ndarray, close: np.ndarray, step_ms: int, close_ms: np.ndarray
+              ) -> np.ndarray:
+    """The close of the candle (of a series with these columns) that closed at each of
+    ``close_ms``; NaN where that candle is not there."""
+    target = close_ms - step_ms
+    out = np.full(len(close_ms), np.nan)
+    if len(open_time):
+        idx = np.clip(np.searchsorted(open_time, target), 0, len(open_time) - 1)
+        found = open_time[idx] == target
+        out[found] = close[idx[found]]
+    return out
+
+
 def returns_from(open_time: np.ndarray, close: np.ndarray, step_ms: int,
                  label_open_time: np.ndarray, label_close: np.ndarray, label_step_ms: int,
                  horizon_ms: int) -> np.ndarray:
     """log(close ``horizon_ms`` after each candle's close / its close), read from another
     series (the candle of it that closes then); NaN where that candle is not there."""
-    target = open_time + step_ms + horizon_ms - label_step_ms
-    idx = np.clip(np.searchsorted(label_open_time, target), 0, max(len(label_open_time) - 1, 0))
-    out = np.full(len(close), np.nan)
-    if len(label_open_time):
-        found = label_open_time[idx] == target
-        out[found] = np.log(label_close[idx[found]] / close[found])
-    return out
+    later = closes_at(label_open_time, label_close, label_step_ms,
+                      open_time + step_ms + horizon_ms)
+    with np.errstate(invalid="ignore"):
+        return np.log(later / close)
 
 
 def labels_of(fwd: np.ndarray, band: float) -> tuple[np.ndarray, np.ndarray]:

@@ -59,8 +59,8 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
     if champion is not None:
         try:
             current: ModelArtifact | None = ModelArtifact.load(champion.path)
-        except TradeloopError:
-            current = None
+        except TradeloopError as exc:
+            current, unusable = None, exc
         if current is not None:
             # rows both models can be judged on: after every label the champion was fitted
             # on, with their own label known by now
@@ -84,11 +84,10 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
 
     if summary.became_champion or champion is None:
         return result(True, "first model of this series")
-    try:
-        champ_art = ModelArtifact.load(champion.path)
-    except TradeloopError as exc:
+    if current is None:
         registry.set_champion(symbol, timeframe, summary.version, summary.model_path)
-        return result(True, f"champion unusable ({exc})")
+        return result(True, f"champion unusable ({unusable})")
+    champ_art = current
     tf = Timeframe.parse(timeframe)
     # fresh: after the challenger's training and validation, and after every label the
     # champion was fitted on

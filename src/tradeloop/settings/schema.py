@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -150,17 +151,19 @@ class TradingSettings(_Section):
     stale_after_bars: Annotated[float, Field(ge=0)] = 1.0  # a forecast expires after this
 
 
-class IntervalSettings(_Section):
-    interval: str
-    weight: Annotated[float, Field(gt=0)]
+def _timeframe_name(value: str) -> str:
+    try:
+        return Timeframe.parse(value).name
+    except TradeloopError as exc:
+        raise ValueError(str(exc)) from None
 
-    @field_validator("interval")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        try:
-            return Timeframe.parse(value).name
-        except TradeloopError as exc:
-            raise ValueError(str(exc)) from None
+
+TimeframeName = Annotated[str, AfterValidator(_timeframe_name)]  # "1m" ... "1w"
+
+
+class IntervalSettings(_Section):
+    interval: TimeframeName
+    weight: Annotated[float, Field(gt=0)]
 
 
 class TimeframeSettings(_Section):
@@ -200,7 +203,7 @@ class ModelSettings(_Section):
     batch_size: Annotated[int, Field(ge=8, le=65536)] = 256
     # the traded event, shared by every timeframe: the direction of the move over this long
     # after a candle's close (beyond the fee band)
-    horizon: str = "4h"
+    horizon: TimeframeName = "4h"
     fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0  # per side; sets the flat dead band
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0
     max_train_candles: Annotated[int, Field(ge=1000)] = 20_000  # most recent candles per run
@@ -218,14 +221,6 @@ class ModelSettings(_Section):
                              "horizon shared by every timeframe (e.g. 4h): the aggregated "
                              "confidence is then the probability of one event")
         return data
-
-    @field_validator("horizon")
-    @classmethod
-    def _horizon(cls, value: str) -> str:
-        try:
-            return Timeframe.parse(value).name
-        except TradeloopError as exc:
-            raise ValueError(f"horizon: {exc}") from None
 
 
 class ExchangeSettings(_Section):

@@ -24,7 +24,7 @@ from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.reliability import Reliability, reliability
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.timestamps import ms_of
-from tradeloop.ml.labels import dead_band
+from tradeloop.ml.labels import closes_at, dead_band
 from tradeloop.settings import Settings
 
 
@@ -62,15 +62,7 @@ class LiveCalibration:
 
 
 def _closes_at(candles: CandleArrays, step_ms: int, close_ms: np.ndarray) -> np.ndarray:
-    """The close of the candle that closed at each time (NaN where it is not stored)."""
-    target = close_ms - step_ms
-    out = np.full(len(close_ms), np.nan)
-    if not len(candles):
-        return out
-    idx = np.clip(np.searchsorted(candles.open_time, target), 0, len(candles) - 1)
-    found = candles.open_time[idx] == target
-    out[found] = candles.close[idx[found]]
-    return out
+    return closes_at(candles.open_time, candles.close, step_ms, close_ms)
 
 
 def live_calibration(engine: Engine, spec: CalibrationSpec, symbols: list[str],
