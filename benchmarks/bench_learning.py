@@ -1,12 +1,15 @@
 """Can the shipped model learn what is there, and only that?
 
-Three synthetic 1h markets, each walked forward (expanding window, purge gap, four test folds)
-with the shipped model settings (MLP, 4h horizon, fee band): a driftless random walk, a planted
+Three synthetic 1h markets, three independent draws of each (20,000 candles: the shipped
+``max_train_candles``), walked forward (expanding window from 8,000 training rows, purge gap,
+four test folds of 1,500; the draws' test rows pooled) with the shipped model settings (MLP,
+4h horizon, fee band, auxiliary 1h/2h targets): a driftless random walk, a planted
 lag signal (returns repeat ``strength`` x the return three bars earlier) and planted
 interactions (on ~15 % of bars a volume spike with the close near the high or low makes the
 next bar move that way with probability 0.8; ``synthetic.planted_interaction``). Beside the
 model: the rule that planted the signal, and a gradient-boosting baseline (scikit-learn's
-``HistGradientBoostingClassifier`` on the same features, labels and splits).
+``HistGradientBoostingClassifier`` on the same features, labels and splits), and on planted
+interactions the model trained without the auxiliary targets (the ablation).
 
 Out-of-sample directional accuracy (the more likely of up/down against the sign of the 4h
 move) on all bars, in the model's most confident decile and on the planted bars; the highest
@@ -41,17 +44,18 @@ from tradeloop.settings import ModelSettings
 from tradeloop.settings.schema import ConfidenceSettings, RetrainingSettings
 
 HORIZON = 4  # the shipped 4h horizon on 1h candles
+MARKETS = ("random_walk", "planted_lag", "planted_interaction")
 
 
-def markets(n: int) -> dict[str, tuple[CandleArrays, np.ndarray]]:
-    """Each market's candles and, per candle, the planting rule's call (+1 up, -1 down, 0
-    no call)."""
-    rw = random_walk(n, seed=31)
-    lag = planted_signal(n, lag=3, strength=0.3, seed=32)
+def markets(n: int, draw: int = 0) -> dict[str, tuple[CandleArrays, np.ndarray]]:
+    """Each market's candles (draw number ``draw``) and, per candle, the planting rule's
+    call (+1 up, -1 down, 0 no call)."""
+    rw = random_walk(n, seed=31 + 100 * draw)
+    lag = planted_signal(n, lag=3, strength=0.3, seed=32 + 100 * draw)
     r = np.diff(np.log(lag.close), prepend=np.log(lag.close[0]))
     # the next returns repeat 0.3 x the returns of three bars before: known at the close
     lag_rule = np.sign(np.convolve(r, np.ones(3), mode="full")[:n])
-    inter, side = planted_interaction(n, seed=33)
+    inter, side = planted_interaction(n, seed=33 + 100 * draw)
     return {"random_walk": (rw, np.zeros(n)), "planted_lag": (lag, lag_rule),
             "planted_interaction": (inter, side.astype(np.float64))}
 
@@ -87,35 +91,59 @@ def _baseline(samples: Samples, split: Split, seed: int) -> np.ndarray:
     return proba
 
 
-def run(n: int, folds: int, test_size: int) -> dict[str, Any]:
+def _walk(candles: CandleArrays, rule: np.ndarray, cfg: ModelSettings, limits: TrainingLimits,
+          band: float, folds: int, test_size: int, min_train: int, label: str
+          ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+    """Walk one market forward: the model's and the baseline's test probabilities per fold,
+    and the test rows' 4h moves and rule calls."""
+    samples = build_samples(candles, HORIZON, band, step_ms=3_600_000)
+    planted = rule[np.searchsorted(candles.open_time, samples.open_time)]
+    splits = walk_forward(len(samples), folds=folds, test_size=test_size,
+                          val_size=test_size, gap=HORIZON, min_train=min_train)
+    model, base, rows = [], [], []
+    for k, split in enumerate(splits):
+        outcome = train_classifier(samples, cfg, limits, purge_bars=HORIZON, split=split)
+        model.append(outcome.test_probabilities)
+        base.append(_baseline(samples, split, seed=k))
+        rows.append(np.arange(len(samples))[split.test])
+        print(f"{label} fold {k}: model stopped {outcome.stop_reason} at epoch "
+              f"{outcome.best_epoch}", flush=True)
+    idx = np.concatenate(rows)
+    return model, base, samples.fwd_return[idx], planted[idx]
+
+
+def run(n: int, folds: int, test_size: int, min_train: int = 2000, draws: int = 1
+        ) -> dict[str, Any]:
+    """Every market, ``draws`` independent times, pooled; on planted interactions also the
+    model trained without the auxiliary horizons (``model.aux_weight: 0``)."""
     cfg = ModelSettings()
     rt = RetrainingSettings()
     limits = TrainingLimits(rt.max_epochs, rt.patience, rt.target_confidence)
     band = dead_band(cfg.fee_bps, cfg.slippage_bps)
     threshold = ConfidenceSettings().trading_threshold
+    variants = {"model": cfg, "model_without_aux": cfg.model_copy(update={"aux_weight": 0.0})}
     out: dict[str, Any] = {}
-    for name, (candles, rule) in markets(n).items():
-        samples = build_samples(candles, HORIZON, band, step_ms=3_600_000)
-        planted = rule[np.searchsorted(candles.open_time, samples.open_time)]
-        splits = walk_forward(len(samples), folds=folds, test_size=test_size,
-                              val_size=test_size, gap=HORIZON, min_train=2000)
-        model, base, rows = [], [], []
-        for k, split in enumerate(splits):
-            outcome = train_classifier(samples, cfg, limits, purge_bars=HORIZON, split=split)
-            model.append(outcome.test_probabilities)
-            base.append(_baseline(samples, split, seed=k))
-            rows.append(np.arange(len(samples))[split.test])
-            print(f"{name} fold {k}: model stopped {outcome.stop_reason} at epoch "
-                  f"{outcome.best_epoch}", flush=True)
-        idx = np.concatenate(rows)
-        fwd, calls = samples.fwd_return[idx], planted[idx]
+    for name in MARKETS:
+        probs: dict[str, list[np.ndarray]] = {"baseline_hgb": []}
+        fwd_parts, call_parts = [], []
+        for draw in range(draws):
+            candles, rule = markets(n, draw)[name]
+            for key, variant in variants.items():
+                if key != "model" and name != "planted_interaction":
+                    continue
+                model, base, fwd, calls = _walk(candles, rule, variant, limits, band, folds,
+                                                test_size, min_train, f"{name} #{draw} {key}")
+                probs.setdefault(key, []).extend(model)
+                if key == "model":
+                    probs["baseline_hgb"].extend(base)
+                    fwd_parts.append(fwd)
+                    call_parts.append(calls)
+        fwd, calls = np.concatenate(fwd_parts), np.concatenate(call_parts)
         moved = (fwd != 0) & (calls != 0)
         rule_hits = np.where(calls > 0, fwd > 0, fwd < 0)[moved]
-        m = _scores(np.concatenate(model), fwd, calls)
-        out[name] = {
-            "model": m, "baseline_hgb": _scores(np.concatenate(base), fwd, calls),
-            "rule_on_planted_bars": float(rule_hits.mean()) if rule_hits.size else None,
-            "gate_would_trade": bool(m["p_up_max"] >= threshold)}
+        out[name] = {key: _scores(np.concatenate(p), fwd, calls) for key, p in probs.items()}
+        out[name]["rule_on_planted_bars"] = float(rule_hits.mean()) if rule_hits.size else None
+        out[name]["gate_would_trade"] = bool(out[name]["model"]["p_up_max"] >= threshold)
     return out
 
 
@@ -126,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    result = run(6000, 1, 1500) if args.quick else run(14_000, 4, 1500)
+    result = run(6000, 1, 1500) if args.quick else run(20_000, 4, 1500, 8000, 3)
     inter, rw = result["planted_interaction"], result["random_walk"]
     goals = {
         "interaction_top_decile_within_3_points_of_rule":

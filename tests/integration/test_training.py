@@ -186,3 +186,22 @@ def test_gru_sequence_model_trains_and_serves_without_lookahead(
     assert short == full  # 64 lookback + 8 sequence rows - 1 candles suffice, and agree
     assert predictor.predict("SYN/USDT", "1h", candles.take(slice(4000 - 70, 4000))) is None
     assert "71 needed" in predictor.errors[("SYN/USDT", "1h")]
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "gru"])
+def test_auxiliary_horizons_shape_training_and_stay_out_of_the_model(architecture: str) -> None:
+    from tradeloop.ml.dataset import build_samples
+    from tradeloop.ml.training import TrainingLimits, train_classifier
+
+    candles, _ = synth_market(60, timeframe="1h", seed=6)
+    samples = build_samples(candles, 4, 0.0024, step_ms=3_600_000)
+    assert samples.y_aux.shape[1] == 2  # 1h and 2h beside the 4h move
+    limits = TrainingLimits(max_epochs=2, patience=2, target_confidence=0.99)
+    nets = {}
+    for weight in (0.0, 1.0):
+        cfg = Settings().model.model_copy(update={"architecture": architecture,
+                                                  "hidden_size": 16, "aux_weight": weight})
+        nets[weight] = train_classifier(samples, cfg, limits, purge_bars=4).net.state_dict()
+    assert nets[0.0].keys() == nets[1.0].keys()  # the auxiliary heads are training-only
+    assert any(not np.array_equal(nets[0.0][k].numpy(), nets[1.0][k].numpy())
+               for k in nets[0.0])  # ... and they change what the net learns

@@ -24,12 +24,16 @@ def test_fit_recovers_a_known_temperature() -> None:
     assert max(abs(b) for b in cal.bias) < 0.1
 
 
-def test_no_signal_falls_back_to_class_priors() -> None:
+def test_no_signal_falls_back_to_the_flat_share_and_an_even_split() -> None:
     rng = np.random.default_rng(1)
-    y = rng.choice([0, 2], p=[0.45, 0.55], size=5000)
+    # a calibration window that drifted up: 50 % up, 40 % down, 10 % flat
+    y = rng.choice([0, 1, 2], p=[0.40, 0.10, 0.50], size=5000)
     noise = rng.normal(0, 2, size=(5000, 3))
-    probs = fit_calibration(noise, y).apply(noise)
-    assert probs[:, 2].mean() == pytest.approx(0.55, abs=0.02)
+    cal = fit_calibration(noise, y)
+    probs = cal.apply(noise)
+    assert cal.bias[0] == cal.bias[2] == 0.0  # the window's drift does not set a direction
+    assert probs[:, 1].mean() == pytest.approx(0.10, abs=0.02)
+    assert probs[:, 2].mean() == pytest.approx(0.45, abs=0.02)
     assert probs.max(axis=1).std() < 0.02  # no spurious confidence left
 
 

@@ -15,7 +15,15 @@ from tradeloop.ml.dataset import (
     walk_forward,
 )
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK, compute_features, latest_features
-from tradeloop.ml.labels import DOWN, FLAT, UNKNOWN, UP, dead_band, make_labels
+from tradeloop.ml.labels import (
+    DOWN,
+    FLAT,
+    UNKNOWN,
+    UP,
+    aux_horizons,
+    dead_band,
+    make_labels,
+)
 
 
 def test_incremental_path_is_identical_to_the_vectorised_one() -> None:
@@ -54,6 +62,21 @@ def test_labels_dead_band_and_unknown_tail() -> None:
     y, fwd = make_labels(close, horizon=1, band=band)
     assert y.tolist() == [FLAT, UP, DOWN, FLAT, FLAT, UNKNOWN]
     assert np.isnan(fwd[-1]) and fwd[1] == pytest.approx(np.log(101.0 / 100.1))
+
+
+def test_auxiliary_labels_are_the_shorter_moves_of_the_same_rows() -> None:
+    assert aux_horizons(240) == (60, 120) and aux_horizons(4) == (1, 2)
+    assert aux_horizons(2) == (1,) and aux_horizons(1) == ()
+    candles, _ = synth_market(1, seed=3)
+    samples = build_samples(candles, horizon=4, band=0.002, step_ms=60_000)
+    assert samples.y_aux.shape == (len(samples), 2)
+    rows = np.searchsorted(candles.open_time, samples.open_time)
+    for col, k in enumerate((1, 2)):  # the band scales with the square root of the share
+        y, _ = make_labels(candles.close, k, 0.002 * np.sqrt(k / 4))
+        np.testing.assert_array_equal(samples.y_aux[:, col], y[rows])
+    assert (samples.y_aux != UNKNOWN).all()  # known wherever the traded label is
+    part = samples.take(slice(10, 20))
+    np.testing.assert_array_equal(part.y_aux, samples.y_aux[10:20])
 
 
 def test_gap_aware_samples_skip_windows_across_gaps() -> None:

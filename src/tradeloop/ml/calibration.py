@@ -1,8 +1,12 @@
-"""Calibration (temperature + class bias) and the report (accuracy, log loss, Brier, ECE, ...).
+"""Calibration (temperature + a flat-class bias) and the report (accuracy, log loss, Brier,
+ECE, ...).
 
-Plain temperature scaling cannot shrink a spurious up/down preference without also lifting a
-class that never occurs; a per-class bias beside the temperature can. With no real signal the
-fit falls back to the class priors, which is the honest answer.
+The bias moves "flat" against the two directions, never "up" against "down": the calibration
+rows are a short window (a few hundred independent 4h moves), and a per-direction bias fitted
+there learns that window's drift, which on a random walk lifted P(up) past the trading
+threshold for a whole test window. The up/down balance comes from the net, fitted on the much
+longer training window. With no real signal the fit falls back to the flat share and an even
+split of the rest, which is the honest answer.
 """
 
 from __future__ import annotations
@@ -48,14 +52,14 @@ class Calibration:
 
 
 def fit_calibration(logits: np.ndarray, y: np.ndarray) -> Calibration:
-    """Temperature and class bias minimising validation log loss (deterministic L-BFGS)."""
+    """Temperature and flat-class bias minimising the log loss of these rows (deterministic
+    L-BFGS)."""
 
     def loss(p: np.ndarray) -> float:
-        return nll(softmax(logits / np.exp(p[0]) + np.array([0.0, p[1], p[2]])), y)
+        return nll(softmax(logits / np.exp(p[0]) + np.array([0.0, p[1], 0.0])), y)
 
-    res = minimize(loss, np.zeros(3), method="L-BFGS-B",
-                   bounds=[(-4.0, 6.0), (-20.0, 20.0), (-20.0, 20.0)])
-    return Calibration(float(np.exp(res.x[0])), (0.0, float(res.x[1]), float(res.x[2])))
+    res = minimize(loss, np.zeros(2), method="L-BFGS-B", bounds=[(-4.0, 6.0), (-20.0, 20.0)])
+    return Calibration(float(np.exp(res.x[0])), (0.0, float(res.x[1]), 0.0))
 
 
 def crossfit_probabilities(logits: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.horizon import LabelPlan, label_plan
 from tradeloop.ml.features import LOOKBACK, compute_features
-from tradeloop.ml.labels import UNKNOWN, labels_of, make_labels, returns_from
+from tradeloop.ml.labels import UNKNOWN, aux_horizons, labels_of, make_labels, returns_from
 
 if TYPE_CHECKING:
     from tradeloop.ports import CandleReader
@@ -37,18 +37,22 @@ class LabelSource:
 
 @dataclass(frozen=True)
 class Samples:
-    """Aligned rows: features ``X`` of closed candle ``open_time`` and its label ``y``."""
+    """Aligned rows: features ``X`` of closed candle ``open_time``, its label ``y`` and the
+    labels of the shorter auxiliary horizons ``y_aux`` (one column each; training targets
+    only, never traded or reported)."""
 
     X: np.ndarray
     y: np.ndarray
     fwd_return: np.ndarray
     open_time: np.ndarray
+    y_aux: np.ndarray
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
     def take(self, index: slice | np.ndarray) -> Samples:
-        return Samples(self.X[index], self.y[index], self.fwd_return[index], self.open_time[index])
+        return Samples(self.X[index], self.y[index], self.fwd_return[index],
+                       self.open_time[index], self.y_aux[index])
 
 
 def build_samples(candles: CandleArrays, horizon: int, band: float,
@@ -59,10 +63,15 @@ def build_samples(candles: CandleArrays, horizon: int, band: float,
     the close of another series ``labels.horizon_ms`` after each candle's close. With
     ``step_ms`` (the timeframe) a row is kept only when its whole lookback window (and its own
     label horizon) are contiguous candles: a gap in the data never passes for adjacent bars.
+    Auxiliary labels (:func:`aux_horizons`, band scaled by the square root of the horizon
+    share) come from the series' own closes; labels from another series have none.
     """
     X = compute_features(candles)
+    aux: list[np.ndarray] = []
     if labels is None:
         y, fwd = make_labels(candles.close, horizon, band)
+        aux = [make_labels(candles.close, k, band * np.sqrt(k / horizon))[0]
+               for k in aux_horizons(horizon)]
     else:
         if step_ms is None:
             raise ValueError("labels from another series need the candles' step_ms")
@@ -77,7 +86,8 @@ def build_samples(candles: CandleArrays, horizon: int, band: float,
         lo = np.clip(t - LOOKBACK + 1, 0, n - 1)
         hi = np.clip(t + (horizon if labels is None else 0), 0, n - 1)
         ok &= breaks[hi] == breaks[lo]
-    return Samples(X[ok], y[ok], fwd[ok], candles.open_time[ok])
+    y_aux = np.column_stack(aux) if aux else np.empty((len(candles), 0), dtype=np.int64)
+    return Samples(X[ok], y[ok], fwd[ok], candles.open_time[ok], y_aux[ok].astype(np.int64))
 
 
 def load_labelled(reader: CandleReader, key: SeriesKey, plan: LabelPlan, until_ms: int | None,

@@ -13,6 +13,12 @@ def dead_band(fee_bps: float, slippage_bps: float) -> float:
     return 2.0 * (fee_bps + slippage_bps) / 10_000.0
 
 
+def aux_horizons(horizon: int) -> tuple[int, ...]:
+    """Shorter horizons (a quarter and a half of ``horizon`` bars) whose labels are auxiliary
+    training targets: the same move seen earlier, with less of the later bars' noise."""
+    return tuple(sorted({k for k in (horizon // 4, horizon // 2) if 0 < k < horizon}))
+
+
 def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
     """log(close[t + horizon] / close[t]); NaN where the future is not known yet."""
     out = np.full(len(close), np.nan)

@@ -23,9 +23,18 @@ class MLP(nn.Module):
             width = hidden_size
         layers.append(nn.Linear(width, N_CLASSES))
         self.net = nn.Sequential(*layers)
+        self.width = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer (what the output layer reads)."""
+        return self.net[:-1](x)
+
+    def head_of(self, h: torch.Tensor) -> torch.Tensor:
+        """Class logits from :meth:`hidden`'s output."""
+        return self.net[-1](h)
 
 
 class GRUNet(nn.Module):
@@ -37,10 +46,19 @@ class GRUNet(nn.Module):
         self.gru = nn.GRU(in_dim, hidden_size, num_layers=num_layers, batch_first=True,
                           dropout=dropout if num_layers > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, N_CLASSES))
+        self.width = hidden_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden(x))
+
+    def head_of(self, h: torch.Tensor) -> torch.Tensor:
+        """Class logits from :meth:`hidden`'s output."""
+        return self.head(h)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last state (what the head reads)."""
         out, _ = self.gru(x)
-        return self.head(out[:, -1])
+        return out[:, -1]
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"mlp": MLP, "gru": GRUNet}

@@ -1,12 +1,13 @@
 """Training one classifier: Lightning for the loop, temperature + class-bias calibration.
 
 Chronological split with purge (label horizon) and embargo, scaler fitted on the training part
-only, early stopping on validation loss (``patience``), ``max_epochs``, a stop once the
-calibrated validation confidence reaches ``target_confidence`` (that epoch is the one kept),
-otherwise the best epoch restored; then the calibration fitted on validation and everything
-reported on the untouched test part. Validation figures (the per-epoch confidence, the
-``val`` report) use calibrations cross-fitted on the other half of the validation rows, never
-the rows they are measured on.
+only. The validation part is split in time: its first half chooses the epoch (early stopping on
+its loss, ``patience``, ``max_epochs``, or a stop once its calibrated confidence reaches
+``target_confidence``: that epoch is the one kept), its second half, after a purge gap, fits
+the calibration; everything is reported on the untouched test part. Validation figures (the
+per-epoch confidence, the ``val`` report) never come from a calibration fitted on the rows
+they are measured on (per epoch: cross-fitted halves; ``val``: the second half's fit).
+Training adds auxiliary losses on shorter horizons (``model.aux_weight``).
 Seeded and deterministic. Lightning is imported here only, never on the inference path.
 """
 
@@ -79,10 +80,16 @@ class TrainOutcome:
 
 
 class _Classifier(L.LightningModule):
-    def __init__(self, net: nn.Module, lr: float, weight_decay: float) -> None:
+    """The net plus, for training only, a head per auxiliary horizon on its last hidden layer:
+    the loss is the traded horizon's plus ``aux_weight`` x the mean of the auxiliary ones."""
+
+    def __init__(self, net: nn.Module, lr: float, weight_decay: float, n_aux: int,
+                 aux_weight: float) -> None:
         super().__init__()
         self.net = net
         self.lr, self.weight_decay = lr, weight_decay
+        self.aux_weight = aux_weight if n_aux else 0.0
+        self.aux_heads = nn.Linear(int(net.width), 3 * n_aux) if self.aux_weight else None
         self.loss = nn.CrossEntropyLoss()
         self._val_logits: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
@@ -91,14 +98,20 @@ class _Classifier(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        x, y = batch
-        loss = self.loss(self.net(x), y)
-        self._train_losses.append(float(loss.detach()))
+    def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
+        x, y, y_aux = batch
+        if self.aux_heads is None:
+            loss = main = self.loss(self.net(x), y)
+        else:
+            h = self.net.hidden(x)
+            main = self.loss(self.net.head_of(h), y)
+            aux = self.aux_heads(h).reshape(len(x), -1, 3)
+            loss = main + self.aux_weight * self.loss(aux.reshape(-1, 3), y_aux.reshape(-1))
+        self._train_losses.append(float(main.detach()))
         return loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        x, y = batch
+    def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
+        x, y, _aux = batch
         self._val_logits.append(self.net(x).detach())
         self._val_y.append(y)
 
@@ -174,6 +187,17 @@ def _inputs(X: np.ndarray, seq_len: int, architecture: str) -> tuple[np.ndarray,
     return X, 0
 
 
+def _halves(val: slice, gap: int) -> tuple[slice, slice]:
+    """The validation part split in time: early stopping on the first half, the calibration
+    fitted on the second (after a purge gap). A calibration fitted on the rows that chose the
+    epoch trusts that epoch's luck: on a random walk it sharpened noise past the threshold."""
+    start, stop = val.start or 0, val.stop
+    mid = start + (stop - start - gap) // 2
+    if mid - start < 4 or stop - (mid + gap) < 4:
+        raise ValueError(f"a validation part of {stop - start} rows is too small to split")
+    return slice(start, mid), slice(mid + gap, stop)
+
+
 def train_classifier(
     samples: Samples,
     cfg: ModelSettings,
@@ -200,15 +224,19 @@ def train_classifier(
         idx = idx[idx >= first]
         return idx - first, samples.y[idx], samples.fwd_return[idx]
 
-    (tr_i, tr_y, _), (va_i, va_y, va_r), (te_i, te_y, te_r) = (
-        part(split.train), part(split.val), part(split.test))
+    stop_part, cal_part = _halves(split.val, purge_bars + cfg.embargo_bars)
+    (tr_i, tr_y, _), (va_i, va_y, va_r), (ca_i, ca_y, _), (te_i, te_y, te_r) = (
+        part(split.train), part(stop_part), part(cal_part), part(split.test))
     x = torch.from_numpy(inputs)
+    y_aux = torch.from_numpy(samples.y_aux[first:])
     arch_params = {"hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers,
                    "dropout": cfg.dropout}
     net = build_net(cfg.architecture, samples.X.shape[1], arch_params)
-    module = _Classifier(net, cfg.learning_rate, cfg.weight_decay)
-    data = _Data(TensorDataset(x[tr_i], torch.from_numpy(tr_y)),
-                 TensorDataset(x[va_i], torch.from_numpy(va_y)), cfg.batch_size, cfg.seed)
+    module = _Classifier(net, cfg.learning_rate, cfg.weight_decay, samples.y_aux.shape[1],
+                         cfg.aux_weight)
+    data = _Data(TensorDataset(x[tr_i], torch.from_numpy(tr_y), y_aux[tr_i]),
+                 TensorDataset(x[va_i], torch.from_numpy(va_y), y_aux[va_i]),
+                 cfg.batch_size, cfg.seed)
     monitor = _Monitor(limits.target_confidence, on_epoch)
     early = L.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=limits.patience,
                                               mode="min")
@@ -222,18 +250,20 @@ def train_classifier(
     net.eval()
     with torch.no_grad():
         val_logits = net(x[va_i]).numpy().astype(np.float64)
+        cal_logits = net(x[ca_i]).numpy().astype(np.float64)
         test_logits = net(x[te_i]).numpy().astype(np.float64)
-    calibration = fit_calibration(val_logits, va_y)
+    calibration = fit_calibration(cal_logits, ca_y)
     majority = int(np.bincount(samples.y[train_idx], minlength=3).argmax())
     stop = ("target_confidence" if monitor.target_hit else
             "early_stopping" if early.stopped_epoch else "max_epochs")
     return TrainOutcome(
         net=net, architecture=cfg.architecture, arch_params=arch_params, scaler=scaler,
         calibration=calibration, sequence_length=seq_len,
-        val=evaluate(crossfit_probabilities(val_logits, va_y), va_y, va_r, majority),
+        val=evaluate(calibration.apply(val_logits), va_y, va_r, majority),
         test=evaluate(calibration.apply(test_logits), te_y, te_r, majority),
         test_probabilities=calibration.apply(test_logits),
         history=monitor.history, stop_reason=stop, best_epoch=monitor.best_epoch,
-        n_train=len(tr_i), n_val=len(va_i), n_test=len(te_i), train_majority=majority,
+        n_train=len(tr_i), n_val=len(va_i) + len(ca_i), n_test=len(te_i),
+        train_majority=majority,
         seconds=time.perf_counter() - started,
         test_from_ms=int(samples.open_time[split.test.start]), train_end=split.train.stop)

@@ -211,6 +211,9 @@ class ModelSettings(_Section):
     val_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     embargo_bars: Annotated[int, Field(ge=0)] = 0  # extra gap on top of the label purge
+    # weight of the auxiliary losses on a quarter and a half of the horizon (own series only;
+    # training targets, not traded): the same move seen with less of the later bars' noise
+    aux_weight: Annotated[float, Field(ge=0, le=10)] = 1.0
     seed: int = 42
 
     @model_validator(mode="before")
