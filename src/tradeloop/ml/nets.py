@@ -10,7 +10,20 @@ from torch import nn
 N_CLASSES = 3
 
 
-class MLP(nn.Module):
+class ClassifierNet(nn.Module):
+    """A net whose class logits are a head over its last hidden layer (``width`` units);
+    training adds auxiliary heads on that layer."""
+
+    width: int
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def head_of(self, h: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class MLP(ClassifierNet):
     """Feed-forward classifier over one feature row."""
 
     def __init__(self, in_dim: int, hidden_size: int = 64, num_layers: int = 2,
@@ -37,7 +50,7 @@ class MLP(nn.Module):
         return self.net[-1](h)
 
 
-class GRUNet(nn.Module):
+class GRUNet(ClassifierNet):
     """GRU over the last ``sequence_length`` feature rows; classifies from the last state."""
 
     def __init__(self, in_dim: int, hidden_size: int = 64, num_layers: int = 1,
@@ -61,10 +74,10 @@ class GRUNet(nn.Module):
         return out[:, -1]
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"mlp": MLP, "gru": GRUNet}
+ARCHITECTURES: dict[str, type[ClassifierNet]] = {"mlp": MLP, "gru": GRUNet}
 
 
-def build_net(architecture: str, in_dim: int, params: dict[str, Any]) -> nn.Module:
+def build_net(architecture: str, in_dim: int, params: dict[str, Any]) -> ClassifierNet:
     try:
         cls = ARCHITECTURES[architecture]
     except KeyError:

@@ -34,7 +34,7 @@ from tradeloop.ml.calibration import (
     fit_calibration,
 )
 from tradeloop.ml.dataset import Samples, Scaler, Split, chronological_split, sequences
-from tradeloop.ml.nets import build_net
+from tradeloop.ml.nets import ClassifierNet, build_net
 from tradeloop.settings import ModelSettings
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -83,13 +83,13 @@ class _Classifier(L.LightningModule):
     """The net plus, for training only, a head per auxiliary horizon on its last hidden layer:
     the loss is the traded horizon's plus ``aux_weight`` x the mean of the auxiliary ones."""
 
-    def __init__(self, net: nn.Module, lr: float, weight_decay: float, n_aux: int,
+    def __init__(self, net: ClassifierNet, lr: float, weight_decay: float, n_aux: int,
                  aux_weight: float) -> None:
         super().__init__()
         self.net = net
         self.lr, self.weight_decay = lr, weight_decay
         self.aux_weight = aux_weight if n_aux else 0.0
-        self.aux_heads = nn.Linear(int(net.width), 3 * n_aux) if self.aux_weight else None
+        self.aux_heads = nn.Linear(net.width, 3 * n_aux) if self.aux_weight else None
         self.loss = nn.CrossEntropyLoss()
         self._val_logits: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
