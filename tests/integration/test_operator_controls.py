@@ -49,8 +49,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def stocked(tmp_path: Path) -> tuple[Settings, StoreHandle]:
     # a loose breakout rule so the switched-to strategy trades within the test's days
     return stock(tmp_path / "project", days=3, extra_config=(
-        "trading: {breakout: {min_breakout_percent: 0.05, volume_ratio: 0.8, "
-        "rsi_upper: 90}}\n"))
+        "trading: {params: {breakout: {min_breakout_percent: 0.05, volume_ratio: 0.8, "
+        "rsi_upper: 90}}}\n"))
 
 
 def run_with(settings: Settings, store: StoreHandle, days: float,

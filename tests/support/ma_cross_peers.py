@@ -43,7 +43,7 @@ symbols: [BTC/USDT]
 timeframes: {{intervals: [{{interval: 1h, weight: 1.0}}]}}
 trading:
   strategy: ma_cross
-  ma_cross: {{fast: {FAST}, slow: {SLOW}}}
+  params: {{ma_cross: {{fast: {FAST}, slow: {SLOW}}}}}
   initial_balance: {CASH}
   fee_bps: {FEE_BPS}
   slippage_bps: 0

@@ -15,6 +15,7 @@ from tradeloop.cli import (
     db_cmd,
     parity_cmd,
     run_cmd,
+    strategy_cmd,
     train_cmd,
 )
 from tradeloop.domain.errors import TradeloopError
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest_cmd.register(groups)
     run_cmd.register(groups)
     parity_cmd.register(groups)
+    strategy_cmd.register(groups)
     return parser
 
 

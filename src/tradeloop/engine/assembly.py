@@ -15,9 +15,7 @@ from tradeloop.engine.runner import warmup_bars
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ports import Broker, Notifier, Predictor, RetrainRunner, Store, Strategy
 from tradeloop.settings import Settings
-from tradeloop.strategies.breakout import BreakoutParams
-from tradeloop.strategies.catalog import make_strategy
-from tradeloop.strategies.ma_cross import MaCrossParams
+from tradeloop.strategies.catalog import make_strategy, spec_of
 
 HOUR_MS = 3_600_000
 
@@ -41,10 +39,7 @@ def engine_window(settings: Settings) -> int:
 
 def strategy_for(settings: Settings, name: str) -> Strategy:
     """The named strategy with the configured rule parameters."""
-    b, m = settings.trading.breakout, settings.trading.ma_cross
-    return make_strategy(name, BreakoutParams(b.range_bars, b.min_breakout_percent, b.rsi_lower,
-                                              b.rsi_upper, b.volume_ratio, b.exit_bars),
-                         MaCrossParams(m.fast, m.slow))
+    return make_strategy(name, settings.trading.params.get(spec_of(name).key))
 
 
 def run_warmup(settings: Settings, strategy: str | None = None) -> int:

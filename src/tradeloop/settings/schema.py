@@ -107,48 +107,44 @@ class RiskSettings(_Section):
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
 
 
-class BreakoutSettings(_Section):
-    """Parameters of the ``breakout`` rule strategy (see strategies/breakout.py)."""
-
-    range_bars: Annotated[int, Field(ge=2, le=1000)] = 24
-    min_breakout_percent: Annotated[float, Field(ge=0, le=50)] = 0.4
-    rsi_lower: Annotated[float, Field(ge=0, le=100)] = 30.0
-    rsi_upper: Annotated[float, Field(ge=0, le=100)] = 70.0
-    volume_ratio: Annotated[float, Field(ge=0)] = 1.5
-    exit_bars: Annotated[int, Field(ge=1, le=1000)] = 12
-
-    @model_validator(mode="after")
-    def _band(self) -> BreakoutSettings:
-        if self.rsi_lower >= self.rsi_upper:
-            raise ValueError(f"rsi_lower ({self.rsi_lower}) must be below rsi_upper "
-                             f"({self.rsi_upper})")
-        return self
-
-
-class MaCrossSettings(_Section):
-    """Parameters of the ``ma_cross`` rule strategy (see strategies/ma_cross.py)."""
-
-    fast: Annotated[int, Field(ge=1, le=5000)] = 10
-    slow: Annotated[int, Field(ge=2, le=5000)] = 30
-
-    @model_validator(mode="after")
-    def _order(self) -> MaCrossSettings:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
-        return self
-
-
 class TradingSettings(_Section):
     """The simulated account (replay, paper), how signals are combined and which strategy
     trades them (the operator can switch it at run time from the dashboard)."""
 
-    strategy: Literal["ml", "breakout", "ml+breakout", "ma_cross"] = "ml"
-    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
-    ma_cross: MaCrossSettings = Field(default_factory=MaCrossSettings)
+    strategy: str = "ml"  # a name of the strategy library (tradeloop strategy list)
+    # per strategy, its parameters (checked against its schema; after loading every strategy
+    # with parameters is here, defaults filled in)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     initial_balance: Annotated[float, Field(gt=0)] = 10_000.0
     fee_bps: Annotated[float, Field(ge=0, le=500)] = 10.0
     slippage_bps: Annotated[float, Field(ge=0, le=500)] = 2.0
     stale_after_bars: Annotated[float, Field(ge=0)] = 1.0  # a forecast expires after this
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        for old in ("breakout", "ma_cross"):
+            if isinstance(data, dict) and old in data:
+                raise ValueError(f"trading.{old} moved to trading.params.{old} (every "
+                                 "strategy's parameters live under trading.params)")
+        return data
+
+    @model_validator(mode="after")
+    def _known(self) -> TradingSettings:
+        from tradeloop.strategies.catalog import CATALOGUE, spec_of
+
+        try:
+            spec_of(self.strategy)
+            for name in self.params:
+                if spec_of(name).key != name:
+                    raise ValueError(f"trading.params.{name}: {name} reads "
+                                     f"trading.params.{spec_of(name).key}")
+            self.params = {s.key: s.schema.resolve(self.params.get(s.key), f"trading.params."
+                                                   f"{s.key}")
+                           for s in CATALOGUE.values() if s.schema.params}
+        except TradeloopError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 def _timeframe_name(value: str) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.strategies.ml import MlStrategy
+from tradeloop.strategies.params import Param, ParamSchema, Rule
 
 RSI_PERIOD = 14
 
@@ -29,6 +30,17 @@ class BreakoutParams:
     rsi_upper: float = 70.0
     volume_ratio: float = 1.5
     exit_bars: int = 12
+
+
+BREAKOUT_SCHEMA = ParamSchema(
+    (Param("range_bars", "int", 24, 2, 1000, 1, "the defining range: previous N candles"),
+     Param("min_breakout_percent", "float", 0.4, 0, 50, 0.05,
+           "close at least this % above the range high"),
+     Param("rsi_lower", "float", 30.0, 0, 100, 1, "RSI(14) must be at least this"),
+     Param("rsi_upper", "float", 70.0, 0, 100, 1, "... and at most this (no chasing)"),
+     Param("volume_ratio", "float", 1.5, 0, 100, 0.1, "volume vs the range's mean"),
+     Param("exit_bars", "int", 12, 1, 1000, 1, "leave on a close below the N-candle low")),
+    (Rule(lambda p: p["rsi_lower"] < p["rsi_upper"], "rsi_lower must be below rsi_upper"),))
 
 
 def rsi(close: np.ndarray, period: int = RSI_PERIOD) -> float:

@@ -1,29 +1,70 @@
-"""The strategies an operator can choose from, by name."""
+"""The strategy library: every strategy by name, with its version, description and typed
+parameter schema (``tradeloop strategy list``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from tradeloop.domain.errors import ConfigError
 from tradeloop.ports import Strategy
-from tradeloop.strategies.breakout import BreakoutParams, BreakoutStrategy, DualStrategy
-from tradeloop.strategies.ma_cross import MaCrossParams, MaCrossStrategy
+from tradeloop.strategies.breakout import (
+    BREAKOUT_SCHEMA,
+    BreakoutParams,
+    BreakoutStrategy,
+    DualStrategy,
+)
+from tradeloop.strategies.ma_cross import MA_CROSS_SCHEMA, MaCrossParams, MaCrossStrategy
 from tradeloop.strategies.ml import MlStrategy
-
-STRATEGIES: dict[str, str] = {
-    "ml": "ML: the calibrated multi-timeframe forecast, traded while the gate is TRADING",
-    "breakout": "Breakout rule: close above the defining range with RSI and volume filters",
-    "ml+breakout": "Dual confirmation: a breakout entry only while ML is TRADING and up",
-    "ma_cross": "Moving-average cross: long while SMA(fast) is above SMA(slow)",
-}
+from tradeloop.strategies.params import ParamSchema, ParamValue
 
 
-def make_strategy(name: str, params: BreakoutParams | None = None,
-                  ma_cross: MaCrossParams | None = None) -> Strategy:
-    if name == "ml":
-        return MlStrategy()
-    if name == "breakout":
-        return BreakoutStrategy(params)
-    if name == "ml+breakout":
-        return DualStrategy(params)
-    if name == "ma_cross":
-        return MaCrossStrategy(ma_cross)
-    raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+@dataclass(frozen=True)
+class StrategySpec:
+    """A catalogue entry: how to build the strategy from checked parameter values."""
+
+    name: str
+    version: str
+    description: str
+    schema: ParamSchema
+    build: Callable[[dict[str, ParamValue]], Strategy]
+    needs_models: bool
+    params_key: str = ""  # the trading.params entry it reads (default: its own name)
+
+    @property
+    def key(self) -> str:
+        return self.params_key or self.name
+
+
+CATALOGUE: dict[str, StrategySpec] = {s.name: s for s in (
+    StrategySpec("ml", "1.0.0", "ML: the calibrated multi-timeframe forecast, traded while "
+                 "the gate is TRADING (its parameters are the model and continuous_learning "
+                 "settings)", ParamSchema(), lambda _: MlStrategy(), True),
+    StrategySpec("breakout", "1.0.0", "Breakout rule: close above the defining range with RSI "
+                 "and volume filters", BREAKOUT_SCHEMA,
+                 lambda p: BreakoutStrategy(BreakoutParams(**p)), False),  # type: ignore[arg-type]
+    StrategySpec("ml+breakout", "1.0.0", "Dual confirmation: a breakout entry only while ML "
+                 "is TRADING and up", BREAKOUT_SCHEMA,
+                 lambda p: DualStrategy(BreakoutParams(**p)), True,  # type: ignore[arg-type]
+                 params_key="breakout"),
+    StrategySpec("ma_cross", "1.0.0", "Moving-average cross: long while SMA(fast) is above "
+                 "SMA(slow)", MA_CROSS_SCHEMA,
+                 lambda p: MaCrossStrategy(MaCrossParams(**p)), False),  # type: ignore[arg-type]
+)}
+STRATEGIES: dict[str, str] = {name: spec.description for name, spec in CATALOGUE.items()}
+
+
+def spec_of(name: str) -> StrategySpec:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise ConfigError(f"unknown strategy {name!r}; choose one of "
+                          f"{', '.join(CATALOGUE)}") from None
+
+
+def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:
+    """The named strategy with ``params`` (checked against its schema; defaults for the
+    rest)."""
+    spec = spec_of(name)
+    return spec.build(spec.schema.resolve(params, f"strategy {name!r}"))

@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import ConfigError
+from tradeloop.strategies.params import Param, ParamSchema, Rule
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class MaCrossParams:
         if not 1 <= self.fast < self.slow:
             raise ConfigError(f"ma_cross needs 1 <= fast < slow (got fast={self.fast}, "
                               f"slow={self.slow})")
+
+
+MA_CROSS_SCHEMA = ParamSchema(
+    (Param("fast", "int", 10, 1, 5000, 1, "fast SMA length (closes)"),
+     Param("slow", "int", 30, 2, 5000, 1, "slow SMA length (closes)")),
+    (Rule(lambda p: p["fast"] < p["slow"], "fast must be below slow"),))
 
 
 def sma(close: np.ndarray, n: int) -> np.ndarray:
