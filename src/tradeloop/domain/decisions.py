@@ -24,20 +24,25 @@ class Context:
     closed candle (made on first use when given as a function: a strategy reading
     precomputed indicators never pays for it); ``index`` is that candle's index in the
     engine's candle book and ``open_time`` its open time (the keys for indicators a strategy
-    precomputed at preload)."""
+    precomputed at preload); ``entry_time``/``entry_price`` are the open position's (None when
+    flat): exits that depend on the entry (stops, targets, holding time) are computed from
+    them and the candles, so they hold across a restart."""
 
-    __slots__ = ("_candles", "entry_floor", "exit_floor", "finest", "held", "holding", "index",
-                 "mode", "open_time", "p_down", "p_up", "symbol", "timeframe")
+    __slots__ = ("_candles", "entry_floor", "entry_price", "entry_time", "exit_floor", "finest",
+                 "held", "holding", "index", "mode", "open_time", "p_down", "p_up", "symbol",
+                 "timeframe")
 
     def __init__(self, symbol: str, timeframe: str, finest: bool, mode: Mode, held: bool,
                  holding: bool, p_up: float | None, p_down: float | None,
                  entry_floor: float, exit_floor: float,
                  candles: CandleArrays | Callable[[], CandleArrays],
-                 index: int = -1, open_time: int | None = None) -> None:
+                 index: int = -1, open_time: int | None = None,
+                 entry_time: int | None = None, entry_price: float | None = None) -> None:
         self.symbol, self.timeframe, self.finest, self.mode = symbol, timeframe, finest, mode
         self.held, self.holding, self.p_up, self.p_down = held, holding, p_up, p_down
         self.entry_floor, self.exit_floor, self._candles = entry_floor, exit_floor, candles
         self.index = index
+        self.entry_time, self.entry_price = entry_time, entry_price
         self.open_time = open_time if open_time is not None else \
             int(self.candles.open_time[-1]) if len(self.candles) else -1
 

@@ -181,11 +181,14 @@ class Engine:
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
         if agg is not None or finest:
             book, history = self.book, self.strategy.history
+            position = self.broker.positions.get(symbol)
             decision = self.strategy.decide(Context(
                 symbol, tf, finest, self.gate.mode(symbol), self.gate.held(symbol),
-                symbol in self.broker.positions, p_up, p_down, self.cfg.threshold,
+                position is not None, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
-                lambda: book.window(key, index, history), index, candle.open_time))
+                lambda: book.window(key, index, history), index, candle.open_time,
+                None if position is None else position.entry_time_ms,
+                None if position is None else position.entry_price))
             if decision is not None:
                 if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,

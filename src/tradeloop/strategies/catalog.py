@@ -18,6 +18,11 @@ from tradeloop.strategies.breakout import (
 from tradeloop.strategies.ma_cross import MA_CROSS_SCHEMA, MaCrossParams, MaCrossStrategy
 from tradeloop.strategies.ml import MlStrategy
 from tradeloop.strategies.params import ParamSchema, ParamValue
+from tradeloop.strategies.seller_exhaustion import (
+    SELLER_EXHAUSTION_SCHEMA,
+    SellerExhaustionParams,
+    SellerExhaustionStrategy,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ CATALOGUE: dict[str, StrategySpec] = {s.name: s for s in (
     StrategySpec("ma_cross", "1.0.0", "Moving-average cross: long while SMA(fast) is above "
                  "SMA(slow)", MA_CROSS_SCHEMA,
                  lambda p: MaCrossStrategy(MaCrossParams(**p)), False),  # type: ignore[arg-type]
+    StrategySpec("seller_exhaustion", "1.0.0", "Seller Exhaustion (seed 001): the capitulation "
+                 "candle of a downtrend (volume and range spikes, close near the high), exits "
+                 "at a Fibonacci retracement target, ATR stop, R take-profit or time",
+                 SELLER_EXHAUSTION_SCHEMA,
+                 lambda p: SellerExhaustionStrategy(SellerExhaustionParams.of(p)), False),
 )}
 STRATEGIES: dict[str, str] = {name: spec.description for name, spec in CATALOGUE.items()}
 
