@@ -92,6 +92,19 @@ def test_risk_sizing_and_each_refusal() -> None:
     assert not halted.approved and "max drawdown 16.00% >= 15.00% limit" in halted.reason
 
 
+def test_max_daily_trades_counts_approved_entries_per_utc_day() -> None:
+    from dataclasses import replace
+
+    rm = RiskManager(replace(limits(), max_daily_trades=2), initial_equity=10_000)
+    rm.on_equity(0, 10_000)
+    assert rm.check_entry("A/USDT", 100, 0, 10_000, 10_000, set(), 0).approved
+    assert not rm.check_entry("BAD/USDT", 100, H, 10_000, 10_000, set(), 0).approved
+    assert rm.check_entry("B/USDT", 100, 2 * H, 10_000, 10_000, set(), 0).approved
+    third = rm.check_entry("C/USDT", 100, 4 * H, 10_000, 10_000, set(), 0)
+    assert not third.approved and third.reason == "2 entries today (max 2): no new entries today"
+    assert rm.check_entry("C/USDT", 100, 86_400_000, 10_000, 10_000, set(), 0).approved
+
+
 def trade(entry: int, exit_: int, pnl: float) -> ClosedTrade:
     return ClosedTrade("X", 1.0, 100.0, 100.0 + pnl, entry, exit_, 0.0, pnl, pnl / 100, "t", 0.7)
 

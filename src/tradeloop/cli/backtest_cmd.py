@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tradeloop.app import open_store
 from tradeloop.cli.common import (
+    add_strategy_file,
     console,
     parse_date_ms,
     parse_duration_ms,
@@ -22,11 +23,13 @@ from tradeloop.domain.symbols import parse_symbol
 
 def register(groups: Any) -> None:
     p = groups.add_parser("backtest", help="replay history through the engine (walk-forward)")
-    p.add_argument("--symbols", required=True, help="comma list, e.g. BTC/USDT,ETH/USDT")
+    p.add_argument("--symbols", default=None,
+                   help="comma list, e.g. BTC/USDT,ETH/USDT (default: the config's symbols)")
     p.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (UTC)")
     p.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (UTC), exclusive")
     p.add_argument("--retrain-every", default=None, help="scheduled retraining, e.g. 7d")
     p.add_argument("--verbose", action="store_true", help="log every engine decision")
+    add_strategy_file(p)
     p.set_defaults(func=backtest)
 
 
@@ -42,7 +45,8 @@ def backtest(args: argparse.Namespace) -> int:
     from tradeloop.app.backtests import run_backtest  # imports torch and Lightning
 
     settings = settings_from(args)
-    symbols = [parse_symbol(s) for s in args.symbols.split(",")]
+    symbols = ([parse_symbol(s) for s in args.symbols.split(",")] if args.symbols else
+               settings.symbols)
     start, end = parse_date_ms(args.start), parse_date_ms(args.end)
     if end <= start:
         raise DataError(f"--to {args.end} is not after --from {args.start}")

@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -30,7 +31,21 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    """The config, trading the strategy file of ``--strategy-file`` where the command has
+    it."""
+    settings = load_settings(args.config)
+    path = getattr(args, "strategy_file", None)
+    if path is not None:
+        from tradeloop.app.strategy_files import settings_for_file
+
+        settings = settings_for_file(settings, path)
+    return settings
+
+
+def add_strategy_file(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strategy-file", type=Path, default=None, metavar="FILE",
+                   help="trade this strategy file (its strategy, parameters, costs, risk, "
+                        "symbol and timeframe) instead of the config's")
 
 
 def fmt_ms(ms: int) -> str:

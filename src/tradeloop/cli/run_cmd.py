@@ -9,7 +9,13 @@ import time
 from typing import Any
 
 from tradeloop.app.stores import control_channel, engine_lock, open_store, wall_clock
-from tradeloop.cli.common import console, parse_duration_ms, settings_from, setup_logging
+from tradeloop.cli.common import (
+    add_strategy_file,
+    console,
+    parse_duration_ms,
+    settings_from,
+    setup_logging,
+)
 from tradeloop.domain.errors import EngineError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
@@ -25,6 +31,7 @@ def register(groups: Any) -> None:
     p.add_argument("--symbols", default=None, help="comma list (default: config symbols)")
     p.add_argument("--duration", default=None, help="stop after e.g. 24h (default: run until "
                                                     "stopped)")
+    add_strategy_file(p)
     p.set_defaults(func=run)
     r = groups.add_parser("retrain", help="retrain a series now (trigger 'manual'); queued "
                                           "to the running engine when there is one")

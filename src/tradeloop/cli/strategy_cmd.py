@@ -1,14 +1,17 @@
-"""``tradeloop strategy list``: the strategy library with each strategy's parameters."""
+"""``tradeloop strategy list|export|validate|import``: the strategy library and its files."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
-from tradeloop.cli.common import console
+from tradeloop.cli.common import console, parse_date_ms, settings_from
+from tradeloop.domain.symbols import parse_symbol
+from tradeloop.domain.timeframes import Timeframe
 from tradeloop.strategies.catalog import CATALOGUE
 
 
@@ -18,6 +21,24 @@ def register(groups: Any) -> None:
     ls = sub.add_parser("list", help="every strategy with its version and parameter schema")
     ls.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     ls.set_defaults(func=list_strategies)
+    ex = sub.add_parser("export", help="write seed 001's strategy file (config.json 2.1.0) "
+                                       "with the metrics of a backtest on stored candles")
+    ex.add_argument("name", help="a strategy of the library")
+    ex.add_argument("--params", type=Path, default=None,
+                    help="JSON object of parameters (default: trading.params of the config)")
+    ex.add_argument("--symbol", required=True, help="e.g. ADA/USDT")
+    ex.add_argument("--timeframe", required=True, help="e.g. 15m")
+    ex.add_argument("--to", dest="out", type=Path, required=True, help="the file to write")
+    ex.add_argument("--backtest-from", default=None, help="YYYY-MM-DD (default: first stored)")
+    ex.add_argument("--backtest-to", default=None, help="YYYY-MM-DD (default: last stored)")
+    ex.add_argument("--description", default=None, help="the file's description")
+    ex.set_defaults(func=export)
+    va = sub.add_parser("validate", help="check a strategy file: errors, then warnings")
+    va.add_argument("file", type=Path)
+    va.set_defaults(func=validate)
+    im = sub.add_parser("import", help="check a strategy file and keep it in strategies/")
+    im.add_argument("file", type=Path)
+    im.set_defaults(func=import_file)
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -30,7 +51,10 @@ def _rows() -> list[dict[str, Any]]:
 
 
 def list_strategies(args: argparse.Namespace) -> int:
+    from tradeloop.app.strategy_files import imported_files
+
     rows = _rows()
+    files = [str(p) for p in imported_files(settings_from(args))]
     if args.json:
         console.print_json(json.dumps(rows))
         return 0
@@ -50,7 +74,66 @@ def list_strategies(args: argparse.Namespace) -> int:
                               p["description"])
             console.print(table)
         console.print()
+    if files:
+        console.print("[bold]imported strategy files[/] (tradeloop backtest|run --strategy-file "
+                      "FILE):")
+        for f in files:
+            console.print(f"  {f}")
     return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from tradeloop.app.strategy_files import export_strategy, read_json
+
+    settings = settings_from(args)
+    spec = CATALOGUE.get(args.name)
+    symbol, tf = parse_symbol(args.symbol), Timeframe.parse(args.timeframe).name
+    params = (read_json(args.params, "parameter file") if args.params is not None else
+              settings.trading.params.get(spec.key, {}) if spec is not None else {})
+    if not isinstance(params, dict):
+        from tradeloop.domain.errors import ConfigError
+
+        raise ConfigError(f"{args.params}: expected a JSON object of parameters")
+    start = parse_date_ms(args.backtest_from) if args.backtest_from else None
+    end = parse_date_ms(args.backtest_to) if args.backtest_to else None
+    doc = export_strategy(settings, args.name, params, symbol, tf, start, end,
+                          description=args.description)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    m = doc["backtest_metrics"]
+    console.print(f"✓ {doc['strategy_name']} on {symbol} {tf} -> {args.out}: "
+                  f"{m['total_trades']} trades, return {100 * m['total_pnl']:.2f}% "
+                  f"({m['backtest_from'][:10]} .. {m['backtest_to'][:10]})")
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    from tradeloop.app.strategy_files import load_strategy_file
+
+    sf = load_strategy_file(args.file)
+    console.print(f"✅ Configuration valid: {sf.spec.file_name} (v{sf.spec.version}) on "
+                  f"{sf.exchange['trading_pair']} {sf.timeframe}")
+    _warn(sf.warnings)
+    return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    from tradeloop.app.strategy_files import import_strategy_file
+
+    target, sf = import_strategy_file(settings_from(args), args.file)
+    console.print(f"✅ Configuration valid: {sf.spec.file_name} on "
+                  f"{sf.exchange['trading_pair']} {sf.timeframe}")
+    _warn(sf.warnings)
+    console.print(f"imported as {target}: trade it with `tradeloop backtest|run "
+                  f"--strategy-file {target}`")
+    return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    if warnings:
+        console.print(f"⚠️ {len(warnings)} warnings (review)")
+        for w in warnings:
+            console.print(f"  - {w}")
 
 
 def _g(v: float | None) -> str:

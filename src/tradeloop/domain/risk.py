@@ -22,6 +22,7 @@ class RiskLimits:
     loss_pause_ms: int
     blacklist: frozenset[str]
     blocked_hours: frozenset[int]
+    max_daily_trades: int = 0  # entries approved per UTC day; 0 = no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class RiskManager:
         self.halted_reason: str | None = None
         self.consecutive_losses = 0
         self.last_loss_ms: int | None = None
+        self.entries_day, self.entries_today = -1, 0
 
     def on_equity(self, now_ms: int, equity: float) -> str | None:
         """Update peak/day state; returns the halt reason when max drawdown is breached now."""
@@ -95,11 +97,18 @@ class RiskManager:
             minutes = (lim.loss_pause_ms - (now_ms - self.last_loss_ms)) / 60_000
             return EntryDecision(False, f"{self.consecutive_losses} consecutive losses: "
                                         f"paused for {minutes:.0f} more minutes")
+        day = now_ms // DAY_MS
+        if day != self.entries_day:
+            self.entries_day, self.entries_today = day, 0
+        if lim.max_daily_trades and self.entries_today >= lim.max_daily_trades:
+            return EntryDecision(False, f"{self.entries_today} entries today (max "
+                                        f"{lim.max_daily_trades}): no new entries today")
         by_risk = equity * lim.risk_per_trade / (price * lim.stop_loss)
         by_size = equity * lim.max_position_fraction / price
         by_cash = cash / (price * (1.0 + fee_rate))
         quantity = min(by_risk, by_size, by_cash)
         if quantity * price < 1e-9 * max(equity, 1.0) or quantity <= 0:
             return EntryDecision(False, f"no cash for a position (cash {cash:.2f})")
+        self.entries_today += 1
         return EntryDecision(True, "approved", quantity, price * (1.0 - lim.stop_loss),
                              price * (1.0 + lim.take_profit))

@@ -29,7 +29,7 @@ def risk_limits(settings: Settings) -> RiskLimits:
         take_profit=r.take_profit_percent / 100,
         max_consecutive_losses=r.max_consecutive_losses,
         loss_pause_ms=int(r.loss_pause_minutes * 60_000), blacklist=frozenset(r.blacklist),
-        blocked_hours=frozenset(r.blocked_hours))
+        blocked_hours=frozenset(r.blocked_hours), max_daily_trades=r.max_daily_trades)
 
 
 def engine_window(settings: Settings) -> int:

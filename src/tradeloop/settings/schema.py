@@ -102,6 +102,7 @@ class RiskSettings(_Section):
     stop_loss_percent: Annotated[float, Field(gt=0, lt=100)] = 2.0
     take_profit_percent: Annotated[float, Field(gt=0)] = 4.0
     max_consecutive_losses: Annotated[int, Field(ge=1)] = 3
+    max_daily_trades: Annotated[int, Field(ge=0)] = 0  # entries per UTC day; 0 = no limit
     loss_pause_minutes: Annotated[float, Field(ge=0)] = 60.0
     blacklist: list[str] = Field(default_factory=list)
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)

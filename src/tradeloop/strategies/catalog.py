@@ -36,10 +36,20 @@ class StrategySpec:
     build: Callable[[dict[str, ParamValue]], Strategy]
     needs_models: bool
     params_key: str = ""  # the trading.params entry it reads (default: its own name)
+    title: str = ""  # its name in a strategy file (default: its name)
+    file_section: str = ""  # its parameter section there (default: <params key>_params)
 
     @property
     def key(self) -> str:
         return self.params_key or self.name
+
+    @property
+    def file_name(self) -> str:
+        return self.title or self.name
+
+    @property
+    def section(self) -> str:
+        return self.file_section or f"{self.key}_params"
 
 
 CATALOGUE: dict[str, StrategySpec] = {s.name: s for s in (
@@ -60,7 +70,8 @@ CATALOGUE: dict[str, StrategySpec] = {s.name: s for s in (
                  "candle of a downtrend (volume and range spikes, close near the high), exits "
                  "at a Fibonacci retracement target, ATR stop, R take-profit or time",
                  SELLER_EXHAUSTION_SCHEMA,
-                 lambda p: SellerExhaustionStrategy(SellerExhaustionParams.of(p)), False),
+                 lambda p: SellerExhaustionStrategy(SellerExhaustionParams.of(p)), False,
+                 title="Seller Exhaustion", file_section="seller_params"),
 )}
 STRATEGIES: dict[str, str] = {name: spec.description for name, spec in CATALOGUE.items()}
 
@@ -71,6 +82,14 @@ def spec_of(name: str) -> StrategySpec:
     except KeyError:
         raise ConfigError(f"unknown strategy {name!r}; choose one of "
                           f"{', '.join(CATALOGUE)}") from None
+
+
+def spec_by_file_name(name: str) -> StrategySpec:
+    for spec in CATALOGUE.values():
+        if name in (spec.file_name, spec.name):
+            return spec
+    raise ConfigError(f"unknown strategy {name!r}; the library has "
+                      f"{', '.join(s.file_name for s in CATALOGUE.values())}")
 
 
 def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:

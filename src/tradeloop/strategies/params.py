@@ -15,7 +15,7 @@ from typing import Any, Literal
 from tradeloop.domain.errors import ConfigError
 
 ParamValue = int | float | bool
-Kind = Literal["int", "float", "bool"]
+Kind = Literal["int", "float", "bool", "str"]
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,21 @@ class Param:
 
     name: str
     kind: Kind
-    default: ParamValue
+    default: Any  # a ParamValue for strategy parameters; text or None for "str"
     low: float | None = None
     high: float | None = None
     step: float | None = None
     description: str = ""
+    exit: bool = False  # an exit parameter: the strategy file's backtest_params section
 
-    def check(self, value: Any, where: str) -> ParamValue:
+    def check(self, value: Any, where: str) -> Any:
         """``value`` as this parameter's type; ConfigError naming ``where`` otherwise."""
+        if self.kind == "str":
+            if value is None and self.default is None:
+                return None
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}.{self.name}: expected text, got {value!r}")
+            return value
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}.{self.name}: expected true or false, got "
