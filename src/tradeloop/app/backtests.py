@@ -25,6 +25,7 @@ from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.backtest_store import BacktestStore
 from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.app.retrain_jobs import retrain_runner
+from tradeloop.deploy.parity import RecordingStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.performance import Performance
 from tradeloop.domain.retraining import RetrainResult
@@ -36,7 +37,7 @@ from tradeloop.engine.learning import LearningController
 from tradeloop.engine.runner import Progress, RunHook, Runner
 from tradeloop.engine.walk_forward import train_initial
 from tradeloop.ml.predictor import ChampionPredictor
-from tradeloop.ports import StoreHandle
+from tradeloop.ports import Store, StoreHandle
 from tradeloop.settings import Settings
 
 log = logging.getLogger("tradeloop.backtest")
@@ -68,11 +69,13 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
                  end_ms: int, *, retrain_every_ms: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  folder: Path | None = None, retraining: bool = True,
-                 files: bool = True) -> BacktestResult:
+                 files: bool = True, record: bool = True) -> BacktestResult:
     """Replay ``[start, end)`` for ``symbols`` on every configured timeframe.
 
     ``retraining=False`` keeps the initial models for the whole replay (no triggers);
-    ``files=False`` skips the files of ``data/backtests/<run>/`` (optimisation trials)."""
+    ``files=False`` skips the files of ``data/backtests/<run>/``; ``record=False`` keeps
+    what the engine decides in memory (no deployment row, nothing written: optimisation
+    trials)."""
     run_id = run_id_for(settings, symbols, start_ms, end_ms, retrain_every_ms)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     folder = folder or settings.path(settings.paths.data_dir) / "backtests" / f"{run_id}-{stamp}"
@@ -84,8 +87,10 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
                               warmup_bars=run_warmup(settings), clock=clock, heartbeat_ms=None)
     deployments = Deployments(store.engine)
     deployment_id = deployments.open(phase=0, symbols=symbols, mode="replay",
-                                     started_ms=start_ms, notes=f"backtest {run_id}")
-    tstore = BacktestStore(store.engine, "replay", deployment_id)
+                                     started_ms=start_ms, notes=f"backtest {run_id}") \
+        if record else 0
+    tstore: Store = BacktestStore(store.engine, "replay", deployment_id) if record \
+        else RecordingStore()
     worker = retrain_runner(settings, folder / "models", wait=True)
     initial: list[RetrainResult] = []
     try:
@@ -116,10 +121,11 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
                                        start_ms, end_ms, settings.trading.initial_balance)
     if files:
         backtest_report.write(folder, engine, perf, learning.stats(), run_id)
-    deployments.update(deployment_id, status="completed", ended_ms=end_ms,
-                       duration_hours=(end_ms - start_ms) / HOUR_MS,
-                       report_path=str(folder) if files else None,
-                       notes={"backtest": run_id, "stopped_by": outcome.stopped_by,
-                              **perf.as_dict()})
+    if record:
+        deployments.update(deployment_id, status="completed", ended_ms=end_ms,
+                           duration_hours=(end_ms - start_ms) / HOUR_MS,
+                           report_path=str(folder) if files else None,
+                           notes={"backtest": run_id, "stopped_by": outcome.stopped_by,
+                                  **perf.as_dict()})
     return BacktestResult(run_id, folder, perf, engine, learning, initial, outcome.events,
                           replay_seconds, deployment_id)

@@ -13,6 +13,7 @@ from tradeloop.cli import (
     config_cmd,
     data_cmd,
     db_cmd,
+    optimize_cmd,
     parity_cmd,
     run_cmd,
     strategy_cmd,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(groups)
     parity_cmd.register(groups)
     strategy_cmd.register(groups)
+    optimize_cmd.register(groups)
     return parser
 
 

@@ -24,13 +24,20 @@ def register(groups: Any) -> None:
     ex = sub.add_parser("export", help="write seed 001's strategy file (config.json 2.1.0) "
                                        "with the metrics of a backtest on stored candles")
     ex.add_argument("name", help="a strategy of the library")
-    ex.add_argument("--params", type=Path, default=None,
-                    help="JSON object of parameters (default: trading.params of the config)")
+    source = ex.add_mutually_exclusive_group()
+    source.add_argument("--params", type=Path, default=None,
+                        help="JSON object of parameters (default: trading.params of the "
+                             "config)")
+    source.add_argument("--study", default=None, metavar="ID",
+                        help="the best trial of this optimisation study (its deflated Sharpe "
+                             "and PBO go into backtest_metrics)")
     ex.add_argument("--symbol", required=True, help="e.g. ADA/USDT")
     ex.add_argument("--timeframe", required=True, help="e.g. 15m")
     ex.add_argument("--to", dest="out", type=Path, required=True, help="the file to write")
-    ex.add_argument("--backtest-from", default=None, help="YYYY-MM-DD (default: first stored)")
-    ex.add_argument("--backtest-to", default=None, help="YYYY-MM-DD (default: last stored)")
+    ex.add_argument("--backtest-from", default=None,
+                    help="YYYY-MM-DD (default: the study's window, else the first stored)")
+    ex.add_argument("--backtest-to", default=None,
+                    help="YYYY-MM-DD (default: the study's window, else the last stored)")
     ex.add_argument("--description", default=None, help="the file's description")
     ex.set_defaults(func=export)
     va = sub.add_parser("validate", help="check a strategy file: errors, then warnings")
@@ -96,8 +103,21 @@ def export(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.params}: expected a JSON object of parameters")
     start = parse_date_ms(args.backtest_from) if args.backtest_from else None
     end = parse_date_ms(args.backtest_to) if args.backtest_to else None
+    extra: dict[str, Any] = {}
+    if args.study is not None:
+        from tradeloop.app.optimisation import study_report
+        from tradeloop.domain.errors import ConfigError
+
+        report = study_report(settings, args.study)
+        if report.spec.strategy != args.name or report.best_number is None:
+            raise ConfigError(f"study {args.study} optimised {report.spec.strategy}"
+                              f"{'' if report.best_number is not None else ' (no trial completed)'}"
+                              f", not {args.name}")
+        params, extra = report.best_params, report.metrics()
+        start = start if start is not None else report.spec.start_ms
+        end = end if end is not None else report.spec.end_ms
     doc = export_strategy(settings, args.name, params, symbol, tf, start, end,
-                          description=args.description)
+                          extra_metrics=extra, description=args.description)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     m = doc["backtest_metrics"]

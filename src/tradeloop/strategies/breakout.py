@@ -33,13 +33,16 @@ class BreakoutParams:
 
 
 BREAKOUT_SCHEMA = ParamSchema(
-    (Param("range_bars", "int", 24, 2, 1000, 1, "the defining range: previous N candles"),
+    (Param("range_bars", "int", 24, 2, 1000, 1, "the defining range: previous N candles",
+           search=(6, 120)),
      Param("min_breakout_percent", "float", 0.4, 0, 50, 0.05,
-           "close at least this % above the range high"),
+           "close at least this % above the range high", search=(0, 3)),
      Param("rsi_lower", "float", 30.0, 0, 100, 1, "RSI(14) must be at least this"),
      Param("rsi_upper", "float", 70.0, 0, 100, 1, "... and at most this (no chasing)"),
-     Param("volume_ratio", "float", 1.5, 0, 100, 0.1, "volume vs the range's mean"),
-     Param("exit_bars", "int", 12, 1, 1000, 1, "leave on a close below the N-candle low")),
+     Param("volume_ratio", "float", 1.5, 0, 100, 0.1, "volume vs the range's mean",
+           search=(0.5, 4)),
+     Param("exit_bars", "int", 12, 1, 1000, 1, "leave on a close below the N-candle low",
+           search=(3, 72))),
     (Rule(lambda p: p["rsi_lower"] < p["rsi_upper"], "rsi_lower must be below rsi_upper"),))
 
 

@@ -32,8 +32,8 @@ class MaCrossParams:
 
 
 MA_CROSS_SCHEMA = ParamSchema(
-    (Param("fast", "int", 10, 1, 5000, 1, "fast SMA length (closes)"),
-     Param("slow", "int", 30, 2, 5000, 1, "slow SMA length (closes)")),
+    (Param("fast", "int", 10, 1, 5000, 1, "fast SMA length (closes)", search=(2, 100)),
+     Param("slow", "int", 30, 2, 5000, 1, "slow SMA length (closes)", search=(5, 300))),
     (Rule(lambda p: p["fast"] < p["slow"], "fast must be below slow"),))
 
 

@@ -30,6 +30,15 @@ class Param:
     step: float | None = None
     description: str = ""
     exit: bool = False  # an exit parameter: the strategy file's backtest_params section
+    search: tuple[float, float] | None = None  # the optimiser's range (default: low..high)
+
+    @property
+    def search_range(self) -> tuple[float, float]:
+        if self.search is not None:
+            return self.search
+        if self.low is None or self.high is None:
+            raise ConfigError(f"parameter {self.name} has no range to search")
+        return self.low, self.high
 
     def check(self, value: Any, where: str) -> Any:
         """``value`` as this parameter's type; ConfigError naming ``where`` otherwise."""

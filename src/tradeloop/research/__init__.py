@@ -1,0 +1,2 @@
+"""Research: optimisation studies over the strategy library, walk-forward folds, and what
+the overfitting statistics say of them."""
