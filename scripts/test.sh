@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (make test) runs this: lint (ruff incl. its security rules, mypy),
-# then the whole pytest suite (a timeout per test) with a throw-away PostgreSQL server so the
+# then the whole pytest suite (a timeout per test, two workers) with a throw-away PostgreSQL server so the
 # storage tests run against SQLite and PostgreSQL, Debian's chromium + chromium-driver for the
 # dashboard's browser test (installed if absent) and the real candles of ../shared/data.
 set -euo pipefail
@@ -25,4 +25,7 @@ export TRADELOOP_REQUIRE_POSTGRES=1
 # the tests on real candles read ../shared/data: fail, never skip, when it is missing
 export TRADELOOP_REQUIRE_DATA=1
 
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+# two workers (the CI machine's two cores), a test file per worker at a time so module
+# fixtures are built once; TEST_WORKERS=0 runs everything in this process
+workers=${TEST_WORKERS:-2}
+.venv/bin/python -m pytest -p no:cacheprovider -n "$workers" --dist loadfile "$@"

@@ -82,13 +82,13 @@ def test_twenty_sigkills_lose_and_duplicate_nothing(tmp_path: Path, fx: FakeExch
         starts = log.read_text().count("session started") if log.exists() else 0
         proc = start(tmp_path, t0, wall0, 3600, log)
         if i % 4 == 3:  # now and then during start-up (imports, recovery, reconciliation)
-            time.sleep(rng.uniform(0.5, 4.0))
+            time.sleep(rng.uniform(0.3, 3.0))
         else:  # else after a few candles of trading
             deadline = time.monotonic() + 60
             while log.read_text().count("session started") == starts:
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.05)
-            time.sleep(rng.uniform(0.5, 5.0))
+            time.sleep(rng.uniform(0.5, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     fx.fault_rate = 0.0
