@@ -29,6 +29,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_replay.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_confidence.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_learning.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_optimize.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_rollout.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_dashboard.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_faults.py
