@@ -15,8 +15,10 @@ from tradeloop.strategies.breakout import (
     BreakoutStrategy,
     DualStrategy,
 )
+from tradeloop.strategies.classic import CLASSIC
 from tradeloop.strategies.ma_cross import MA_CROSS_SCHEMA, MaCrossParams, MaCrossStrategy
 from tradeloop.strategies.ml import MlStrategy
+from tradeloop.strategies.ml_trend import ML_TREND_SCHEMA, MlTrendStrategy
 from tradeloop.strategies.params import ParamSchema, ParamValue
 from tradeloop.strategies.seller_exhaustion import (
     SELLER_EXHAUSTION_SCHEMA,
@@ -72,6 +74,14 @@ CATALOGUE: dict[str, StrategySpec] = {s.name: s for s in (
                  SELLER_EXHAUSTION_SCHEMA,
                  lambda p: SellerExhaustionStrategy(SellerExhaustionParams.of(p)), False,
                  title="Seller Exhaustion", file_section="seller_params"),
+    *(StrategySpec(cls.name, "1.0.0", f"{cls.name.replace('_', ' ').capitalize()} (seed 000): "
+                   f"{' '.join((cls.__doc__ or '').replace('``', '').split())}", cls.schema,
+                   cls, False)
+      for cls in CLASSIC),
+    StrategySpec("ml_trend", "1.0.0", "ML trend following (seed 000): the ML forecast's "
+                 "entries only while EMA(fast) is above EMA(slow) on the finest timeframe; "
+                 "out on the ML exit or when the trend turns", ML_TREND_SCHEMA,
+                 MlTrendStrategy, True),
 )}
 STRATEGIES: dict[str, str] = {name: spec.description for name, spec in CATALOGUE.items()}
 
