@@ -20,7 +20,7 @@ def test_shipped_config_is_valid_and_matches_defaults(tmp_path: Path) -> None:
     assert s.model_dump(exclude={"base_dir"}) == d.model_dump(exclude={"base_dir"})
     assert s.timeframes.names == ["1m", "5m", "15m", "1h", "4h", "1d"]
     assert (s.continuous_learning.confidence.trading_threshold,
-            s.continuous_learning.confidence.hysteresis) == (0.50, 0.03)
+            s.continuous_learning.confidence.hysteresis) == (0.55, 0.03)
     assert s.database_url == f"sqlite:///{ROOT / 'data' / 'trading.db'}"
 
 

@@ -49,7 +49,7 @@ class ConfidenceSettings(_Section):
     """Confidence gate: LEARNING -> TRADING at ``trading_threshold``, back below
     ``trading_threshold - hysteresis``."""
 
-    trading_threshold: Fraction = 0.50
+    trading_threshold: Fraction = 0.55
     hysteresis: Fraction = 0.03
     min_dwell_minutes: Annotated[float, Field(ge=0)] = 15.0
 
