@@ -194,8 +194,7 @@ def _trial_settings(settings: Settings, spec: StudySpec) -> Settings:
     data = settings.model_dump()
     data["timeframes"] = {"intervals": [{"interval": spec.timeframe, "weight": 1.0}]}
     data["symbols"] = [spec.symbol]
-    return Settings.model_validate({**data, "base_dir": settings.base_dir,
-                                    "secrets": settings.secrets})
+    return settings.rebuilt(data)
 
 
 def run_study(settings: Settings, spec: StudySpec | None, trials: int, *, jobs: int = 1,

@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from tradeloop.cli.common import console, parse_date_ms, settings_from
+from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.strategies.catalog import CATALOGUE
@@ -98,15 +99,12 @@ def export(args: argparse.Namespace) -> int:
     params = (read_json(args.params, "parameter file") if args.params is not None else
               settings.trading.params.get(spec.key, {}) if spec is not None else {})
     if not isinstance(params, dict):
-        from tradeloop.domain.errors import ConfigError
-
         raise ConfigError(f"{args.params}: expected a JSON object of parameters")
     start = parse_date_ms(args.backtest_from) if args.backtest_from else None
     end = parse_date_ms(args.backtest_to) if args.backtest_to else None
     extra: dict[str, Any] = {}
     if args.study is not None:
         from tradeloop.app.optimisation import study_report
-        from tradeloop.domain.errors import ConfigError
 
         report = study_report(settings, args.study)
         if report.spec.strategy != args.name or report.best_number is None:

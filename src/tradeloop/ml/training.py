@@ -105,8 +105,8 @@ class _Classifier(L.LightningModule):
         else:
             h = self.net.hidden(x)
             main = self.loss(self.net.head_of(h), y)
-            aux = self.aux_heads(h).reshape(len(x), -1, 3)
-            loss = main + self.aux_weight * self.loss(aux.reshape(-1, 3), y_aux.reshape(-1))
+            aux = self.aux_heads(h).reshape(-1, 3)  # row i * k + j: sample i, horizon j
+            loss = main + self.aux_weight * self.loss(aux, y_aux.reshape(-1))
         self._train_losses.append(float(main.detach()))
         return loss
 

@@ -383,6 +383,12 @@ class Settings(_Section):
             raise ValueError("a symbol is listed more than once")
         return out
 
+    def rebuilt(self, data: dict[str, Any]) -> Settings:
+        """Settings validated afresh from ``data`` (a changed :meth:`model_dump`), keeping this
+        one's ``base_dir`` and secrets."""
+        return Settings.model_validate({**data, "base_dir": self.base_dir,
+                                        "secrets": self.secrets})
+
     def path(self, relative: str) -> Path:
         p = Path(relative)
         return p if p.is_absolute() else self.base_dir / p

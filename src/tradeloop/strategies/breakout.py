@@ -22,16 +22,6 @@ from tradeloop.strategies.params import Param, ParamSchema, Rule
 RSI_PERIOD = 14
 
 
-@dataclass(frozen=True)
-class BreakoutParams:
-    range_bars: int = 24
-    min_breakout_percent: float = 0.4
-    rsi_lower: float = 30.0
-    rsi_upper: float = 70.0
-    volume_ratio: float = 1.5
-    exit_bars: int = 12
-
-
 BREAKOUT_SCHEMA = ParamSchema(
     (Param("range_bars", "int", 24, 2, 1000, 1, "the defining range: previous N candles",
            search=(6, 120)),
@@ -44,6 +34,17 @@ BREAKOUT_SCHEMA = ParamSchema(
      Param("exit_bars", "int", 12, 1, 1000, 1, "leave on a close below the N-candle low",
            search=(3, 72))),
     (Rule(lambda p: p["rsi_lower"] < p["rsi_upper"], "rsi_lower must be below rsi_upper"),))
+_D = BREAKOUT_SCHEMA.defaults()
+
+
+@dataclass(frozen=True)
+class BreakoutParams:
+    range_bars: int = int(_D["range_bars"])
+    min_breakout_percent: float = float(_D["min_breakout_percent"])
+    rsi_lower: float = float(_D["rsi_lower"])
+    rsi_upper: float = float(_D["rsi_upper"])
+    volume_ratio: float = float(_D["volume_ratio"])
+    exit_bars: int = int(_D["exit_bars"])
 
 
 def rsi(close: np.ndarray, period: int = RSI_PERIOD) -> float:

@@ -16,35 +16,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
+from tradeloop.strategies.indicators import previous, rolling, true_range
 from tradeloop.strategies.params import Param, ParamSchema, Rule
-
-
-def rolling(x: np.ndarray, w: int, fn: str) -> np.ndarray:
-    """Rolling ``mean``/``std``/``max``/``min`` over ``w`` values ending at each one (NaN
-    before)."""
-    out = np.full(len(x), np.nan)
-    if len(x) >= w:
-        view = sliding_window_view(np.asarray(x, dtype=np.float64), w)
-        out[w - 1:] = getattr(view, fn)(axis=1)
-    return out
-
-
-def previous(x: np.ndarray, k: int = 1) -> np.ndarray:
-    out = np.full(len(x), np.nan)
-    if len(x) > k:
-        out[k:] = x[:-k]
-    return out
-
-
-def true_range(c: CandleArrays) -> np.ndarray:
-    prev = previous(c.close.astype(float))
-    tr = np.fmax(c.high - c.low, np.fmax(np.abs(c.high - prev), np.abs(c.low - prev)))
-    tr[0] = c.high[0] - c.low[0] if len(c) else 0.0
-    return np.asarray(tr, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -19,22 +19,22 @@ from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import ConfigError
 from tradeloop.strategies.params import Param, ParamSchema, Rule
 
+MA_CROSS_SCHEMA = ParamSchema(
+    (Param("fast", "int", 10, 1, 5000, 1, "fast SMA length (closes)", search=(2, 100)),
+     Param("slow", "int", 30, 2, 5000, 1, "slow SMA length (closes)", search=(5, 300))),
+    (Rule(lambda p: p["fast"] < p["slow"], "fast must be below slow"),))
+_D = MA_CROSS_SCHEMA.defaults()
+
 
 @dataclass(frozen=True)
 class MaCrossParams:
-    fast: int = 10
-    slow: int = 30
+    fast: int = int(_D["fast"])
+    slow: int = int(_D["slow"])
 
     def __post_init__(self) -> None:
         if not 1 <= self.fast < self.slow:
             raise ConfigError(f"ma_cross needs 1 <= fast < slow (got fast={self.fast}, "
                               f"slow={self.slow})")
-
-
-MA_CROSS_SCHEMA = ParamSchema(
-    (Param("fast", "int", 10, 1, 5000, 1, "fast SMA length (closes)", search=(2, 100)),
-     Param("slow", "int", 30, 2, 5000, 1, "slow SMA length (closes)", search=(5, 300))),
-    (Rule(lambda p: p["fast"] < p["slow"], "fast must be below slow"),))
 
 
 def sma(close: np.ndarray, n: int) -> np.ndarray:

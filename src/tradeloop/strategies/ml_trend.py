@@ -1,6 +1,6 @@
 """ML trend following (seed 000): the ML strategy's entries only in an uptrend of the finest
 timeframe (EMA ``ema_fast`` above EMA ``ema_slow``); a long closes on the ML exit or when the
-trend turns. EMAs are truncated (``seller_exhaustion.ema``), so the values precomputed at
+trend turns. EMAs are truncated (``indicators.ema``), so the values precomputed at
 preload and the ones computed from the live window agree exactly."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
+from tradeloop.strategies.indicators import EMA_SPANS, ema
 from tradeloop.strategies.ml import MlStrategy
 from tradeloop.strategies.params import Param, ParamSchema, Rule
-from tradeloop.strategies.seller_exhaustion import EMA_SPANS, ema
 
 ML_TREND_SCHEMA = ParamSchema(
     (Param("ema_fast", "int", 24, 2, 5000, 1, "fast EMA span", search=(6, 96)),

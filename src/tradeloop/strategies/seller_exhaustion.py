@@ -30,9 +30,9 @@ import numpy as np
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.timeframes import Timeframe
+from tradeloop.strategies.indicators import EMA_SPANS, ema, rolling, true_range
 from tradeloop.strategies.params import Param, ParamSchema, ParamValue, Rule
 
-EMA_SPANS = 2
 HOLD_LIMIT = 4
 
 SELLER_EXHAUSTION_SCHEMA = ParamSchema(
@@ -74,53 +74,32 @@ SELLER_EXHAUSTION_SCHEMA = ParamSchema(
           "no exit: enable use_fib_exits, use_stop_loss, use_time_exit or use_traditional_tp"),
      Rule(lambda p: bool(not p["use_traditional_tp"] or p["use_stop_loss"]),
           "use_traditional_tp measures the reward against the stop: enable use_stop_loss")))
+_D = SELLER_EXHAUSTION_SCHEMA.defaults()
 
 
 @dataclass(frozen=True)
 class SellerExhaustionParams:
-    ema_fast: int = 96
-    ema_slow: int = 672
-    z_window: int = 672
-    atr_window: int = 96
-    vol_z: float = 2.0
-    tr_z: float = 1.2
-    cloc_min: float = 0.6
-    use_fib_exits: bool = True
-    use_stop_loss: bool = False
-    use_time_exit: bool = False
-    use_traditional_tp: bool = False
-    fib_swing_lookback: int = 96
-    fib_swing_lookahead: int = 5
-    fib_target_level: float = 0.618
-    atr_stop_mult: float = 0.7
-    reward_r: float = 2.0
-    max_hold: int = 96
+    ema_fast: int = int(_D["ema_fast"])
+    ema_slow: int = int(_D["ema_slow"])
+    z_window: int = int(_D["z_window"])
+    atr_window: int = int(_D["atr_window"])
+    vol_z: float = float(_D["vol_z"])
+    tr_z: float = float(_D["tr_z"])
+    cloc_min: float = float(_D["cloc_min"])
+    use_fib_exits: bool = bool(_D["use_fib_exits"])
+    use_stop_loss: bool = bool(_D["use_stop_loss"])
+    use_time_exit: bool = bool(_D["use_time_exit"])
+    use_traditional_tp: bool = bool(_D["use_traditional_tp"])
+    fib_swing_lookback: int = int(_D["fib_swing_lookback"])
+    fib_swing_lookahead: int = int(_D["fib_swing_lookahead"])
+    fib_target_level: float = float(_D["fib_target_level"])
+    atr_stop_mult: float = float(_D["atr_stop_mult"])
+    reward_r: float = float(_D["reward_r"])
+    max_hold: int = int(_D["max_hold"])
 
     @classmethod
     def of(cls, values: dict[str, ParamValue]) -> SellerExhaustionParams:
         return cls(**values)  # type: ignore[arg-type]
-
-
-def ema(x: np.ndarray, span: int) -> np.ndarray:
-    """EMA of ``span`` over the last ``EMA_SPANS * span`` values (weights renormalised); NaN
-    until that many values exist."""
-    w = EMA_SPANS * span
-    out = np.full(len(x), np.nan)
-    if len(x) >= w:
-        r = 1.0 - 2.0 / (span + 1.0)
-        weights = r ** np.arange(w)
-        out[w - 1:] = np.convolve(x, weights / weights.sum(), mode="valid")
-    return out
-
-
-def _rolling(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling mean and population standard deviation over ``w`` values (NaN before)."""
-    mean, sd = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    if len(x) >= w:
-        view = np.lib.stride_tricks.sliding_window_view(x, w)
-        mean[w - 1:] = view.mean(axis=1)
-        sd[w - 1:] = view.std(axis=1)
-    return mean, sd
 
 
 @dataclass(frozen=True)
@@ -134,16 +113,14 @@ class Indicators:
 
 def indicators(c: CandleArrays, p: SellerExhaustionParams) -> Indicators:
     high, low, close = c.high.astype(float), c.low.astype(float), c.close.astype(float)
-    prev = np.concatenate(([np.nan], close[:-1]))
-    tr = np.fmax(high - low, np.fmax(np.abs(high - prev), np.abs(low - prev)))
-    tr[0] = high[0] - low[0]
-    vol_mean, vol_sd = _rolling(c.volume.astype(float), p.z_window)
-    tr_mean, tr_sd = _rolling(tr, p.z_window)
+    tr, volume = true_range(c), c.volume.astype(float)
+    vol_mean, vol_sd = rolling(volume, p.z_window, "mean"), rolling(volume, p.z_window, "std")
+    tr_mean, tr_sd = rolling(tr, p.z_window, "mean"), rolling(tr, p.z_window, "std")
     with np.errstate(divide="ignore", invalid="ignore"):
         vol_z = np.where(vol_sd > 0, (c.volume - vol_mean) / vol_sd, np.nan)
         tr_z = np.where(tr_sd > 0, (tr - tr_mean) / tr_sd, np.nan)
         cloc = np.where(high > low, (close - low) / (high - low), 0.5)
-    atr = _rolling(tr, p.atr_window)[0]
+    atr = rolling(tr, p.atr_window, "mean")
     target = _fib_targets(high, low, p)
     down = ema(close, p.ema_fast) < ema(close, p.ema_slow)
     signal = down & (vol_z >= p.vol_z) & (tr_z >= p.tr_z) & (cloc >= p.cloc_min)

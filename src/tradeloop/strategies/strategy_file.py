@@ -247,7 +247,6 @@ def apply(settings: Settings, sf: StrategyFile) -> Settings:
     else:
         data["timeframes"] = {"intervals": [{"interval": sf.timeframe, "weight": 1.0}]}
     try:
-        return Settings.model_validate({**data, "base_dir": settings.base_dir,
-                                        "secrets": settings.secrets})
+        return settings.rebuilt(data)
     except ValueError as exc:
         raise ConfigError(f"the strategy file does not fit this configuration: {exc}") from None
