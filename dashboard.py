@@ -1,16 +1,18 @@
 """Operator dashboard (Streamlit): `streamlit run dashboard.py` (binds 127.0.0.1, see
 .streamlit/config.toml). Config: $TRADELOOP_CONFIG or ./config.yaml.
 
-Views: Overview, Symbols, Activity, Controls, Export. It reads only through the store, so it
-works while a deployment runs in another process; every control asks for a confirmation, is
-recorded in ``control_commands`` and reaches the running deployment through the control
-channel (or is applied at once when nothing runs).
+Views: Overview, Symbols, Activity, Controls, Export, Data and Strategies (the library,
+imported strategy files, optimisation studies, any backtest drawn). It reads only through the
+store, so it works while a deployment runs in another process; every control asks for a
+confirmation, is recorded in ``control_commands`` and reaches the running deployment through
+the control channel (or is applied at once when nothing runs).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,17 +21,19 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from tradeloop.app import StoreHandle, open_store
+from tradeloop.app import research_views as rv
 from tradeloop.app.operator import LABELS, Operator
 from tradeloop.app.views import dashboard_queries as dd
 from tradeloop.cli.common import fmt_ms
 from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
-from tradeloop.domain.timestamps import ts
+from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.settings import Settings, load_settings
-from tradeloop.strategies.catalog import STRATEGIES
+from tradeloop.strategies.catalog import STRATEGIES, spec_of
+from tradeloop.strategies.imported import choices
 
-VIEWS = ("Overview", "Symbols", "Activity", "Controls", "Export", "Data")
+VIEWS = ("Overview", "Symbols", "Activity", "Controls", "Export", "Data", "Strategies")
 WINDOWS = {"1 hour": 1.0, "6 hours": 6.0, "24 hours": 24.0, "7 days": 168.0,
            "30 days": 720.0, "All": 24.0 * 3650}
 MAX_CANDLES = 500
@@ -351,10 +355,11 @@ def controls_view(settings: Settings, b: dd.Board, op: Operator, engine: Any) ->
                 "stored state at once; a retrain runs in the background.")
     symbols = list(b.view.data["symbols"]) or list(settings.symbols)
     st.subheader("Strategy")
-    names = list(STRATEGIES)
+    options = choices(settings)
+    names = list(options)
     current = b.strategy if b.strategy in names else settings.trading.strategy
     choice = st.selectbox("Active strategy", names, index=names.index(current),
-                          format_func=lambda n: f"{n} — {STRATEGIES[n]}", key="strategy_choice")
+                          format_func=lambda n: f"{n} — {options[n]}", key="strategy_choice")
     st.caption(f"Active now: **{current}**")
     if st.button("Switch strategy", key="btn_strategy", disabled=choice == current):
         ask("strategy", argument=choice)
@@ -427,6 +432,215 @@ def data_view(handle: StoreHandle) -> None:
     st.plotly_chart(fig, key="chart_candles")
 
 
+# -- strategies: the library, imported files, optimisation studies, one backtest drawn -------
+BACKTEST_CANDLES = 2_000  # candles drawn under the trades (the equity covers the window)
+
+
+@st.cache_data(show_spinner="Reading the study…", max_entries=8)
+def study_view(config: str | None, name: str, trials: int) -> rv.StudyView:
+    """A study's view; ``trials`` (its size now) keys the cache so new trials show."""
+    return rv.study(load_settings(config), name)
+
+
+def strategies_view(settings: Settings, handle: StoreHandle) -> None:
+    st.subheader("Library")
+    st.dataframe(rv.library(), hide_index=True, key="library_table")
+    names = list(STRATEGIES)
+    chosen = st.selectbox("Parameters of", names, key="library_strategy",
+                          format_func=lambda n: f"{n} — {STRATEGIES[n]}")
+    params = rv.parameters(chosen)
+    if params.empty:
+        st.caption(f"{chosen} has no parameters of its own (its models decide).")
+    else:
+        st.dataframe(params, hide_index=True, key="params_table")
+    st.subheader("Imported strategy files")
+    files = rv.files(settings)
+    if files.empty:
+        st.caption("No file imported yet: `tradeloop strategy import FILE` keeps one in "
+                   "strategies/; `tradeloop run --strategy-file FILE` trades it.")
+    else:
+        st.dataframe(files, hide_index=True, key="files_table", column_config={
+            k: st.column_config.NumberColumn(format="percent")
+            for k in ("win rate", "return")})
+    config = os.environ.get("TRADELOOP_CONFIG")
+    st.subheader("Optimisation studies")
+    studies = rv.studies(settings)
+    view: rv.StudyView | None = None
+    if studies.empty:
+        st.caption("No study yet: `tradeloop optimize --strategy NAME --symbol S --timeframe "
+                   "TF --from D --to D`.")
+    else:
+        st.dataframe(studies, hide_index=True, key="studies_table")
+        name = st.selectbox("Study", list(studies["study"]), key="study")
+        size = int(studies.loc[studies["study"] == name, "trials"].iloc[0])
+        view = study_view(config, name, size)
+        study_panel(settings, view)
+    st.subheader("Visualize a backtest")
+    backtest_panel(settings, handle, view)
+
+
+def study_panel(settings: Settings, view: rv.StudyView) -> None:
+    r = view.report
+    c = st.columns(5)
+    c[0].metric("Trials", f"{r.trials}", help=f"{r.completed} completed, {r.pruned} pruned "
+                                               f"(too few trades), {r.failed} failed")
+    c[1].metric(f"Best {r.spec.objective} (in-sample)",
+                "—" if r.best_value is None else f"{r.best_value:.2f}",
+                help=None if r.best_number is None else f"trial {r.best_number}")
+    c[2].metric("Deflated Sharpe p", "—" if r.deflated is None
+                else f"{r.deflated.probability:.2f}",
+                help="probability that the chosen trial's Sharpe beats the best of as many "
+                     "trials of pure luck (significant at 0.95 and above)")
+    c[3].metric("PBO", "—" if r.overfitting is None else f"{r.overfitting.pbo:.2f}",
+                help="probability of backtest overfitting (CSCV): how often the in-sample "
+                     "best falls below the median out of sample; 0.5 and above: no skill")
+    c[4].metric("Window", f"{fmt_ms(r.spec.start_ms)[:10]} – {fmt_ms(r.spec.end_ms)[:10]}")
+    if r.deflated is not None and r.deflated.probability < 0.95:
+        st.warning(f"The best of {r.trials} trials is not distinguishable from luck "
+                   f"(deflated Sharpe p {r.deflated.probability:.2f} < 0.95).")
+    trials = view.trials
+    done = trials[trials["value"].notna()]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=done["trial"], y=done["value"], mode="markers", name="trial"))
+    fig.add_trace(go.Scatter(x=trials["trial"], y=trials["best so far"], mode="lines",
+                             line={"shape": "hv"}, name="best so far"))
+    fig.update_layout(title=f"{r.spec.objective} per trial", height=320, margin=CHART_MARGIN,
+                      xaxis={"title": "trial"})
+    st.plotly_chart(fig, key="chart_trials")
+    left, right = st.columns(2)
+    if view.importance:
+        imp = go.Figure(go.Bar(x=list(view.importance.values()),
+                               y=list(view.importance), orientation="h"))
+        imp.update_layout(title="Parameter importance (fANOVA)", height=320,
+                          margin=CHART_MARGIN, yaxis={"autorange": "reversed"})
+        left.plotly_chart(imp, key="chart_importance")
+    else:
+        left.caption("Parameter importance needs at least four completed trials that differ.")
+    if not view.folds.empty:
+        folds = go.Figure()
+        folds.add_trace(go.Bar(x=view.folds["fold"], y=view.folds["in-sample"],
+                               name="in-sample"))
+        folds.add_trace(go.Bar(x=view.folds["fold"], y=view.folds["out-of-sample"],
+                               name="out-of-sample"))
+        folds.add_trace(go.Scatter(x=view.folds["fold"],
+                                   y=view.folds["median trial out-of-sample"],
+                                   mode="markers", name="median trial out-of-sample"))
+        folds.update_layout(title=f"Walk-forward: in- vs out-of-sample {r.spec.objective}",
+                            height=320, margin=CHART_MARGIN, barmode="group",
+                            xaxis={"title": "fold", "dtick": 1})
+        right.plotly_chart(folds, key="chart_folds")
+        st.dataframe(view.folds, hide_index=True, key="folds_table")
+    st.dataframe(trials.iloc[::-1], hide_index=True, key="trials_table", height=300)
+    if r.best_number is not None:
+        if st.button("Prepare the strategy file of the best trial", key="btn_export"):
+            from tradeloop.app.strategy_files import export_strategy
+
+            with st.spinner("Backtesting the best trial for the file's metrics…"):
+                doc = export_strategy(settings, r.spec.strategy, r.best_params, r.spec.symbol,
+                                      r.spec.timeframe, r.spec.start_ms, r.spec.end_ms,
+                                      extra_metrics=r.metrics())
+            st.session_state["export"] = (r.name, json.dumps(doc, indent=2) + "\n")
+        ready = st.session_state.get("export")
+        if ready and ready[0] == r.name:
+            st.download_button("Download strategy.json", ready[1], key="dl_strategy",
+                               file_name=f"{r.name}.json", mime="application/json")
+
+
+def backtest_panel(settings: Settings, handle: StoreHandle, view: rv.StudyView | None) -> None:
+    sources = ["Library strategy"] + (["Trial of the study"] if view is not None else []) + \
+        (["Imported file"] if not rv.files(settings).empty else [])
+    source = st.radio("Backtest", sources, horizontal=True, key="bt_source")
+    series = [s.key for s in handle.candles.status()]
+    if not series:
+        st.caption("No candles stored yet to backtest on.")
+        return
+    c = st.columns(4)
+    if source == "Trial of the study":
+        assert view is not None
+        r = view.report
+        options = list(view.params)
+        if not options or r.best_number is None:
+            st.caption("No completed trial in this study.")
+            return
+        trial = c[0].selectbox("Trial", options, index=options.index(r.best_number),
+                               key="bt_trial")
+        params = view.params[trial]
+        run = lambda: rv.settings_for(settings, strategy=r.spec.strategy,  # noqa: E731
+                                      params=params, symbol=r.spec.symbol,
+                                      timeframe=r.spec.timeframe)
+        default = (ts(r.spec.start_ms), ts(r.spec.end_ms))
+        what = f"{r.spec.strategy} trial {trial} on {r.spec.symbol} {r.spec.timeframe}"
+    else:
+        if source == "Imported file":
+            file = c[0].selectbox("File", list(rv.files(settings)["file"]), key="bt_file")
+            path = settings.path("strategies") / file
+            run = lambda: rv.settings_for(settings, file=path)  # noqa: E731
+            what = file
+        else:
+            name = c[0].selectbox("Strategy", [n for n in STRATEGIES
+                                               if not spec_of(n).needs_models],
+                                  key="bt_strategy")
+            labels = {f"{k.symbol} {k.timeframe}": k for k in series}
+            key = labels[c[1].selectbox("Series", list(labels), key="bt_series")]
+            run = lambda: rv.settings_for(settings, strategy=name,  # noqa: E731
+                                          symbol=key.symbol, timeframe=key.timeframe)
+            what = f"{name} (defaults) on {key.symbol} {key.timeframe}"
+        last = max(s.last_open for s in handle.candles.status())
+        default = (ts(last) - timedelta(days=90), ts(last))
+    slot = {"Library strategy": "lib", "Trial of the study": "trial"}.get(source, "file")
+    start = c[2].date_input("From", default[0].date(), key=f"bt_from_{slot}")
+    end = c[3].date_input("To", default[1].date(), key=f"bt_to_{slot}")
+    if st.button("Run backtest", key="btn_backtest"):
+        try:
+            with st.spinner(f"Backtesting {what}…"):
+                s = run()
+                result = rv.backtest(s, day_ms(start), day_ms(end))
+            st.session_state["backtest"] = (what, result)
+        except TradeloopError as exc:
+            st.error(f"Cannot backtest {what}: {exc}")
+    shown = st.session_state.get("backtest")
+    if shown:
+        backtest_charts(*shown)
+
+
+def day_ms(d: date) -> int:
+    return ms_of(datetime(d.year, d.month, d.day))
+
+
+def backtest_charts(what: str, b: rv.BacktestView) -> None:
+    eq = b.equity
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.05)
+    fig.add_trace(go.Scatter(x=eq["time"], y=eq["equity"], name="strategy"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=eq["time"], y=eq["buy_and_hold"], name="buy and hold",
+                             line={"dash": "dot", "color": "#888"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=eq["time"], y=-eq["drawdown_percent"], name="drawdown %",
+                             fill="tozeroy", line={"color": "#d73027"}), row=2, col=1)
+    fig.update_layout(title=f"Equity and drawdown: {what}", height=420, margin=CHART_MARGIN)
+    st.plotly_chart(fig, key="chart_bt_equity")
+    left, right = st.columns([2, 1])
+    candles = b.candles.iloc[-BACKTEST_CANDLES:]
+    chart = go.Figure(go.Candlestick(x=candles["time"], open=candles["open"],
+                                     high=candles["high"], low=candles["low"],
+                                     close=candles["close"], name="candles"))
+    trades = b.trades
+    if not trades.empty:
+        shown = trades[trades["exit_time"] >= candles["time"].iloc[0]]
+        chart.add_trace(go.Scatter(x=shown["entry_time"], y=shown["entry_price"],
+                                   mode="markers", name="entry",
+                                   marker={"symbol": "triangle-up", "size": 10,
+                                           "color": "#1a9850"}))
+        chart.add_trace(go.Scatter(x=shown["exit_time"], y=shown["exit_price"],
+                                   mode="markers", name="exit", text=shown["exit_reason"],
+                                   marker={"symbol": "triangle-down", "size": 10,
+                                           "color": "#d73027"}))
+    chart.update_layout(title=f"Trades on the last {len(candles)} candles", height=420,
+                        xaxis_rangeslider_visible=False, margin=CHART_MARGIN)
+    left.plotly_chart(chart, key="chart_bt_trades")
+    right.dataframe(b.metrics(), hide_index=True, key="bt_metrics")
+    st.dataframe(trades.iloc[::-1], hide_index=True, key="bt_trades")
+
+
 def main() -> None:
     st.set_page_config(page_title="tradeloop", page_icon="📈", layout="wide")
     try:
@@ -461,8 +675,10 @@ def main() -> None:
         controls_view(settings, b, op, engine)
     elif view == "Export":
         export_view(settings, b, engine)
-    else:
+    elif view == "Data":
         data_view(handle)
+    else:
+        strategies_view(settings, handle)
 
 
 # Streamlit runs this file as ``__main__``; a process spawned from a process that ran it (a

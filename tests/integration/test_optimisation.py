@@ -39,9 +39,10 @@ def market(returns: np.ndarray) -> CandleArrays:
         close=close, volume=np.full(len(close), 100.0))
 
 
-def project(root: Path, returns: np.ndarray) -> Settings:
+def project(root: Path, returns: np.ndarray, database: str | None = None) -> Settings:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "config.yaml").write_text(CONFIG)
+    (root / "config.yaml").write_text(CONFIG + (f"database: {{url: '{database}'}}\n"
+                                                if database else ""))
     settings = load_settings(root / "config.yaml", env={})
     store = open_store(settings)
     store.candles.write(SeriesKey("binance", "XX/USDT", "4h"), market(returns))
@@ -120,6 +121,30 @@ def test_a_study_resumes_after_ctrl_c_and_lands_in_mlflow(tmp_path: Path,
                 "--no-mlflow"]) == 0
     text = capsys.readouterr().out
     assert "22 trials" in text and "deflated Sharpe ratio" in text and "walk-forward" in text
+
+
+def test_a_study_lives_in_postgresql_and_resumes_there(tmp_path: Path, pg_url: str) -> None:
+    """On a PostgreSQL project the study is kept in its ``optuna`` schema (optuna's own
+    alembic_version beside ours would clash) and resumes from there."""
+    r = np.random.default_rng(9).normal(0, 0.01, 2400)
+    settings = project(tmp_path, r, database=pg_url)
+    first = run_study(settings, SPEC, 4, name="pg1")
+    assert first.trials == 4
+    again = run_study(settings, None, 8, resume="pg1")
+    assert again.trials == 8 and study_report(settings, "pg1").trials == 8
+    assert not (tmp_path / "data" / "optuna.db").exists()
+    from sqlalchemy import create_engine, text
+
+    from tradeloop.adapters.store.database import normalise_url
+
+    engine = create_engine(normalise_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT study_name FROM optuna.studies")).scalars().all()
+            ours = conn.execute(text("SELECT version_num FROM public.alembic_version")).all()
+    finally:
+        engine.dispose()
+    assert names == ["pg1"] and len(ours) == 1
 
 
 def test_bad_requests_are_refused_clearly(tmp_path: Path) -> None:

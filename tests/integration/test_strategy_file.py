@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 
 from tradeloop.adapters.market_data.synthetic import synth_market
-from tradeloop.app import open_store
+from tradeloop.app import open_store, risk_limits, strategy_for
 from tradeloop.app.backtests import run_backtest
-from tradeloop.app.strategy_files import load_strategy_file, settings_for_file
+from tradeloop.app.operator import Operator
+from tradeloop.app.strategy_files import settings_for_file
 from tradeloop.cli import main as cli
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError
 from tradeloop.settings import load_settings
+from tradeloop.strategies.imported import choices, load_strategy_file
 from tradeloop.strategies.strategy_file import parse
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -100,6 +102,46 @@ def test_export_import_backtest_trades_exactly_as_the_strategy(
     trades_a = [t for t, _ in a.engine.trades]
     assert trades_a and trades_a == [t for t, _ in b.engine.trades]
     assert len(trades_a) == doc(project)["backtest_metrics"]["total_trades"]
+
+
+def test_an_imported_file_is_a_strategy_choice_with_its_own_risk_limits(project: Path) -> None:
+    """``file:NAME`` chooses an imported file (config, dashboard, operator): its strategy,
+    parameters and risk limits trade the configured symbols; the library's strategies keep
+    theirs; a switch to it at run time brings its limits along."""
+    d = doc(project)
+    d["risk_management"].update(max_daily_trades=1, max_open_positions=1)
+    folder = project / "strategies"
+    folder.mkdir(exist_ok=True)
+    (folder / "tight.json").write_text(json.dumps(d))
+    s = load_settings(project / "config.yaml", env={},
+                      overrides={"trading": {"strategy": "file:tight.json"}})
+    assert "file:tight.json" in choices(s) and "seller_exhaustion" in choices(s)
+    own, library = risk_limits(s), risk_limits(s, "seller_exhaustion")
+    assert (own.max_daily_trades, own.max_open_positions) == (1, 1)
+    assert (library.max_daily_trades, library.max_open_positions) == (5, 4)
+    assert strategy_for(s, "file:tight.json").p == strategy_for(  # type: ignore[attr-defined]
+        settings_for_file(s, folder / "tight.json"), "seller_exhaustion").p
+    start, end = 1_706_745_600_000, 1_714_521_600_000  # FROM, TO
+    store = open_store(s)
+    try:
+        tight = run_backtest(s, store, ["ADA/USDT"], start, end, files=False, record=False)
+        loose = run_backtest(settings_for_file(s, project / "se.json"), store, ["ADA/USDT"],
+                             start, end, files=False, record=False)
+        days = [t.entry_time_ms // 86_400_000 for t, _ in tight.engine.trades]
+        assert days and len(days) == len(set(days))  # one entry a day at most
+        loose_days = [t.entry_time_ms // 86_400_000 for t, _ in loose.engine.trades]
+        assert len(loose_days) > len(set(loose_days))  # the file's limit made the difference
+        op = Operator(s, store.engine, by="test")
+        assert op.request("strategy", argument="file:tight.json").status == "done"
+        with pytest.raises(ConfigError, match=r"'file:nope.json': strategy file .* not exist"):
+            op.request("strategy", argument="file:nope.json")
+        d["exchange"]["trading_pair"] = "XRP/USDT"
+        (folder / "other.json").write_text(json.dumps(d))
+        with pytest.raises(ConfigError, match="trades XRP/USDT, which is not among the symbols"):
+            op.request("strategy", argument="file:other.json")
+    finally:
+        store.close()
+        (folder / "other.json").unlink(missing_ok=True)
 
 
 def test_validate_prints_the_verdict_and_each_warning(

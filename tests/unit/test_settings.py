@@ -45,6 +45,15 @@ def test_shipped_config_is_valid_and_matches_defaults(tmp_path: Path) -> None:
         ("risk: [1, 2\n", "line 2, column 1: YAML syntax error"),
         ("- just\n- a list\n", "expected a mapping of sections at the top level"),
         ("bogus: 1\n", "bogus: unknown key; expected one of: live_trading, continuous_learning"),
+        ("risk: {strategies: {turtle: {max_open_positions: 1}}}\n",
+         "risk.strategies.turtle: unknown strategy 'turtle'"),
+        ("risk: {strategies: {ma_cross: {max_open_positions: 0}}}\n",
+         "risk.strategies.ma_cross.max_open_positions: Input should be greater than or equal "
+         "to 1"),
+        ("trading: {strategy: 'file:nope.json'}\n",
+         "trading.strategy: strategy 'file:nope.json': strategy file"),
+        ("trading: {strategy: 'file:../x.json'}\n",
+         "expected file:<name> of a file in strategies/"),
     ],
 )
 def test_bad_config_names_path_value_and_expectation(tmp_path: Path, text: str, expected: str
@@ -86,3 +95,16 @@ def test_database_url_from_env_wins(tmp_path: Path) -> None:
 def test_missing_named_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_each_strategy_may_have_its_own_entry_limits(tmp_path: Path) -> None:
+    from tradeloop.app import risk_limits
+
+    s = load_settings(write(tmp_path, "risk: {max_open_positions: 3, strategies: {ma_cross: "
+                                      "{max_open_positions: 1, max_daily_trades: 2}}}\n"),
+                      env={})
+    own, ml = risk_limits(s, "ma_cross"), risk_limits(s, "ml")
+    assert (own.max_open_positions, own.max_daily_trades) == (1, 2)
+    assert (ml.max_open_positions, ml.max_daily_trades) == (3, 0)
+    assert own.max_drawdown == ml.max_drawdown == 0.15  # the account's halt is shared
+    assert risk_limits(s) == ml  # the configured strategy (ml) by default

@@ -46,6 +46,10 @@ def test_gate_hysteresis_dwell_and_holds() -> None:
     t = g.hold("X", "retraining", now_ms=61 * MIN)  # forced at once, dwell or not
     assert t is not None and t.mode is Mode.LEARNING and t.reason == "retraining"
     assert g.observe("X", 0.99, now_ms=200 * MIN) is None  # held
+    assert g.held("X") and not g.held("X", models=False)  # a rule strategy trades on
+    g.hold("X", "operator pause", now_ms=202 * MIN)
+    assert g.held("X", models=False)  # ... but not through a pause
+    g.release("X", "operator pause")
     g.release("X", "retraining")
     assert g.observe("X", 0.99, now_ms=201 * MIN) is not None
     with pytest.raises(ValueError):

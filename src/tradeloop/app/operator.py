@@ -21,7 +21,7 @@ from tradeloop.adapters.store.wipe import summary, wipe_trading_state
 from tradeloop.app.stores import engine_lock
 from tradeloop.domain.errors import ConfigError
 from tradeloop.settings import Settings
-from tradeloop.strategies.catalog import STRATEGIES
+from tradeloop.strategies.imported import check_choice
 
 LABELS = {
     "rollback": "Emergency stop (rollback)", "stop": "Stop", "pause": "Pause",
@@ -74,9 +74,8 @@ class Operator:
                               f"{', '.join(COMMANDS)}")
         if command in ("pause", "resume", "retrain") and not symbol:
             raise ConfigError(f"{command} needs a symbol")
-        if command == "strategy" and argument not in STRATEGIES:
-            raise ConfigError(f"unknown strategy {argument!r}; choose one of "
-                              f"{', '.join(STRATEGIES)}")
+        if command == "strategy":
+            check_choice(self.settings, argument or "")
         if timeframe is not None and timeframe not in self.settings.timeframes.names:
             raise ConfigError(f"timeframe {timeframe} is not configured "
                               f"({', '.join(self.settings.timeframes.names)})")

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tradeloop.adapters.store.database import normalise_url
 from tradeloop.app.stores import open_store
 from tradeloop.domain.errors import ConfigError, TradeloopError
 from tradeloop.domain.overfitting import (
@@ -119,6 +120,7 @@ def storage_url(settings: Settings) -> str:
             "sqlite:///optuna.db"
     from sqlalchemy import create_engine, text
 
+    url = normalise_url(url)  # psycopg 3
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("CREATE SCHEMA IF NOT EXISTS optuna"))

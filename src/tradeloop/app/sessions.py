@@ -22,7 +22,7 @@ from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
 from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionStore
 from tradeloop.domain.commands import ControlCommand
-from tradeloop.domain.errors import EngineError
+from tradeloop.domain.errors import EngineError, TradeloopError
 from tradeloop.ml.predictor import ChampionPredictor
 from tradeloop.monitoring.health_checks import HealthMonitor
 from tradeloop.ports import (
@@ -38,7 +38,7 @@ from tradeloop.ports import (
     StoreHandle,
 )
 from tradeloop.settings import Settings
-from tradeloop.strategies.catalog import STRATEGIES
+from tradeloop.strategies.imported import check_choice
 
 log = logging.getLogger("tradeloop.session")
 
@@ -57,11 +57,15 @@ class StoredControls:
     def answer(self, command_id: int, status: str, result: str, now_ms: int) -> None:
         self.channel.answer(command_id, status, result, now_ms)
 
-    def strategy(self, default: str) -> str:
+    def strategy(self, settings: Settings) -> str:
+        """The strategy an operator chose last, if it is still a choice; else the config's."""
+        default = settings.trading.strategy
         name = self.state.strategy(default)
-        if name not in STRATEGIES:
-            log.warning("stored strategy %r is unknown; using %s from the config", name,
-                        default)
+        try:
+            check_choice(settings, name)
+        except TradeloopError as exc:
+            log.warning("stored strategy %r cannot trade (%s); using %s from the config",
+                        name, exc, default)
             return default
         return name
 

@@ -1,5 +1,5 @@
-"""Strategy files on disk: export (with the metrics of a real backtest), read, import into
-the project (``strategies/``), and settings that trade one."""
+"""Strategy files on disk: export (with the metrics of a real backtest), import into the
+project (``strategies/``), and settings that trade one whole (``--strategy-file``)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,11 @@ from typing import Any
 
 from tradeloop.app.stores import open_store
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.errors import ConfigError, DataError
+from tradeloop.domain.errors import DataError
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import spec_of
+from tradeloop.strategies.imported import FOLDER, load_strategy_file, read_json
 from tradeloop.strategies.strategy_file import StrategyFile, apply, parse, render
-
-FOLDER = "strategies"
-
-
-def read_json(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: "
-                          f"{exc.msg}") from None
-
-
-def load_strategy_file(path: Path) -> StrategyFile:
-    return parse(read_json(path, "strategy file"), str(path))
 
 
 def settings_for_file(settings: Settings, path: Path) -> Settings:
@@ -90,11 +71,6 @@ def import_strategy_file(settings: Settings, path: Path) -> tuple[Path, Strategy
     target = folder / path.name
     target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return target, sf
-
-
-def imported_files(settings: Settings) -> list[Path]:
-    folder = settings.path(FOLDER)
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
 def _iso(ms: int) -> str:

@@ -14,6 +14,7 @@ from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.symbols import parse_symbol
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.strategies.catalog import CATALOGUE
+from tradeloop.strategies.imported import PREFIX, imported_files, load_strategy_file, read_json
 
 
 def register(groups: Any) -> None:
@@ -59,10 +60,8 @@ def _rows() -> list[dict[str, Any]]:
 
 
 def list_strategies(args: argparse.Namespace) -> int:
-    from tradeloop.app.strategy_files import imported_files
-
     rows = _rows()
-    files = [str(p) for p in imported_files(settings_from(args))]
+    files = imported_files(settings_from(args))
     if args.json:
         console.print_json(json.dumps(rows))
         return 0
@@ -83,15 +82,15 @@ def list_strategies(args: argparse.Namespace) -> int:
             console.print(table)
         console.print()
     if files:
-        console.print("[bold]imported strategy files[/] (tradeloop backtest|run --strategy-file "
-                      "FILE):")
+        console.print("[bold]imported strategy files[/] (trading.strategy: file:NAME, or "
+                      "tradeloop backtest|run --strategy-file FILE):")
         for f in files:
-            console.print(f"  {f}")
+            console.print(f"  {PREFIX}{f.name}  ({f})")
     return 0
 
 
 def export(args: argparse.Namespace) -> int:
-    from tradeloop.app.strategy_files import export_strategy, read_json
+    from tradeloop.app.strategy_files import export_strategy
 
     settings = settings_from(args)
     spec = CATALOGUE.get(args.name)
@@ -126,8 +125,6 @@ def export(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from tradeloop.app.strategy_files import load_strategy_file
-
     sf = load_strategy_file(args.file)
     console.print(f"✅ Configuration valid: {sf.spec.file_name} (v{sf.spec.version}) on "
                   f"{sf.exchange['trading_pair']} {sf.timeframe}")
@@ -142,8 +139,9 @@ def import_file(args: argparse.Namespace) -> int:
     console.print(f"✅ Configuration valid: {sf.spec.file_name} on "
                   f"{sf.exchange['trading_pair']} {sf.timeframe}")
     _warn(sf.warnings)
-    console.print(f"imported as {target}: trade it with `tradeloop backtest|run "
-                  f"--strategy-file {target}`")
+    console.print(f"imported as {target}: choose it as strategy {PREFIX}{target.name} "
+                  f"(trading.strategy, the dashboard) or trade it whole with "
+                  f"`tradeloop backtest|run --strategy-file {target}`")
     return 0
 
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from tradeloop.domain.commands import ControlCommand
 from tradeloop.domain.errors import TradeloopError
-from tradeloop.engine.assembly import strategy_for
+from tradeloop.engine.assembly import risk_limits, strategy_for
 from tradeloop.engine.engine import Engine
 from tradeloop.engine.learning import LearningController
 from tradeloop.monitoring.health_checks import HealthMonitor
 from tradeloop.settings import Settings
-from tradeloop.strategies.catalog import STRATEGIES
+from tradeloop.strategies.imported import check_choice
 
 if TYPE_CHECKING:
     from tradeloop.deploy.session import SessionResult, SessionStore
@@ -30,7 +30,7 @@ class SessionControls(Protocol):
 
     def answer(self, command_id: int, status: str, result: str, now_ms: int) -> None: ...
 
-    def strategy(self, default: str) -> str: ...
+    def strategy(self, settings: Settings) -> str: ...
 
     def set_strategy(self, name: str, now_ms: int, by: str) -> None: ...
 
@@ -90,11 +90,13 @@ class OperatorCommands:
             return "done", f"{symbol} resumed"
         if cmd.command == "strategy":
             name = cmd.argument or ""
-            if name not in STRATEGIES:
-                return "rejected", f"unknown strategy {name!r}; choose one of " \
-                                   f"{', '.join(STRATEGIES)}"
+            try:
+                check_choice(self.settings, name)
+            except TradeloopError as exc:
+                return "rejected", str(exc)
             before = engine.strategy.name
-            engine.set_strategy(strategy_for(self.settings, name))
+            engine.set_strategy(strategy_for(self.settings, name),
+                                risk_limits(self.settings, name))
             self.controls.set_strategy(name, now, by)
             log.info("✓ strategy switched: %s -> %s", before, name)
             return "done", f"strategy {before} -> {name}"

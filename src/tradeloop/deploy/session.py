@@ -247,7 +247,7 @@ class DeploymentSession:
     def _run(self, duration_ms: int | None, stop: Callable[[], bool] | None) -> SessionResult:
         settings, clock, parts = self.settings, self.clock, self.parts
         started = clock.now_ms()
-        strategy = parts.controls.strategy(settings.trading.strategy)
+        strategy = parts.controls.strategy(settings)
         self.notes = {**self.notes, "strategy": strategy, "models_at_start": self._models()}
         deployment_id = parts.deployments.open(phase=self.phase, symbols=self.symbols,
                                                mode=self.mode, started_ms=started,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+RETRAINING = "retraining"  # a hold of the models' own: a strategy that needs none trades on
+
 
 class Mode(StrEnum):
     TRADING = "TRADING"
@@ -73,9 +75,11 @@ class Gate:
         """Why the symbol is held in LEARNING (empty when it is free to trade)."""
         return frozenset(self._state(symbol).holds)
 
-    def held(self, symbol: str) -> bool:
-        """Whether anything holds the symbol in LEARNING (asked on every candle)."""
-        return bool(self._state(symbol).holds)
+    def held(self, symbol: str, *, models: bool = True) -> bool:
+        """Whether anything holds the symbol in LEARNING (asked on every candle); with
+        ``models=False`` (a strategy that needs no model) a retraining does not."""
+        holds = self._state(symbol).holds
+        return bool(holds if models else holds - {RETRAINING})
 
     def since_ms(self, symbol: str) -> int:
         return self._state(symbol).since_ms

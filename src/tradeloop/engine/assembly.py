@@ -16,12 +16,21 @@ from tradeloop.ml.features import LOOKBACK
 from tradeloop.ports import Broker, Notifier, Predictor, RetrainRunner, Store, Strategy
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import make_strategy, spec_of
+from tradeloop.strategies.imported import imported
+from tradeloop.strategies.strategy_file import risk_of
 
 HOUR_MS = 3_600_000
 
 
-def risk_limits(settings: Settings) -> RiskLimits:
-    r = settings.risk
+def risk_limits(settings: Settings, strategy: str | None = None) -> RiskLimits:
+    """The risk manager's limits while ``strategy`` (default: the configured one) trades:
+    the account's drawdown halt, the strategy's own entry limits (``risk.strategies``, an
+    imported file's ``risk_management``) where it has them."""
+    name = strategy or settings.trading.strategy
+    sf = imported(settings, name)
+    r = settings.risk.for_strategy(sf.spec.name if sf is not None else name)
+    if sf is not None:
+        r = r.model_copy(update=risk_of(sf))
     return RiskLimits(
         max_drawdown=r.max_drawdown_percent / 100, daily_loss_limit=r.daily_loss_limit,
         max_position_fraction=r.max_position_size_percent, risk_per_trade=r.risk_per_trade,
@@ -38,7 +47,10 @@ def engine_window(settings: Settings) -> int:
 
 
 def strategy_for(settings: Settings, name: str) -> Strategy:
-    """The named strategy with the configured rule parameters."""
+    """The named strategy with the configured rule parameters, or an imported file's."""
+    sf = imported(settings, name)
+    if sf is not None:
+        return make_strategy(sf.spec.name, sf.params)
     return make_strategy(name, settings.trading.params.get(spec_of(name).key))
 
 
@@ -68,7 +80,7 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
                      equity_sample_ms=equity_sample_ms or max(finest.ms, HOUR_MS),
                      history_limit=history_limit),
         book, predictor, broker,
-        RiskManager(risk_limits(settings), broker.equity()), gate,
+        RiskManager(risk_limits(settings, strategy), broker.equity()), gate,
         Aggregator(weights, settings.trading.stale_after_bars,
                    Timeframe.parse(settings.model.horizon).ms), store, notifier=notifier,
         strategy=strategy_for(settings, strategy or settings.trading.strategy))

@@ -21,7 +21,7 @@ from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.gate import Gate, Mode, Transition
-from tradeloop.domain.risk import RiskManager
+from tradeloop.domain.risk import RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import (
@@ -107,11 +107,14 @@ class Engine:
     def append(self, key: SeriesKey, candle: Candle) -> int:
         return self.book.append(key, candle)
 
-    def set_strategy(self, strategy: Strategy) -> None:
-        """Switch the active strategy; it precomputes its indicators on the book."""
+    def set_strategy(self, strategy: Strategy, limits: RiskLimits | None = None) -> None:
+        """Switch the active strategy (it precomputes its indicators on the book) and, where
+        given, the entry limits it trades under; the risk state (peak, losses) is kept."""
         for key in self.book.series():
             strategy.preload(key, self.book.all(key))
         self.strategy = strategy
+        if limits is not None:
+            self.risk.limits = limits
 
     # -- the loop -------------------------------------------------------------------------
     def on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
@@ -183,7 +186,8 @@ class Engine:
             book, history = self.book, self.strategy.history
             position = self.broker.positions.get(symbol)
             decision = self.strategy.decide(Context(
-                symbol, tf, finest, self.gate.mode(symbol), self.gate.held(symbol),
+                symbol, tf, finest, self.gate.mode(symbol),
+                self.gate.held(symbol, models=self.strategy.needs_models),
                 position is not None, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
                 lambda: book.window(key, index, history), index, candle.open_time,

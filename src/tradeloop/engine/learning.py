@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.gate import Gate, Transition
+from tradeloop.domain.gate import RETRAINING, Gate, Transition
 from tradeloop.domain.retraining import RetrainJob, RetrainResult, retraining_row
 from tradeloop.domain.signals import Prediction
 from tradeloop.domain.timeframes import Timeframe
@@ -94,7 +94,7 @@ class LearningController:
         log.info("[%s @ %s] Retraining triggered: %s", symbol, timeframe, reason)
         log.info("⚙ [%s_%s] Starting retraining (reason: %s)", symbol, timeframe, reason)
         self._running.add(key)
-        t = self.gate.hold(symbol, "retraining", now_ms)
+        t = self.gate.hold(symbol, RETRAINING, now_ms)
         if t is not None:
             self.on_transition(t)
         self.runner.submit(job)
@@ -175,7 +175,7 @@ class LearningController:
             self._running.discard(key)
             self._last[key] = job.triggered_ms
             if not any(k[0] == job.symbol for k in self._running):
-                self.gate.release(job.symbol, "retraining")
+                self.gate.release(job.symbol, RETRAINING)
             self.results.append((job, res))
             self._counts["retrains"] += 1
             self._counts["promoted"] += res.promoted

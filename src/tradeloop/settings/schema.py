@@ -91,8 +91,22 @@ class ContinuousLearningSettings(_Section):
     promotion: PromotionSettings = PromotionSettings()
 
 
+class StrategyRisk(_Section):
+    """One strategy's own entry limits (``risk.strategies.<name>``); a key left out keeps the
+    ``risk`` section's value. A strategy file's ``risk_management`` lands here."""
+
+    daily_loss_limit: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_position_size_percent: Annotated[float, Field(gt=0, le=1)] | None = None
+    risk_per_trade: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_open_positions: Annotated[int, Field(ge=1)] | None = None
+    stop_loss_percent: Annotated[float, Field(gt=0, lt=100)] | None = None
+    take_profit_percent: Annotated[float, Field(gt=0)] | None = None
+    max_daily_trades: Annotated[int, Field(ge=0)] | None = None
+
+
 class RiskSettings(_Section):
-    """Risk limits applied to every order (fractions of equity unless named percent)."""
+    """Risk limits applied to every order (fractions of equity unless named percent); the
+    drawdown halt is the account's, the entry limits may differ per strategy."""
 
     max_drawdown_percent: Annotated[float, Field(gt=0, le=100)] = 15.0
     daily_loss_limit: Annotated[float, Field(gt=0, le=1)] = 0.05
@@ -106,13 +120,34 @@ class RiskSettings(_Section):
     loss_pause_minutes: Annotated[float, Field(ge=0)] = 60.0
     blacklist: list[str] = Field(default_factory=list)
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
+    strategies: dict[str, StrategyRisk] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_strategies(self) -> RiskSettings:
+        from tradeloop.strategies.catalog import spec_of
+
+        for name in self.strategies:
+            try:
+                spec_of(name)
+            except TradeloopError as exc:
+                raise ValueError(f"risk.strategies.{name}: {exc}") from None
+        return self
+
+    def for_strategy(self, name: str) -> RiskSettings:
+        """The limits ``name`` trades under: its own where it has them, else these."""
+        own = self.strategies.get(name)
+        if own is None:
+            return self
+        return self.model_copy(update=own.model_dump(exclude_none=True))
 
 
 class TradingSettings(_Section):
     """The simulated account (replay, paper), how signals are combined and which strategy
     trades them (the operator can switch it at run time from the dashboard)."""
 
-    strategy: str = "ml"  # a name of the strategy library (tradeloop strategy list)
+    # a name of the strategy library (tradeloop strategy list), or file:NAME of an imported
+    # strategy file (its strategy, parameters and risk limits on these symbols and account)
+    strategy: str = "ml"
     # per strategy, its parameters (checked against its schema; after loading every strategy
     # with parameters is here, defaults filled in)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -135,7 +170,8 @@ class TradingSettings(_Section):
         from tradeloop.strategies.catalog import CATALOGUE, spec_of
 
         try:
-            spec_of(self.strategy)
+            if not self.strategy.startswith("file:"):  # an imported file: checked by Settings
+                spec_of(self.strategy)
             for name in self.params:
                 if spec_of(name).key != name:
                     raise ValueError(f"trading.params.{name}: {name} reads "
@@ -361,6 +397,16 @@ class Settings(_Section):
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     secrets: Secrets = Field(default_factory=lambda: Secrets(), exclude=True)
+
+    @model_validator(mode="after")
+    def _imported_strategy(self) -> Settings:
+        from tradeloop.strategies.imported import imported
+
+        try:
+            imported(self, self.trading.strategy)
+        except TradeloopError as exc:
+            raise ValueError(f"trading.strategy: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _measurable_horizon(self) -> Settings:

@@ -64,7 +64,8 @@ def rsi(close: np.ndarray, period: int = RSI_PERIOD) -> float:
 
 class BreakoutStrategy:
     """Rule entries and exits on the finest timeframe; ignores the ML gate's mode (but not
-    its holds: a paused, retraining or halted symbol opens nothing)."""
+    its holds: a paused, stale or halted symbol opens nothing; a retraining of the models
+    holds only strategies that need them)."""
 
     name = "breakout"
     needs_models = False

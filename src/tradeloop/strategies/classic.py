@@ -5,8 +5,9 @@ reversion, volatility breakout and range trading (ML trend following is
 Each is a pair of vectorised signals over a series (entry, exit) in which every candle's
 value depends only on the last ``history`` candles: the arrays precomputed at preload and the
 ones computed live from the window agree exactly. Decisions are taken on closed candles of the
-finest timeframe; the gate's holds (pause, retraining, error, stale data, halt) stop entries,
-the risk manager's stops apply as for every strategy.
+finest timeframe; the gate's holds (pause, error, stale data, halt; not a retraining of the
+models, which holds only strategies that need them) stop entries, the risk manager's stops
+apply as for every strategy.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def render(spec: StrategySpec, params: Mapping[str, Any], settings: Settings, sy
     entry = {p.name: values[p.name] for p in spec.schema.params if not p.exit}
     exits = {p.name: values[p.name] for p in spec.schema.params if p.exit}
     base, quote = symbol.split("/")
-    r, t, x = settings.risk, settings.trading, settings.exchange
+    r, t, x = settings.risk.for_strategy(spec.name), settings.trading, settings.exchange
     return {
         "version": FILE_VERSION, "created_at": created_at,
         "description": description or spec.description, "strategy_name": spec.file_name,
@@ -221,6 +221,16 @@ def _warnings(spec: StrategySpec, params: dict[str, Any], exchange: dict[str, An
     return out
 
 
+def risk_of(sf: StrategyFile) -> dict[str, Any]:
+    """The file's ``risk_management`` as ``risk`` settings keys (fractions)."""
+    r = sf.risk
+    return {"risk_per_trade": r["risk_per_trade_percent"] / 100,
+            "max_position_size_percent": r["max_position_size_percent"] / 100,
+            "daily_loss_limit": r["max_daily_loss_percent"] / 100,
+            "max_daily_trades": r["max_daily_trades"],
+            "max_open_positions": r["max_open_positions"]}
+
+
 def apply(settings: Settings, sf: StrategyFile) -> Settings:
     """``settings`` trading this file: its strategy, parameters, costs, risk, symbol and (for
     a rule strategy) timeframe."""
@@ -229,11 +239,8 @@ def apply(settings: Settings, sf: StrategyFile) -> Settings:
                            slippage_bps=sf.costs["slippage_bp"],
                            initial_balance=sf.exchange["paper_initial_balance"])
     data["trading"]["params"][sf.spec.key] = sf.params
-    data["risk"].update(risk_per_trade=sf.risk["risk_per_trade_percent"] / 100,
-                        max_position_size_percent=sf.risk["max_position_size_percent"] / 100,
-                        daily_loss_limit=sf.risk["max_daily_loss_percent"] / 100,
-                        max_daily_trades=sf.risk["max_daily_trades"],
-                        max_open_positions=sf.risk["max_open_positions"])
+    data["risk"]["strategies"][sf.spec.name] = {
+        **data["risk"]["strategies"].get(sf.spec.name, {}), **risk_of(sf)}
     data["execution"].update(slippage_tolerance_percent=sf.risk["slippage_tolerance_percent"],
                              order_timeout_seconds=sf.risk["order_timeout_seconds"])
     data["exchange"].update(name=sf.exchange["exchange_name"], sandbox=sf.exchange["testnet"],
