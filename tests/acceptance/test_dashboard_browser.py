@@ -69,6 +69,12 @@ def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_pat
         WebDriverWait(web, 30).until(lambda w: any(
             "BTC/USDT paused" in t for t in texts(w, "[data-testid='stAlert']")))
         web.save_screenshot(str(ARTIFACTS / "dashboard_controls.png"))
+
+        click_text(web, "[data-testid='stSidebar'] label", "Strategies")
+        WebDriverWait(web, 60).until(lambda w: "Library" in texts(w, "h3"))
+        WebDriverWait(web, 30).until(lambda w: w.find_elements(
+            By.CSS_SELECTOR, "[data-testid='stDataFrame']"))
+        web.save_screenshot(str(ARTIFACTS / "dashboard_strategies.png"))
     assert RuntimeState(open_store(db.settings).engine).paused() == {"BTC/USDT"}
-    for name in ("desktop", "phone", "symbol", "controls"):
+    for name in ("desktop", "phone", "symbol", "controls", "strategies"):
         assert (ARTIFACTS / f"dashboard_{name}.png").stat().st_size > 10_000

@@ -91,6 +91,9 @@ def poll_every_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_pause_and_strategy_switch_reach_the_running_deployment(
         stocked: tuple[Settings, StoreHandle]) -> None:
     settings, store = stocked
+    data = settings.model_dump()  # breakout trades under its own entry limits
+    data["risk"]["strategies"] = {"breakout": {"max_open_positions": 1}}
+    settings = settings.rebuilt(data)
     start = START_MS + WARMUP_DAYS * DAY_MS
     res = run_with(settings, store, 3, {
         6: lambda op: op.request("pause", symbol="BTC/USDT"),
@@ -127,6 +130,8 @@ def test_pause_and_strategy_switch_reach_the_running_deployment(
     state = RuntimeState(store.engine)
     assert state.strategy("ml") == "breakout" and state.paused() == set()
     assert res.engine.strategy.name == "breakout"
+    assert res.engine.risk.limits.max_open_positions == 1  # its own limits came with it
+    assert settings.risk.max_open_positions > 1
 
 
 def test_wipe_data_while_running_starts_the_account_afresh(

@@ -43,6 +43,8 @@ def test_shipped_config_is_valid_and_matches_defaults(tmp_path: Path) -> None:
         ("symbols: [BTCUSDT]\n", "symbols: unknown symbol 'BTCUSDT'"),
         ("live_trading:\n  mode: yolo\n", "live_trading.mode: Input should be 'replay', 'paper'"),
         ("risk: [1, 2\n", "line 2, column 1: YAML syntax error"),
+        ("risk: {max_open_positions: 2}\nsymbols: [BTC/USDT]\nrisk: {max_daily_trades: 3}\n",
+         "line 3, column 1: YAML syntax error: duplicate key 'risk'"),
         ("- just\n- a list\n", "expected a mapping of sections at the top level"),
         ("bogus: 1\n", "bogus: unknown key; expected one of: live_trading, continuous_learning"),
         ("risk: {strategies: {turtle: {max_open_positions: 1}}}\n",

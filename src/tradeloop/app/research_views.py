@@ -24,7 +24,7 @@ from tradeloop.strategies.imported import PREFIX, imported_files, load_strategy_
 
 
 def library() -> pd.DataFrame:
-    return pd.DataFrame([{"strategy": s.name, "version": s.version, "title": s.title,
+    return pd.DataFrame([{"strategy": s.name, "version": s.version,
                           "trains models": s.needs_models, "parameters": len(s.schema.params),
                           "description": s.description} for s in CATALOGUE.values()])
 

@@ -25,6 +25,21 @@ _SECRET_KEY = re.compile(r"(api_?key|secret|password|passphrase|token|private_?k
 _URL_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]+:[^/@]+@", re.I)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the
+    last one silently: a second ``risk:`` section would drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _find_secrets(node: Any, path: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(node, dict):
@@ -106,7 +121,7 @@ def load_settings(
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {cfg_path}: {exc}") from None
         try:
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from tradeloop.domain.errors import ConfigError
 from tradeloop.settings import Settings
-from tradeloop.strategies.catalog import CATALOGUE
+from tradeloop.strategies.catalog import CATALOGUE, STRATEGIES
 from tradeloop.strategies.strategy_file import StrategyFile, parse
 
 FOLDER = "strategies"
@@ -43,7 +43,7 @@ def imported_files(settings: Settings) -> list[Path]:
 
 def choices(settings: Settings) -> dict[str, str]:
     """Every strategy an operator may choose: the library's, then the imported files."""
-    return {name: spec.title for name, spec in CATALOGUE.items()} | {
+    return dict(STRATEGIES) | {
         f"{PREFIX}{p.name}": f"imported strategy file {p.name}" for p in imported_files(settings)}
 
 
