@@ -14,25 +14,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.acceptance.test_dashboard import ROOT, charts, values
+from tests.integration.test_optimisation import CONFIG, DAY, T0, market
 from tradeloop.app import open_store
 from tradeloop.app.backtests import run_backtest
 from tradeloop.app.optimisation import StudySpec, run_study, study_report
 from tradeloop.app.research_views import settings_for
 from tradeloop.cli import main as cli
-from tradeloop.domain.candles import CandleArrays, SeriesKey
+from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import load_settings
 from tradeloop.strategies.strategy_file import parse
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-T0 = 1_704_067_200_000  # 2024-01-01
-DAY, BAR = 86_400_000, 4 * 3_600_000
-CONFIG = """
-exchange: {name: binance}
-symbols: [XX/USDT]
-timeframes: {intervals: [{interval: 4h, weight: 1.0}]}
-trading: {fee_bps: 5, slippage_bps: 0}
-risk: {max_consecutive_losses: 1000}
-"""
 SPEC = StudySpec("ma_cross", "XX/USDT", "4h", T0 + 10 * DAY, T0 + 200 * DAY, "sharpe",
                  "random", min_trades=5, folds=3)
 
@@ -40,17 +32,12 @@ SPEC = StudySpec("ma_cross", "XX/USDT", "4h", T0 + 10 * DAY, T0 + 200 * DAY, "sh
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("strategies_view")
-    (root / "config.yaml").write_text(CONFIG)
+    (root / "config.yaml").write_text(CONFIG.replace("fee_bps: 0", "fee_bps: 5"))
     settings = load_settings(root / "config.yaml", env={})
-    rng = np.random.default_rng(4)
-    drift = np.where((np.arange(1300) // 60) % 2 == 0, 0.003, -0.003)
-    close = 100 * np.exp(np.cumsum(drift + rng.normal(0, 0.01, 1300)))
-    open_ = np.concatenate([[100.0], close[:-1]])
+    drift = np.where((np.arange(1300) // 60) % 2 == 0, 0.003, -0.003)  # 10-day trends
     store = open_store(settings)
-    store.candles.write(SeriesKey("binance", "XX/USDT", "4h"), CandleArrays.from_columns(
-        open_time=T0 + np.arange(1300, dtype=np.int64) * BAR, open=open_,
-        high=np.maximum(open_, close) * 1.002, low=np.minimum(open_, close) * 0.998,
-        close=close, volume=np.full(1300, 100.0)))
+    store.candles.write(SeriesKey("binance", "XX/USDT", "4h"),
+                        market(drift + np.random.default_rng(4).normal(0, 0.01, 1300)))
     store.close()
     run_study(settings, SPEC, 12, name="view-study")
     cfg = str(root / "config.yaml")

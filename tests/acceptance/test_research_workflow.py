@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.fakes import FakeClock
-from tests.support.fake_exchange import FakeExchange
+from tests.support.fake_exchange import ExchangeClock, FakeExchange
 from tradeloop.adapters.exchange.ccxt_client import make_exchange
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
@@ -43,20 +42,6 @@ timeframes: {intervals: [{interval: 15m, weight: 1.0}]}
 exchange: {name: binance, base_url: 'URL', timeout_seconds: 2}
 risk: {max_consecutive_losses: 1000}
 """
-
-
-class ExchangeClock(FakeClock):
-    """Simulated time shared with the fake exchange, which serves the candles closed by
-    then."""
-
-    def __init__(self, now_ms: int, fx: FakeExchange) -> None:
-        super().__init__(now_ms)
-        self.fx = fx
-        self.fx.now_ms = now_ms - Q
-
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
-        self.fx.now_ms = self.now - Q
 
 
 def cut_file(shared_data: Path, target: Path) -> Path:
@@ -113,7 +98,7 @@ def test_the_research_workflow_of_the_readme(shared_data: Path, tmp_path: Path,
         fx.add_candles("ADA/USDT", "15m", full)
 
         # three days of paper trading the file, on simulated time
-        clock = ExchangeClock(start + Q, fx)
+        clock = ExchangeClock(start + Q, fx, Q)
         source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
         runner = retrain_runner(settings, None, wait=False)
         session = make_session(settings, store, ["ADA/USDT"], mode="paper", clock=clock,

@@ -5,15 +5,13 @@ and finds every prediction and order identical; a tampered record is found and e
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.fakes import FakeClock
-from tests.support.fake_exchange import FakeExchange
+from tests.support.fake_exchange import ExchangeClock, FakeExchange
 from tradeloop.adapters.exchange.ccxt_client import make_exchange
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
@@ -46,21 +44,6 @@ risk: {max_consecutive_losses: 1000}
 """
 
 
-class ExchangeClock(FakeClock):
-    """Simulated time shared with the fake exchange, which serves the candles closed by
-    then."""
-
-    def __init__(self, now_ms: int, fx: FakeExchange) -> None:
-        super().__init__(now_ms)
-        self.fx = fx
-        self.fx.now_ms = self.now - H
-
-    def sleep(self, seconds: float) -> None:
-        super().sleep(seconds)
-        self.fx.now_ms = self.now - H
-        time.sleep(0.001)
-
-
 @pytest.fixture
 def fx() -> Iterator[FakeExchange]:
     with FakeExchange() as fake:
@@ -76,7 +59,7 @@ def test_a_paper_session_replays_identically(tmp_path: Path, fx: FakeExchange,
     store.candles.write(KEY, CANDLES.take(slice(0, STORED)))
     models = settings.path(settings.paths.models_dir)
     train_series(settings, store.candles, LocalRegistry(models), "BTC/USDT", "1h")
-    clock = ExchangeClock(int(CANDLES.open_time[START_AT]) + 30_000, fx)
+    clock = ExchangeClock(int(CANDLES.open_time[START_AT]) + 30_000, fx, H)
     source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
     runner = retrain_runner(settings, models, wait=False)
     session = make_session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from tests.fakes import FakeClock
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.timeframes import Timeframe
 
@@ -443,3 +444,17 @@ class FakeExchange:
                 self._serve("DELETE")
 
         return Handler
+
+
+class ExchangeClock(FakeClock):
+    """Simulated time shared with a fake exchange, which serves the candles of ``bar_ms``
+    closed by then."""
+
+    def __init__(self, now_ms: int, fx: FakeExchange, bar_ms: int) -> None:
+        super().__init__(now_ms)
+        self.fx, self.bar_ms = fx, bar_ms
+        self.fx.now_ms = self.now - bar_ms
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.fx.now_ms = self.now - self.bar_ms
