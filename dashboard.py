@@ -476,7 +476,7 @@ def strategies_view(settings: Settings, handle: StoreHandle) -> None:
         view = study_view(config, name, size)
         study_panel(settings, view)
     st.subheader("Visualize a backtest")
-    backtest_panel(settings, handle, view)
+    backtest_panel(settings, handle, view, files)
 
 
 def study_panel(settings: Settings, view: rv.StudyView) -> None:
@@ -546,11 +546,13 @@ def study_panel(settings: Settings, view: rv.StudyView) -> None:
                                file_name=f"{r.name}.json", mime="application/json")
 
 
-def backtest_panel(settings: Settings, handle: StoreHandle, view: rv.StudyView | None) -> None:
+def backtest_panel(settings: Settings, handle: StoreHandle, view: rv.StudyView | None,
+                   files: pd.DataFrame) -> None:
     sources = ["Library strategy"] + (["Trial of the study"] if view is not None else []) + \
-        (["Imported file"] if not rv.files(settings).empty else [])
+        (["Imported file"] if not files.empty else [])
     source = st.radio("Backtest", sources, horizontal=True, key="bt_source")
-    series = [s.key for s in handle.candles.status()]
+    status = handle.candles.status()
+    series = [s.key for s in status]
     if not series:
         st.caption("No candles stored yet to backtest on.")
         return
@@ -572,7 +574,7 @@ def backtest_panel(settings: Settings, handle: StoreHandle, view: rv.StudyView |
         what = f"{r.spec.strategy} trial {trial} on {r.spec.symbol} {r.spec.timeframe}"
     else:
         if source == "Imported file":
-            file = c[0].selectbox("File", list(rv.files(settings)["file"]), key="bt_file")
+            file = c[0].selectbox("File", list(files["file"]), key="bt_file")
             path = settings.path("strategies") / file
             run = lambda: rv.settings_for(settings, file=path)  # noqa: E731
             what = file
@@ -585,7 +587,7 @@ def backtest_panel(settings: Settings, handle: StoreHandle, view: rv.StudyView |
             run = lambda: rv.settings_for(settings, strategy=name,  # noqa: E731
                                           symbol=key.symbol, timeframe=key.timeframe)
             what = f"{name} (defaults) on {key.symbol} {key.timeframe}"
-        last = max(s.last_open for s in handle.candles.status())
+        last = max(s.last_open for s in status)
         default = (ts(last) - timedelta(days=90), ts(last))
     slot = {"Library strategy": "lib", "Trial of the study": "trial"}.get(source, "file")
     start = c[2].date_input("From", default[0].date(), key=f"bt_from_{slot}")

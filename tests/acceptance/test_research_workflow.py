@@ -15,15 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.support.fake_exchange import ExchangeClock, FakeExchange
-from tradeloop.adapters.exchange.ccxt_client import make_exchange
-from tradeloop.adapters.exchange.gateway import ExchangeGateway
-from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
+from tests.support.fake_exchange import ExchangeClock, FakeExchange, paper_session
 from tradeloop.app import open_store
 from tradeloop.app.backtests import run_backtest
-from tradeloop.app.feeds import live_feed
 from tradeloop.app.retrain_jobs import retrain_runner
-from tradeloop.app.sessions import make_session
 from tradeloop.app.strategy_files import settings_for_file
 from tradeloop.cli import main as cli
 from tradeloop.domain.candles import CandleArrays, SeriesKey
@@ -99,12 +94,8 @@ def test_the_research_workflow_of_the_readme(shared_data: Path, tmp_path: Path,
 
         # three days of paper trading the file, on simulated time
         clock = ExchangeClock(start + Q, fx, Q)
-        source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
         runner = retrain_runner(settings, None, wait=False)
-        session = make_session(settings, store, ["ADA/USDT"], mode="paper", clock=clock,
-                               feed=live_feed(source, store, clock, settings,
-                                              heartbeat_seconds=600, retry_seconds=600),
-                               runner=runner)
+        session = paper_session(settings, store, ["ADA/USDT"], clock, runner)
         end = start + PAPER_BARS * Q
         res = session.run(stop=lambda: clock.now > end + 2 * Q)
         runner.close()

@@ -11,16 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.support.fake_exchange import ExchangeClock, FakeExchange
-from tradeloop.adapters.exchange.ccxt_client import make_exchange
-from tradeloop.adapters.exchange.gateway import ExchangeGateway
-from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
+from tests.support.fake_exchange import ExchangeClock, FakeExchange, paper_session
 from tradeloop.adapters.market_data.synthetic import planted_signal
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.app import open_store
-from tradeloop.app.feeds import live_feed
 from tradeloop.app.retrain_jobs import retrain_runner
-from tradeloop.app.sessions import make_session
 from tradeloop.cli import main as cli
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.ml.training_job import train_series
@@ -60,12 +55,8 @@ def test_a_paper_session_replays_identically(tmp_path: Path, fx: FakeExchange,
     models = settings.path(settings.paths.models_dir)
     train_series(settings, store.candles, LocalRegistry(models), "BTC/USDT", "1h")
     clock = ExchangeClock(int(CANDLES.open_time[START_AT]) + 30_000, fx, H)
-    source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
     runner = retrain_runner(settings, models, wait=False)
-    session = make_session(settings, store, ["BTC/USDT"], mode="paper", clock=clock,
-                           feed=live_feed(source, store, clock, settings,
-                                          heartbeat_seconds=600, retry_seconds=600),
-                           runner=runner)
+    session = paper_session(settings, store, ["BTC/USDT"], clock, runner)
     res = session.run(stop=lambda: clock.now > int(CANDLES.open_time[STOP_AT]))
     assert res.engine.stats.orders > 2  # the planted signal opens the gate: it traded
     deployment = res.deployment_id

@@ -37,8 +37,11 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 
 from tests.fakes import FakeClock
+from tradeloop.deploy.session import DeploymentSession
 from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.timeframes import Timeframe
+from tradeloop.ports import RetrainRunner, StoreHandle
+from tradeloop.settings import Settings
 
 FEE = 0.001
 RANDOM_FAULTS = ("429", "500", "503", "timeout", "reset", "lost")
@@ -458,3 +461,19 @@ class ExchangeClock(FakeClock):
     def sleep(self, seconds: float) -> None:
         super().sleep(seconds)
         self.fx.now_ms = self.now - self.bar_ms
+
+
+def paper_session(settings: Settings, store: StoreHandle, symbols: list[str],
+                  clock: ExchangeClock, runner: RetrainRunner) -> DeploymentSession:
+    """A paper session on the fake exchange through the real ccxt client, on ``clock``'s
+    simulated time (heartbeats and retries far apart: the clock moves only when asked)."""
+    from tradeloop.adapters.exchange.ccxt_client import make_exchange
+    from tradeloop.adapters.exchange.gateway import ExchangeGateway
+    from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
+    from tradeloop.app.feeds import live_feed
+    from tradeloop.app.sessions import make_session
+
+    source = CcxtCandleSource(ExchangeGateway(make_exchange(settings.exchange), clock))
+    return make_session(settings, store, symbols, mode="paper", clock=clock,
+                        feed=live_feed(source, store, clock, settings, heartbeat_seconds=600,
+                                       retry_seconds=600), runner=runner)

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.strategy_driver import run
 from tradeloop.adapters.market_data.synthetic import synth_market
-from tradeloop.domain.candles import CandleArrays, SeriesKey
-from tradeloop.domain.decisions import Context, Decision
+from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.gate import Mode
-from tradeloop.ports import Strategy
 from tradeloop.strategies.catalog import CATALOGUE, make_strategy
 from tradeloop.strategies.ml_trend import MlTrendStrategy
 
@@ -27,23 +26,6 @@ def candles(close: np.ndarray, spread: float = 0.001) -> CandleArrays:
         high=np.maximum(o, c) * (1 + spread), low=np.minimum(o, c) * (1 - spread),
         volume=np.full(len(c), 10.0))
 
-
-def run(strategy: Strategy, c: CandleArrays, *, preload: bool = True,
-        p_up: float | None = None, mode: Mode = Mode.LEARNING) -> list[tuple[int, Decision]]:
-    if preload:
-        strategy.preload(SeriesKey("fake", "AAA/USDT", "1h"), c)
-    out, entry = [], None
-    for i in range(len(c)):
-        window = c.take(slice(max(0, i + 1 - strategy.history), i + 1))
-        d = strategy.decide(Context(
-            "AAA/USDT", "1h", True, mode, False, entry is not None, p_up,
-            None if p_up is None else 1 - p_up - 0.1, 0.6, 0.55, window,
-            i if preload else -1, int(c.open_time[i]),
-            None if entry is None else entry[0], None if entry is None else entry[1]))
-        if d is not None:
-            out.append((i, d))
-            entry = (int(c.open_time[i]) + H, float(c.close[i])) if d.action == "buy" else None
-    return out
 
 
 def wiggle(n: int, seed: int = 1, scale: float = 0.05) -> np.ndarray:

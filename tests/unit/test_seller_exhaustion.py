@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.strategy_driver import run
 from tradeloop.adapters.market_data.synthetic import synth_market
-from tradeloop.domain.candles import CandleArrays, SeriesKey
-from tradeloop.domain.decisions import Context, Decision
+from tradeloop.domain.candles import CandleArrays
 from tradeloop.domain.errors import ConfigError
-from tradeloop.domain.gate import Mode
 from tradeloop.strategies.catalog import make_strategy
 from tradeloop.strategies.seller_exhaustion import (
     SellerExhaustionParams,
@@ -41,23 +40,6 @@ def capitulation(after: int = 14) -> tuple[CandleArrays, int, int]:
         open_time=T0 + np.arange(n, dtype=np.int64) * H, open=open_, high=high, low=low,
         close=close, volume=volume), 100, 62
 
-
-def run(strategy: SellerExhaustionStrategy, c: CandleArrays, *, preload: bool = True
-        ) -> list[tuple[int, Decision]]:
-    """Every candle through decide, holding what it bought (filled at the close)."""
-    if preload:
-        strategy.preload(SeriesKey("fake", "AAA/USDT", "1h"), c)
-    out, entry = [], None
-    for i in range(len(c)):
-        window = c.take(slice(max(0, i + 1 - strategy.history), i + 1))
-        d = strategy.decide(Context(
-            "AAA/USDT", "1h", True, Mode.LEARNING, False, entry is not None, None, None, 0.7,
-            0.6, window, i if preload else -1, int(c.open_time[i]),
-            None if entry is None else entry[0], None if entry is None else entry[1]))
-        if d is not None:
-            out.append((i, d))
-            entry = (int(c.open_time[i]) + H, float(c.close[i])) if d.action == "buy" else None
-    return out
 
 
 def test_the_capitulation_candle_is_bought_and_sold_at_the_fibonacci_target() -> None:

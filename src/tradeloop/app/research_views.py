@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradeloop.app.optimisation import storage_url, study_report
+from tradeloop.app.optimisation import StudyReport, storage_url, study_report
 from tradeloop.app.stores import open_store
 from tradeloop.app.strategy_files import settings_for_file
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import DataError, TradeloopError
-from tradeloop.domain.performance import Performance
+from tradeloop.domain.performance import Performance, max_drawdown
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import CATALOGUE, spec_of
 from tradeloop.strategies.imported import PREFIX, imported_files, load_strategy_file
@@ -84,7 +84,7 @@ def studies(settings: Settings) -> pd.DataFrame:
 
 @dataclass
 class StudyView:
-    report: Any  # StudyReport
+    report: StudyReport
     trials: pd.DataFrame  # number, state, value, best so far, trades, params
     importance: dict[str, float]
     folds: pd.DataFrame
@@ -139,7 +139,7 @@ class BacktestView:
         """The metrics table: the strategy beside buy and hold of the same window."""
         p = self.performance
         bh = self.equity["buy_and_hold"].to_numpy()
-        bh_dd = float(np.max(1.0 - bh / np.maximum.accumulate(bh))) if len(bh) else 0.0
+        bh_dd = max_drawdown(bh)
         return pd.DataFrame([
             {"metric": "total return", "strategy": p.total_return,
              "buy and hold": p.buy_and_hold_return},
