@@ -13,6 +13,7 @@ from tradeloop.cli import (
     config_cmd,
     data_cmd,
     db_cmd,
+    graduation_cmd,
     optimize_cmd,
     parity_cmd,
     run_cmd,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parity_cmd.register(groups)
     strategy_cmd.register(groups)
     optimize_cmd.register(groups)
+    graduation_cmd.register(groups)
     return parser
 
 

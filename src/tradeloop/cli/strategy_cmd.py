@@ -1,4 +1,5 @@
-"""``tradeloop strategy list|export|validate|import``: the strategy library and its files."""
+"""``tradeloop strategy list|export|validate|import|status``: the strategy library, its files
+and the graduation pipeline's instances."""
 
 from __future__ import annotations
 
@@ -48,6 +49,15 @@ def register(groups: Any) -> None:
     im = sub.add_parser("import", help="check a strategy file and keep it in strategies/")
     im.add_argument("file", type=Path)
     im.set_defaults(func=import_file)
+    st = sub.add_parser("status", help="the graduation pipeline: every instance's stage and "
+                                       "allocation, and the latest transitions with their "
+                                       "criteria")
+    st.add_argument("--pipeline", default=None, metavar="NAME",
+                    help="live, or a rehearsal's name (default: live if it has instances, "
+                         "else the most recent rehearsal)")
+    st.add_argument("--transitions", type=int, default=20, metavar="N",
+                    help="how many of the latest transitions to show (default 20)")
+    st.set_defaults(func=status)
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -154,3 +164,32 @@ def _warn(warnings: list[str]) -> None:
 
 def _g(v: float | None) -> str:
     return "-" if v is None else f"{v:g}"
+
+
+def status(args: argparse.Namespace) -> int:
+    from tradeloop.app.graduation import pipeline_status
+
+    if args.transitions < 0:
+        raise ConfigError("--transitions must be 0 or more")
+    st = pipeline_status(settings_from(args), args.pipeline, args.transitions)
+    if st.pipeline is None:
+        console.print("no graduation pipeline yet: Wipe Data starts the live one; "
+                      "`tradeloop graduation --replay --from ... --to ...` rehearses one")
+        return 0
+    table = Table(title=f"graduation pipeline {st.pipeline}", title_justify="left")
+    for col in ("instance", "strategy", "symbol", "tf", "stage", "since", "allocation",
+                "source"):
+        table.add_column(col)
+    for i in st.instances:
+        table.add_row(i.instance, i.strategy, i.symbol, i.timeframe, i.stage,
+                      f"{i.stage_since:%Y-%m-%d %H:%M}",
+                      "" if i.fraction is None else f"{100 * i.fraction:.1f} %", i.source)
+    console.print(table)
+    for t in st.transitions:
+        console.print(f"{t['time']:%Y-%m-%d %H:%M}  {t['instance']}  {t['from']} -> {t['to']}:"
+                      f" {t['reason']}", soft_wrap=True)
+    others = [p for p in st.known if p != st.pipeline]
+    if others:
+        console.print(f"other pipelines: {', '.join(others[:5])}"
+                      f"{' ...' if len(others) > 5 else ''}")
+    return 0

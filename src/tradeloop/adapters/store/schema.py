@@ -407,3 +407,57 @@ OPERATOR_TABLES = (
     "candles", "trade_outcomes", "retraining_history", "learning_states",
     "confidence_history", "error_log", "positions",
 )
+
+
+class StrategyInstanceRow(Base):
+    """A strategy instance of a graduation pipeline (``live``, or a rehearsal's id): strategy +
+    parameters + symbol + timeframe, and the stage it is in."""
+
+    __tablename__ = "strategy_instances"
+    __table_args__ = (UniqueConstraint("pipeline", "instance",
+                                       name="uq_strategy_instances_pipeline_instance"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(120))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    params: Mapped[str] = mapped_column(Text)  # JSON
+    source: Mapped[str] = mapped_column(String(120))
+    stage: Mapped[str] = mapped_column(String(16))
+    stage_since: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class StrategyTransitionRow(Base):
+    """One stage change of an instance, with the criteria that decided it and the reason."""
+
+    __tablename__ = "strategy_transitions"
+    __table_args__ = (Index("ix_strategy_transitions_pipeline_ts", "pipeline", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(120))
+    from_stage: Mapped[str] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[datetime] = mapped_column()
+    criteria: Mapped[str] = mapped_column(Text)  # JSON: name -> value, threshold, op, passed
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class StrategyAllocationRow(Base):
+    """The share of the account an instance was given at a rebalance, and why."""
+
+    __tablename__ = "strategy_allocations"
+    __table_args__ = (Index("ix_strategy_allocations_pipeline_ts", "pipeline", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(120))
+    timestamp: Mapped[datetime] = mapped_column()
+    stage: Mapped[str] = mapped_column(String(16))
+    fraction: Mapped[float] = mapped_column(Float)
+    capital: Mapped[float] = mapped_column(Float)  # quote currency at the rebalance
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)

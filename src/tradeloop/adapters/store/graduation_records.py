@@ -1,0 +1,142 @@
+"""The one writer (and reader) of ``strategy_instances``, ``strategy_transitions`` and
+``strategy_allocations``: what a graduation pipeline decided, by pipeline (``live`` for the
+session's, a rehearsal's id otherwise)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from tradeloop.adapters.store.schema import (
+    StrategyAllocationRow,
+    StrategyInstanceRow,
+    StrategyTransitionRow,
+)
+from tradeloop.domain.timestamps import ts
+from tradeloop.lifecycle.allocation import Allocation
+from tradeloop.lifecycle.pipeline import Instance
+from tradeloop.lifecycle.stages import Transition
+
+LIVE = "live"
+TABLES = (StrategyInstanceRow, StrategyTransitionRow, StrategyAllocationRow)
+
+
+def _json(value: Any) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+    return json.dumps(clean(value), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    instance: str
+    strategy: str
+    symbol: str
+    timeframe: str
+    params: dict[str, Any]
+    source: str
+    stage: str
+    stage_since: datetime
+    fraction: float | None  # the last allocation
+
+
+class GraduationRecords:
+    """Rows of one pipeline."""
+
+    def __init__(self, engine: Engine, pipeline: str = LIVE) -> None:
+        self.engine, self.pipeline = engine, pipeline
+
+    def save(self, instances: list[Instance], transitions: list[Transition],
+             allocations: list[Allocation], at_ms: int, equity: float) -> None:
+        """The instances' current stages, the new transitions and a rebalance, in one
+        transaction."""
+        with self.engine.begin() as conn:
+            known = set(conn.execute(select(StrategyInstanceRow.instance).where(
+                StrategyInstanceRow.pipeline == self.pipeline)).scalars())
+            for inst in instances:
+                c = inst.candidate
+                values = {"stage": inst.stage.value, "stage_since": ts(inst.since_ms)}
+                if inst.key in known:
+                    conn.execute(update(StrategyInstanceRow).where(
+                        StrategyInstanceRow.pipeline == self.pipeline,
+                        StrategyInstanceRow.instance == inst.key).values(**values))
+                else:
+                    conn.execute(insert(StrategyInstanceRow).values(
+                        pipeline=self.pipeline, instance=inst.key, strategy=c.strategy,
+                        symbol=c.symbol, timeframe=c.timeframe, params=_json(c.params),
+                        source=c.source, created_at=ts(inst.created_ms), **values))
+            for t in transitions:
+                conn.execute(insert(StrategyTransitionRow).values(
+                    pipeline=self.pipeline, instance=t.instance, from_stage=t.before.value,
+                    to_stage=t.after.value, timestamp=ts(t.at_ms),
+                    criteria=_json(t.criteria()), reason=t.reason))
+            for a in allocations:
+                conn.execute(insert(StrategyAllocationRow).values(
+                    pipeline=self.pipeline, instance=a.instance, timestamp=ts(at_ms),
+                    stage=a.stage.value, fraction=a.fraction, capital=a.fraction * equity,
+                    score=a.score if math.isfinite(a.score) else 0.0, reason=a.reason))
+
+    def status(self) -> list[InstanceStatus]:
+        last = select(StrategyAllocationRow.instance,
+                      func.max(StrategyAllocationRow.id).label("id")).where(
+            StrategyAllocationRow.pipeline == self.pipeline).group_by(
+            StrategyAllocationRow.instance).subquery()
+        with self.engine.connect() as conn:
+            latest = select(last.c.instance, StrategyAllocationRow.fraction).join(
+                StrategyAllocationRow, StrategyAllocationRow.id == last.c.id)
+            fractions: dict[str, float] = dict(conn.execute(latest).all())
+            rows = conn.execute(select(StrategyInstanceRow).where(
+                StrategyInstanceRow.pipeline == self.pipeline).order_by(
+                StrategyInstanceRow.id)).all()
+        return [InstanceStatus(r.instance, r.strategy, r.symbol, r.timeframe,
+                               json.loads(r.params), r.source, r.stage, r.stage_since,
+                               fractions.get(r.instance)) for r in rows]
+
+    def transitions(self, limit: int | None = None) -> list[dict[str, Any]]:
+        q = select(StrategyTransitionRow).where(
+            StrategyTransitionRow.pipeline == self.pipeline).order_by(
+            StrategyTransitionRow.id.desc())
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [{"instance": r.instance, "from": r.from_stage, "to": r.to_stage,
+                 "time": r.timestamp, "criteria": json.loads(r.criteria), "reason": r.reason}
+                for r in reversed(rows)]
+
+    def allocations(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(StrategyAllocationRow).where(
+                StrategyAllocationRow.pipeline == self.pipeline).order_by(
+                StrategyAllocationRow.id)).all()
+        return [{"instance": r.instance, "time": r.timestamp, "stage": r.stage,
+                 "fraction": r.fraction, "capital": r.capital, "score": r.score,
+                 "reason": r.reason} for r in rows]
+
+    def clear(self) -> int:
+        """Delete this pipeline's rows (Wipe Data clears the live one); returns how many."""
+        n = 0
+        with self.engine.begin() as conn:
+            for table in TABLES:
+                n += conn.execute(delete(table).where(table.pipeline == self.pipeline)
+                                  ).rowcount or 0
+        return n
+
+
+def pipelines(engine: Engine) -> list[str]:
+    """Every pipeline with instances, the most recent first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(StrategyInstanceRow.pipeline,
+                                   func.max(StrategyInstanceRow.id).label("last"))
+                            .group_by(StrategyInstanceRow.pipeline)
+                            .order_by(func.max(StrategyInstanceRow.id).desc())).all()
+    return [r.pipeline for r in rows]
