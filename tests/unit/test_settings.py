@@ -56,6 +56,13 @@ def test_shipped_config_is_valid_and_matches_defaults(tmp_path: Path) -> None:
          "trading.strategy: strategy 'file:nope.json': strategy file"),
         ("trading: {strategy: 'file:../x.json'}\n",
          "expected file:<name> of a file in strategies/"),
+        ("graduation: {live: {capital: {min_percent: 30, max_percent: 25}}}\n",
+         "graduation.live.capital: min_percent 30.0 is above max_percent 25.0"),
+        ("graduation: {paper: {min_days: 100}}\n",
+         "graduation.paper: min_days 100.0 is above max_days 90.0"),
+        ("graduation: {strategies: [nope]}\n", "graduation.strategies: unknown "
+         "strategy 'nope'"),
+        ("graduation: {timeframes: [7m]}\n", "graduation.timeframes[0]: unknown timeframe"),
     ],
 )
 def test_bad_config_names_path_value_and_expectation(tmp_path: Path, text: str, expected: str
