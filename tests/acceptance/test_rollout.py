@@ -195,3 +195,48 @@ def test_phase3_rolls_out_two_symbols(project: Path, phase1: tuple[int, str],
     start = datetime.fromisoformat(str(started))
     if first_eth is not None:
         assert (datetime.fromisoformat(str(first_eth)) - start).total_seconds() >= 3600
+
+
+def test_paper_trading_validation_is_phase_1s_prerequisite(project: Path,
+                                                          phase1: tuple[int, str]) -> None:
+    """Seed 002's prerequisite: a 48-hour paper run validated on the five criteria, its
+    result in validation_results/, reported by the pre-deployment checks (and required by
+    them with deployment.require_paper_validation)."""
+    import contextlib
+    import io
+
+    cfg = str(project / "config.yaml")
+    assert "⚠ No passed paper trading validation in validation_results/" in phase1[1]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = entry("run_paper_trading_validation.py")(
+            ["--config", cfg, "--duration", "48", "--replay", "--symbols", "BTC/USDT",
+             "--to", "2024-05-20"])
+    text_ = out.getvalue()
+    for line in ("PAPER TRADING VALIDATION", "Duration: 48 hours",
+                 "Pre-deployment checks: 5/5 passed", "PAPER TRADING VALIDATION RESULTS",
+                 "Criteria Met:", "Validation result: "):
+        assert line in text_
+    (path,) = (project / "validation_results").glob("paper_validation_*.json")
+    doc = json.loads(path.read_text())
+    assert doc["duration_hours"] == 48 and doc["replayed"] is True
+    assert doc["symbols"] == ["BTC/USDT"] and doc["criteria_total"] == 5
+    assert doc["passed"] == (code == 0) == (doc["verdict"] == "APPROVED")
+    (dep,) = q(project, f"SELECT phase, mode, status, verdict FROM deployments WHERE id = "
+                        f"{doc['deployment_id']}")
+    assert dep == (0, "replay", "completed", doc["verdict"])
+    checks = io.StringIO()
+    with contextlib.redirect_stdout(checks):
+        entry("deploy_production.py")(["--config", cfg, "--check", "--replay", "--to", TO])
+    if doc["passed"]:
+        assert "✓ Paper trading validation: APPROVED" in checks.getvalue()
+    else:
+        assert "⚠ No passed paper trading validation" in checks.getvalue()
+    # required: a live phase needs one on live data, which a rehearsal is not
+    (project / "strict.yaml").write_text(CONFIG.replace(
+        "  duration_hours: 48\n", "  duration_hours: 48\n  require_paper_validation: true\n"))
+    strict = io.StringIO()
+    with contextlib.redirect_stdout(strict):
+        assert entry("deploy_production.py")(["--config", str(project / "strict.yaml"),
+                                              "--check", "--mode", "paper"]) == 1
+    assert "✗ No passed paper trading validation on live data" in strict.getvalue()

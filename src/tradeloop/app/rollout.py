@@ -56,10 +56,12 @@ def database_check(handle: StoreHandle) -> CheckResult:
 
 
 def pre_deployment_checks(settings: Settings, handle: StoreHandle, symbols: list[str],
-                          replay: ReplayWindow | None, say: Say) -> bool:
+                          replay: ReplayWindow | None, say: Say, *,
+                          paper_validation: bool = True) -> bool:
     return rollout.pre_deployment_checks(
         settings, handle.candles, symbols, replay, say, exchange=lambda: exchange_for(settings),
-        champions=champion_files(settings), database=database_check(handle))
+        champions=champion_files(settings), database=database_check(handle),
+        paper_validation=paper_validation)
 
 
 def run_phase(settings: Settings, handle: StoreHandle, symbols: list[str], *, phase: int,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tradeloop.domain.candles import SeriesKey
@@ -96,6 +98,37 @@ def check_provider(settings: Settings, store: CandleReader, symbol: str,
     if symbol not in exchange.markets:
         return CheckResult("provider", False, f"{symbol} is not listed on {exchange.id}")
     return CheckResult("provider", True, f"Data provider initialized ({exchange.id})")
+
+
+def check_paper_validation(settings: Settings, *, replayed: bool) -> CheckResult:
+    """The guide's prerequisite: a passed paper-trading validation of at least
+    ``deployment.paper_validation_hours`` in ``validation_results/``. A live phase needs one
+    on live data; a rehearsed phase also accepts a rehearsed validation."""
+    folder = settings.path(settings.paths.validation_dir)
+    need = settings.deployment.paper_validation_hours
+    found: list[tuple[str, dict[str, Any], Path]] = []
+    for path in sorted(folder.glob("paper_validation_*.json")) if folder.is_dir() else []:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # unreadable: not evidence
+        if isinstance(doc, dict) and doc.get("kind") == "paper_trading_validation":
+            found.append((str(doc.get("finished_at", "")), doc, path))
+    usable = [(t, d, p) for t, d, p in found if d.get("passed") is True
+              and float(d.get("duration_hours") or 0) >= need
+              and (replayed or not d.get("replayed"))]
+    if usable:
+        t, d, p = max(usable, key=lambda x: x[0])
+        return CheckResult("paper_validation", True,
+                           f"Paper trading validation: {d.get('verdict')} "
+                           f"{d.get('criteria_met')}/{d.get('criteria_total')} over "
+                           f"{float(d['duration_hours']):g} h on {t[:10]} ({p.name}"
+                           f"{', rehearsed on history' if d.get('replayed') else ''})")
+    what = "on live data " if not replayed else ""
+    seen = f" ({len(found)} found, none passed {what}over {need:g} h)" if found else ""
+    return CheckResult("paper_validation", False,
+                       f"No passed paper trading validation {what}in {folder.name}/{seen}: "
+                       f"run `python run_paper_trading_validation.py --duration {need:g}`")
 
 
 def run_checks(settings: Settings, store: CandleReader, symbol: str,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tradeloop.deploy.checks import CheckResult, run_checks
+from tradeloop.deploy.checks import CheckResult, check_paper_validation, run_checks
 from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionResult
 from tradeloop.deploy.validation import (
     RULE,
@@ -44,9 +44,11 @@ class ReplayWindow:
 def pre_deployment_checks(settings: Settings, candles: CandleWriter, symbols: list[str],
                           replay: ReplayWindow | None, say: Say, *,
                           exchange: Callable[[], Any], champions: ModelRegistry,
-                          database: CheckResult) -> bool:
+                          database: CheckResult, paper_validation: bool = True) -> bool:
     """The five checks (per symbol when there are several), printed as in the guide; True
-    when all pass."""
+    when all pass. ``paper_validation``: also report whether the guide's prerequisite (a
+    passed paper-trading validation) exists; it counts as a check only with
+    ``deployment.require_paper_validation``, otherwise a missing one is a warning."""
     say("Running pre-deployment checks...")
     window = (replay.start_ms, replay.end_ms) if replay is not None else None
     results: list[CheckResult] = []
@@ -57,8 +59,16 @@ def pre_deployment_checks(settings: Settings, candles: CandleWriter, symbols: li
             checks = [c for c in checks if c.name not in ("database", "config")]
         prefix = f"[{symbol}] " if len(symbols) > 1 else ""
         results += [CheckResult(c.name, c.passed, prefix + c.detail) for c in checks]
+    prerequisite = check_paper_validation(settings, replayed=replay is not None) \
+        if paper_validation else None
+    if prerequisite is not None and settings.deployment.require_paper_validation:
+        results.append(prerequisite)
     for r in results:
         say(f"{'✓' if r.passed else '✗'} {r.detail}")
+    if prerequisite is not None and not settings.deployment.require_paper_validation:
+        say(f"{'✓' if prerequisite.passed else '⚠'} {prerequisite.detail}"
+            + ("" if prerequisite.passed else " (a warning: deployment.require_paper_"
+               "validation is off)"))
     passed = sum(r.passed for r in results)
     say(RULE)
     say(f"Pre-deployment checks: {passed}/{len(results)} passed")

@@ -80,6 +80,9 @@ class PhaseOutcome:
     report: Path
 
 
+PAPER_VALIDATION = 0  # the phase number of run_paper_trading_validation.py's runs
+
+
 def thresholds(settings: Settings) -> ValidationThresholds:
     v = settings.deployment.validation
     return ValidationThresholds(v.min_win_rate, v.max_drawdown_percent, v.max_error_rate,
@@ -107,13 +110,14 @@ def conclude(settings: Settings, records: RolloutRecords, log: ValidationLog,
                               snapshot_ms=int(settings.deployment.snapshot_seconds * 1000))
     validation = validate(metrics, thresholds(settings))
     phase = row.phase
+    name = "PAPER TRADING" if phase == PAPER_VALIDATION else f"PHASE {phase}"
     say(RULE)
-    say(f"PHASE {phase} COMPLETE - VALIDATING RESULTS" if phase != 2 and session else
+    say(f"{name} COMPLETE - VALIDATING RESULTS" if phase != 2 and session else
         f"PHASE 2: VALIDATING DEPLOYMENT {deployment_id} (phase {phase})")
     say(RULE)
-    say(f"Validating Phase {phase} results...")
+    say(f"Validating {name.title()} results...")
     say(RULE)
-    say(f"PHASE {phase} VALIDATION RESULTS")
+    say(f"{name} VALIDATION RESULTS")
     say(RULE)
     say(f"Criteria Met: {validation.met}/{len(validation.criteria)}")
     say("")
@@ -126,11 +130,13 @@ def conclude(settings: Settings, records: RolloutRecords, log: ValidationLog,
     log.update(deployment_id, verdict=validation.verdict, criteria_met=validation.met,
                report_path=str(report))
     if validation.verdict == "APPROVED":
-        say(f"✅ Phase {phase} APPROVED" + (" - Ready for Phase 3 (Full Rollout)"
-                                             if phase == 1 else ""))
+        say(f"✅ {name.title()} APPROVED" + (" - Ready for Phase 3 (Full Rollout)"
+                                              if phase == 1 else
+                                              " - Ready for Phase 1" if phase == PAPER_VALIDATION
+                                              else ""))
     else:
         failed = ", ".join(c.name for c in validation.criteria if not c.passed)
-        say(f"❌ Phase {phase} REJECTED ({validation.met}/{len(validation.criteria)} criteria; "
+        say(f"❌ {name.title()} REJECTED ({validation.met}/{len(validation.criteria)} criteria; "
             f"failed: {failed}). See the report and `python monitor_production.py --report`.")
     say(f"Report: {report}")
     return PhaseOutcome(deployment_id, session, validation, metrics, report)
@@ -185,3 +191,25 @@ def phase1_approval(records: RolloutRecords) -> tuple[str | None, DeploymentRow 
         return None, None
     return rows[0].verdict, phase1
 
+
+
+def write_validation_result(settings: Settings, outcome: PhaseOutcome, *, mode: str,
+                            symbols: list[str], hours: float, replayed: bool, passed: bool
+                            ) -> Path:
+    """The paper-trading validation's result in ``validation_results/`` (the guide's
+    prerequisite of phase 1; the pre-deployment checks read it back). ``hours``: what the
+    run covered; ``passed``: APPROVED on a run that completed its duration."""
+    folder = settings.path(settings.paths.validation_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"kind": "paper_trading_validation", "deployment_id": outcome.deployment_id,
+           "mode": mode, "replayed": replayed, "symbols": symbols, "duration_hours": hours,
+           "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "passed": passed,
+           **outcome.validation.as_dict(), "metrics": outcome.metrics.as_dict(),
+           "report": str(outcome.report)}
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    path = folder / f"paper_validation_{stamp}_deployment{outcome.deployment_id}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    tmp.replace(path)
+    return path

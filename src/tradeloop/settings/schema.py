@@ -316,6 +316,7 @@ class PathSettings(_Section):
     data_dir: str = "data"
     models_dir: str = "models"
     reports_dir: str = "production_reports"
+    validation_dir: str = "validation_results"  # run_paper_trading_validation.py
     logs_dir: str = "logs"
     backups_dir: str = "data/backups"
 
@@ -355,6 +356,9 @@ class DeploymentSettings(_Section):
     duration_hours: Annotated[float, Field(gt=0)] = 24.0
     rollout_pause_seconds: Annotated[float, Field(ge=0)] = 30.0
     snapshot_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0  # equity/heartbeat rows
+    # the guide's prerequisite: a passed paper-trading validation of at least this many hours
+    paper_validation_hours: Annotated[float, Field(gt=0)] = 48.0
+    require_paper_validation: bool = False  # True: a failed check refuses phase 1 and 3
     validation: ValidationSettings = ValidationSettings()
     health: HealthSettings = HealthSettings()
 
