@@ -1,11 +1,12 @@
 """Operator dashboard (Streamlit): `streamlit run dashboard.py` (binds 127.0.0.1, see
 .streamlit/config.toml). Config: $TRADELOOP_CONFIG or ./config.yaml.
 
-Views: Overview, Symbols, Activity, Controls, Export, Data and Strategies (the library,
-imported strategy files, optimisation studies, any backtest drawn). It reads only through the
-store, so it works while a deployment runs in another process; every control asks for a
-confirmation, is recorded in ``control_commands`` and reaches the running deployment through
-the control channel (or is applied at once when nothing runs).
+Views: Overview, Symbols, Activity, Controls, Export, Data, Strategies (the library,
+imported strategy files, optimisation studies, any backtest drawn) and Pipeline (strategy
+graduation: the funnel, each instance against its stage's criteria, allocations over time).
+It reads only through the store, so it works while a deployment runs in another process;
+every control asks for a confirmation, is recorded in ``control_commands`` and reaches the
+running deployment through the control channel (or is applied at once when nothing runs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from plotly.subplots import make_subplots
 
 from tradeloop.app import StoreHandle, open_store
 from tradeloop.app import research_views as rv
+from tradeloop.app.graduation import read_pipeline
 from tradeloop.app.operator import LABELS, Operator
 from tradeloop.app.views import dashboard_queries as dd
 from tradeloop.cli.common import fmt_ms
@@ -33,7 +35,8 @@ from tradeloop.settings import Settings, load_settings
 from tradeloop.strategies.catalog import STRATEGIES, spec_of
 from tradeloop.strategies.imported import choices
 
-VIEWS = ("Overview", "Symbols", "Activity", "Controls", "Export", "Data", "Strategies")
+VIEWS = ("Overview", "Symbols", "Activity", "Controls", "Export", "Data", "Strategies",
+         "Pipeline")
 WINDOWS = {"1 hour": 1.0, "6 hours": 6.0, "24 hours": 24.0, "7 days": 168.0,
            "30 days": 720.0, "All": 24.0 * 3650}
 MAX_CANDLES = 500
@@ -643,6 +646,64 @@ def backtest_charts(what: str, b: rv.BacktestView) -> None:
     st.dataframe(trades.iloc[::-1], hide_index=True, key="bt_trades")
 
 
+FUNNEL = ("candidate", "backtested", "paper", "live_candidate", "live")
+
+
+def pipeline_view(handle: StoreHandle) -> None:
+    """Strategy graduation (seed 000): the live pipeline or a rehearsal."""
+    st.subheader("Strategy graduation")
+    first = read_pipeline(handle, transitions=0)
+    if first.pipeline is None:
+        st.info("No graduation pipeline yet. Wipe Data starts the live one; "
+                "`tradeloop graduation --replay --from 2024-01-01 --to 2025-01-01` rehearses "
+                "one on the stored history.")
+        return
+    name = st.selectbox("Pipeline", first.known, index=first.known.index(first.pipeline),
+                        key="pipeline_name")
+    p = read_pipeline(handle, name, transitions=None, allocations=True)
+    now = p.now()
+    counts = {s: sum(1 for i in p.instances if i.stage == s) for s in
+              (*FUNNEL, "under_review", "retired")}
+    cols = st.columns(len(counts))
+    for col, (stage, n) in zip(cols, counts.items(), strict=True):
+        col.metric(stage.replace("_", " "), n)
+    left, right = st.columns(2)
+    funnel = go.Figure(go.Funnel(y=[s.replace("_", " ") for s in FUNNEL],
+                                 x=[p.reached.get(s, 0) for s in FUNNEL],
+                                 textinfo="value+percent initial"))
+    funnel.update_layout(title="Graduation funnel (instances that ever reached each stage)",
+                         height=360, margin=CHART_MARGIN)
+    left.plotly_chart(funnel, key="chart_funnel")
+    alloc = pd.DataFrame(p.allocations)
+    fig = go.Figure()
+    if not alloc.empty:
+        for inst, rows in alloc.groupby("instance", sort=True):
+            fig.add_trace(go.Scatter(x=rows["time"], y=rows["fraction"], name=str(inst),
+                                     mode="lines", stackgroup="capital"))
+    fig.update_layout(title="Allocation over time (share of the account)", height=360,
+                      margin=CHART_MARGIN, yaxis={"tickformat": ".0%"}, showlegend=False)
+    right.plotly_chart(fig, key="chart_allocations")
+    rows = []
+    for i in p.instances:
+        row: dict[str, Any] = {
+            "instance": i.instance, "stage": i.stage,
+            "time in stage": fmt_duration((now - i.stage_since).total_seconds()),
+            "allocation": i.fraction, "verdict": (i.verdict or {}).get("reason", "")}
+        for crit, c in ((i.verdict or {}).get("criteria") or {}).items():
+            value = "n/a" if c["value"] is None else f"{c['value']:.3g}"
+            row[crit] = f"{'✓' if c['passed'] else '✗'} {value} {c['op']} {c['threshold']:g}"
+        rows.append(row)
+    st.caption("Each instance against its stage's criteria at its last judgement "
+               f"({'now' if name == 'live' else f'simulated time {now:%Y-%m-%d %H:%M}'}).")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="pipeline_instances",
+                 column_config={"allocation": st.column_config.NumberColumn(format="percent")})
+    moves = pd.DataFrame([{"time": t["time"], "instance": t["instance"],
+                           "move": f"{t['from']} -> {t['to']}", "reason": t["reason"]}
+                          for t in reversed(p.transitions)])
+    st.subheader("Transitions (latest first)")
+    st.dataframe(moves, hide_index=True, key="pipeline_transitions")
+
+
 def main() -> None:
     st.set_page_config(page_title="tradeloop", page_icon="📈", layout="wide")
     try:
@@ -679,8 +740,10 @@ def main() -> None:
         export_view(settings, b, engine)
     elif view == "Data":
         data_view(handle)
-    else:
+    elif view == "Strategies":
         strategies_view(settings, handle)
+    else:
+        pipeline_view(handle)
 
 
 # Streamlit runs this file as ``__main__``; a process spawned from a process that ran it (a

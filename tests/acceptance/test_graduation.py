@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from tests.acceptance.test_dashboard import ROOT, charts, values
 from tradeloop.adapters.store.graduation_records import GraduationRecords
 from tradeloop.app import open_store
 from tradeloop.app.graduation import Rehearsal, rehearse
@@ -72,10 +75,17 @@ def run(settings: Settings) -> Rehearsal:
         store.close()
 
 
-def test_a_planted_edge_graduates_and_gets_the_largest_allocation(tmp_path: Path) -> None:
-    settings = project(tmp_path, {"XX/USDT": market(3, 0.002), "YY/USDT": market(4, 0.0012),
-                                  "ZZ/USDT": market(5, 0.0)})
-    r = run(settings)
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Rehearsal]:
+    """Strong trends on XX, weaker ones on YY, a random walk on ZZ."""
+    settings = project(tmp_path_factory.mktemp("planted"), {
+        "XX/USDT": market(3, 0.002), "YY/USDT": market(4, 0.0012), "ZZ/USDT": market(5, 0.0)})
+    return settings, run(settings)
+
+
+def test_a_planted_edge_graduates_and_gets_the_largest_allocation(
+        planted: tuple[Settings, Rehearsal]) -> None:
+    settings, r = planted
     planted = next(c.key for c in r.candidates
                    if c.strategy == "ma_cross" and c.symbol == "XX/USDT")
     assert r.stages[planted] == "live"
@@ -115,6 +125,39 @@ def test_a_planted_edge_graduates_and_gets_the_largest_allocation(tmp_path: Path
     report = json.loads(r.report_path.read_text())
     assert report["stages"]["live"] == sum(v == "live" for v in r.stages.values()) >= 1
     assert report["account"]["total_return"] == pytest.approx(r.account()["total_return"])
+
+
+def test_the_pipeline_view_shows_the_funnel_criteria_and_allocations(
+        planted: tuple[Settings, Rehearsal], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, r = planted
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(settings.base_dir / "config.yaml"))
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+    app.sidebar.radio(key="view").set_value("Pipeline")
+    app.run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="pipeline_name").value == r.pipeline
+    figs = charts(app)
+    funnel = figs["Graduation funnel (instances that ever reached each stage)"]["data"][0]
+    reached = [len(r.candidates), *(len(r.reached(s)) for s in
+                                    (Stage.BACKTESTED, Stage.PAPER, Stage.LIVE_CANDIDATE,
+                                     Stage.LIVE))]
+    assert values(funnel, "x") == reached
+    alloc = figs["Allocation over time (share of the account)"]["data"]
+    finals = r.final_allocations()
+    assert {t["name"] for t in alloc} == {a.instance for _, a in r.allocations}
+    for t in alloc:
+        assert values(t, "y")[-1] == pytest.approx(finals[t["name"]])
+    table = table_with(app, "time in stage")
+    assert len(table) == len(r.stages)
+    live = table[table["stage"] == "live"]
+    assert len(live) == sum(v == "live" for v in r.stages.values())
+    assert live["probabilistic_sharpe"].str.startswith("✓").all()
+    moves = table_with(app, "move")
+    assert len(moves) == len(r.transitions)
+
+
+def table_with(app: AppTest, column: str) -> pd.DataFrame:
+    return next(el.value for el in app.dataframe if column in el.value.columns)
 
 
 def test_on_a_random_walk_nothing_reaches_live(tmp_path: Path) -> None:

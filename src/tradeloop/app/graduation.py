@@ -260,27 +260,55 @@ def _finite(v: Any) -> Any:
 
 @dataclass
 class PipelineStatus:
-    """What ``tradeloop strategy status`` and the dashboard show of one pipeline."""
+    """What ``tradeloop strategy status`` and the dashboard's Pipeline view show of one
+    pipeline."""
 
     pipeline: str | None  # None: no pipeline has instances yet
     known: list[str]  # every pipeline with instances, the most recent first
     instances: list[InstanceStatus]
     transitions: list[dict[str, Any]]
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    reached: dict[str, int] = field(default_factory=dict)  # ever in each stage: the funnel
+
+    def now(self) -> datetime:
+        """The pipeline's present: the wall clock for the live one, a rehearsal's last
+        judgement (simulated time) otherwise."""
+        if self.pipeline == LIVE or not self.instances:
+            return datetime.now(UTC).replace(tzinfo=None)
+        judged = [i.judged_at for i in self.instances if i.judged_at is not None]
+        return max(judged) if judged else max(i.stage_since for i in self.instances)
+
+
+def read_pipeline(store: StoreHandle, pipeline: str | None = None,
+                  transitions: int | None = 20, allocations: bool = False) -> PipelineStatus:
+    """The live pipeline (or ``pipeline``; else the most recent rehearsal)."""
+    known = pipelines(store.engine)
+    if pipeline is not None and pipeline not in known:
+        raise ConfigError(f"no graduation pipeline named {pipeline!r}; stored: "
+                          f"{', '.join(known) or 'none'}")
+    name = pipeline or (LIVE if LIVE in known else (known[0] if known else None))
+    if name is None:
+        return PipelineStatus(None, known, [], [])
+    records = GraduationRecords(store.engine, name)
+    instances, moves = records.status(), records.transitions()
+    ever: dict[str, set[str]] = {s.value: set() for s in Stage}
+    for i in instances:
+        ever[Stage.CANDIDATE.value].add(i.instance)
+        ever[i.stage].add(i.instance)
+    for t in moves:
+        ever[t["to"]].add(t["instance"])
+    shown = moves if transitions is None else moves[len(moves) - transitions:] \
+        if transitions else []
+    return PipelineStatus(name, known, instances, shown,
+                          records.allocations() if allocations else [],
+                          {k: len(v) for k, v in ever.items()})
 
 
 def pipeline_status(settings: Settings, pipeline: str | None = None,
                     transitions: int | None = 20) -> PipelineStatus:
-    """The live pipeline (or ``pipeline``; else the most recent rehearsal) from the store."""
+    """:func:`read_pipeline` on a store opened for the call (the CLI)."""
     store = open_store(settings)
     try:
-        known = pipelines(store.engine)
-        name = pipeline or (LIVE if LIVE in known else (known[0] if known else None))
-        if pipeline is not None and pipeline not in known:
-            raise ConfigError(f"no graduation pipeline named {pipeline!r}; stored: "
-                              f"{', '.join(known) or 'none'}")
-        if name is None:
-            return PipelineStatus(None, known, [], [])
-        records = GraduationRecords(store.engine, name)
-        return PipelineStatus(name, known, records.status(), records.transitions(transitions))
+        return read_pipeline(store, pipeline, transitions)
     finally:
         store.close()

@@ -31,6 +31,8 @@ class Instance:
     paper_end_ms: int | None = None  # left paper
     reviewed_ms: int | None = None  # entered under_review
     backtested_ms: int | None = None  # its last backtest
+    verdict: criteria.Verdict | None = None  # the last judgement, moved or not
+    judged_ms: int | None = None
 
 
 class Pipeline:
@@ -73,6 +75,7 @@ class Pipeline:
             inst, w = self.instances[k], windows[k]
             inst.backtested_ms = at_ms
             v = criteria.backtest(w, self.cfg.backtest, self.backtests)
+            inst.verdict, inst.judged_ms = v, at_ms
             if inst.stage is Stage.CANDIDATE:
                 out.append(self._move(inst, Stage.BACKTESTED, at_ms, v.reason, v.checks))
             if v.after is Stage.PAPER:
@@ -114,6 +117,7 @@ class Pipeline:
                 v = criteria.under_review(rolling, stage_window, c.review)
             else:
                 continue
+            inst.verdict, inst.judged_ms = v, at_ms
             if v.after is not None:
                 out.append(self._move(inst, v.after, at_ms, v.reason, v.checks))
         return out

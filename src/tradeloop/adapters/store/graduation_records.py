@@ -47,6 +47,8 @@ class InstanceStatus:
     stage: str
     stage_since: datetime
     fraction: float | None  # the last allocation
+    judged_at: datetime | None
+    verdict: dict[str, Any] | None  # the last judgement: reason and criteria
 
 
 class GraduationRecords:
@@ -64,7 +66,12 @@ class GraduationRecords:
                 StrategyInstanceRow.pipeline == self.pipeline)).scalars())
             for inst in instances:
                 c = inst.candidate
-                values = {"stage": inst.stage.value, "stage_since": ts(inst.since_ms)}
+                values: dict[str, Any] = {"stage": inst.stage.value,
+                                          "stage_since": ts(inst.since_ms)}
+                if inst.verdict is not None and inst.judged_ms is not None:
+                    v = inst.verdict
+                    values.update(judged_at=ts(inst.judged_ms), verdict=_json({
+                        "reason": v.reason, "criteria": {c.name: c.as_dict() for c in v.checks}}))
                 if inst.key in known:
                     conn.execute(update(StrategyInstanceRow).where(
                         StrategyInstanceRow.pipeline == self.pipeline,
@@ -99,7 +106,8 @@ class GraduationRecords:
                 StrategyInstanceRow.id)).all()
         return [InstanceStatus(r.instance, r.strategy, r.symbol, r.timeframe,
                                json.loads(r.params), r.source, r.stage, r.stage_since,
-                               fractions.get(r.instance)) for r in rows]
+                               fractions.get(r.instance), r.judged_at,
+                               json.loads(r.verdict) if r.verdict else None) for r in rows]
 
     def transitions(self, limit: int | None = None) -> list[dict[str, Any]]:
         q = select(StrategyTransitionRow).where(

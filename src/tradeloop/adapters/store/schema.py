@@ -428,6 +428,8 @@ class StrategyInstanceRow(Base):
     stage: Mapped[str] = mapped_column(String(16))
     stage_since: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    judged_at: Mapped[datetime | None] = mapped_column()  # its last judgement ...
+    verdict: Mapped[str | None] = mapped_column(Text)  # ... JSON: reason and criteria
 
 
 class StrategyTransitionRow(Base):

@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(16), nullable=False),
         sa.Column("stage_since", sa.DateTime(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("judged_at", sa.DateTime(), nullable=True),
+        sa.Column("verdict", sa.Text(), nullable=True),
         sa.UniqueConstraint("pipeline", "instance",
                             name="uq_strategy_instances_pipeline_instance"),
     )
