@@ -16,6 +16,7 @@ import os
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -31,6 +32,7 @@ from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.timestamps import ms_of, ts
+from tradeloop.monitoring.svg_charts import Line, Panel, svg_chart
 from tradeloop.settings import Settings, load_settings
 from tradeloop.strategies.catalog import STRATEGIES, spec_of
 from tradeloop.strategies.imported import choices
@@ -42,6 +44,7 @@ WINDOWS = {"1 hour": 1.0, "6 hours": 6.0, "24 hours": 24.0, "7 days": 168.0,
 MAX_CANDLES = 500
 MODE_COLOURS = {"TRADING": "#1a9850", "LEARNING": "#f39c12"}
 CHART_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
 @st.cache_resource(show_spinner=False)
@@ -176,27 +179,25 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
         empty_state()
         return
     eq = dd.equity(engine, dep.id, b.view.since, b.view.now)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                        vertical_spacing=0.05)
-    fig.add_trace(go.Scatter(x=eq["time"], y=eq["equity"], name="equity",
-                             line={"color": "#2c7fb8"}), row=1, col=1)
-    fig.add_trace(go.Scatter(x=eq["time"], y=-eq["drawdown_percent"], name="drawdown %",
-                             fill="tozeroy", line={"color": "#d73027"}), row=2, col=1)
-    fig.add_hline(y=-settings.risk.max_drawdown_percent, line_dash="dot", row=2, col=1,
-                  annotation_text="max drawdown")
-    fig.update_layout(title="Portfolio value and drawdown", height=420, margin=CHART_MARGIN,
-                      showlegend=False)
-    st.plotly_chart(fig, key="chart_equity")
-    conf = go.Figure()
-    for s in b.view.data["symbols"]:
-        frame = dd.confidence(engine, s, b.view.since, b.view.now, max_points=800)
-        conf.add_trace(go.Scatter(x=frame["time"], y=frame["confidence"], name=s,
-                                  mode="lines"))
-    conf_cfg = settings.continuous_learning.confidence
-    conf.add_hline(y=conf_cfg.trading_threshold, line_dash="dash", annotation_text="threshold")
-    conf.update_layout(title="Confidence by symbol", height=320, margin=CHART_MARGIN,
-                       yaxis={"tickformat": ".0%"})
-    st.plotly_chart(conf, key="chart_confidence_all")
+    confs = {s: dd.confidence(engine, s, b.view.since, b.view.now, max_points=800)
+             for s in b.view.data["symbols"]}
+    threshold = settings.continuous_learning.confidence.trading_threshold
+    if st.toggle("Interactive charts", key="interactive",
+                 help="plotly charts (zoom, hover); the light ones load faster"):
+        overview_plotly(settings, eq, confs, threshold)
+    else:
+        times = np.asarray([ms_of(t) for t in eq["time"]], dtype=np.int64)
+        st.markdown(svg_chart("Portfolio value and drawdown", [
+            Panel([Line("equity", times, eq["equity"].to_numpy(float))], 260, "money"),
+            Panel([Line("drawdown %", times, -eq["drawdown_percent"].to_numpy(float),
+                        "#d73027", fill=True)], 130, "points",
+                  [(-settings.risk.max_drawdown_percent, "max drawdown")])]),
+            unsafe_allow_html=True)
+        lines = [Line(s, np.asarray([ms_of(t) for t in f["time"]], dtype=np.int64),
+                      f["confidence"].to_numpy(float), PALETTE[i % len(PALETTE)])
+                 for i, (s, f) in enumerate(confs.items())]
+        st.markdown(svg_chart("Confidence by symbol", [
+            Panel(lines, 240, "percent", [(threshold, "threshold")])]), unsafe_allow_html=True)
     st.subheader("Symbols")
     rows = [{"symbol": s, "mode": d["mode"] + (" · paused" if s in b.paused else ""),
              "time in mode": fmt_duration(d["time_in_mode_seconds"]),
@@ -212,6 +213,30 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
         st.caption("No active alerts.")
     else:
         st.dataframe(alerts, hide_index=True, key="alerts_table")
+
+
+def overview_plotly(settings: Settings, eq: pd.DataFrame, confs: dict[str, pd.DataFrame],
+                    threshold: float) -> None:
+    """The Overview's charts in plotly (the interactive choice)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.05)
+    fig.add_trace(go.Scatter(x=eq["time"], y=eq["equity"], name="equity",
+                             line={"color": "#2c7fb8"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=eq["time"], y=-eq["drawdown_percent"], name="drawdown %",
+                             fill="tozeroy", line={"color": "#d73027"}), row=2, col=1)
+    fig.add_hline(y=-settings.risk.max_drawdown_percent, line_dash="dot", row=2, col=1,
+                  annotation_text="max drawdown")
+    fig.update_layout(title="Portfolio value and drawdown", height=420, margin=CHART_MARGIN,
+                      showlegend=False)
+    st.plotly_chart(fig, key="chart_equity")
+    conf = go.Figure()
+    for s, frame in confs.items():
+        conf.add_trace(go.Scatter(x=frame["time"], y=frame["confidence"], name=s,
+                                  mode="lines"))
+    conf.add_hline(y=threshold, line_dash="dash", annotation_text="threshold")
+    conf.update_layout(title="Confidence by symbol", height=320, margin=CHART_MARGIN,
+                       yaxis={"tickformat": ".0%"})
+    st.plotly_chart(conf, key="chart_confidence_all")
 
 
 def mode_badge(mode: str, seconds: float, paused: bool) -> str:

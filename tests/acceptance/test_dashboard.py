@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,16 @@ def charts(app: AppTest) -> dict[str, dict[str, Any]]:
     return out
 
 
+def svg_charts(app: AppTest) -> dict[str, str]:
+    """The light SVG charts on the page, by their title."""
+    out = {}
+    for el in app.markdown:
+        found = re.search(r'data-testid="svg-chart" data-title="([^"]+)"', el.value)
+        if found:
+            out[found.group(1)] = el.value
+    return out
+
+
 def values(trace: dict[str, Any], axis: str) -> list[Any]:
     """A trace's x or y values (plotly ships numeric arrays as base64 typed arrays)."""
     raw = trace.get(axis, [])
@@ -126,6 +137,19 @@ def test_overview_shows_the_deployment(replayed: ReplayDb,
     pnl = res.engine.broker.equity() - replayed.settings.trading.initial_balance
     assert m["P&L"] == f"${pnl:,.2f}".replace("$-", "$-")
     assert m["Health score"].endswith("/100") and m["Error rate (1 h)"] == "0.00%"
+    # the first view draws light SVG charts (no chart library in the browser) ...
+    light = svg_charts(app)
+    assert set(light) == {"Portfolio value and drawdown", "Confidence by symbol"}
+    (eq_line, dd_line) = re.findall(r'<polyline data-name="([^"]+)" data-points="(\d+)" '
+                                    r'data-last="([^"]+)"', light["Portfolio value and drawdown"])
+    assert eq_line[0] == "equity" and int(eq_line[1]) > 100
+    assert float(eq_line[2]) == pytest.approx(res.engine.broker.equity(), rel=1e-5)
+    assert dd_line[0] == "drawdown %"
+    assert re.findall(r'data-name="([^"]+)"', light["Confidence by symbol"]) == \
+        ["BTC/USDT", "ETH/USDT"]
+    # ... and the same data in plotly on request
+    app.toggle(key="interactive").set_value(True).run()
+    assert not app.exception, app.exception
     figs = charts(app)
     equity = figs["Portfolio value and drawdown"]["data"][0]
     assert len(values(equity, "x")) > 100

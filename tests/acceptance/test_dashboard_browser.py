@@ -7,26 +7,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support.browser import ROOT, chromium, dashboard_server, texts, wait_for_charts
+from tests.support.browser import (
+    ROOT,
+    chromium,
+    click_text,
+    dashboard_server,
+    texts,
+    wait_for_charts,
+)
 from tests.support.replay_db import build
 from tradeloop.adapters.store.runtime_state import RuntimeState
 from tradeloop.app import open_store
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def click_text(web: WebDriver, css: str, text: str) -> None:
-    """Click the first element matching ``css`` whose text is ``text`` (once it exists)."""
-    WebDriverWait(web, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda w: w.execute_script(
-            "const e = [...document.querySelectorAll(arguments[0])]"
-            ".find(e => (e.innerText ?? e.textContent ?? '').trim() === arguments[1]);"
-            "if (e) { e.click(); return true; } return false;", css, text))
 
 
 @pytest.mark.slow
@@ -43,8 +39,9 @@ def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_pat
                       "Active alerts"):
             assert label in labels
         assert "completed" in texts(web, "[data-testid='stMetricValue']")
-        titles = texts(web, ".js-plotly-plot .gtitle")
+        titles = texts(web, "figure[data-testid='svg-chart'] figcaption")
         assert "Portfolio value and drawdown" in titles and "Confidence by symbol" in titles
+        assert not web.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")  # light first view
         web.save_screenshot(str(ARTIFACTS / "dashboard_desktop.png"))
 
         web.set_window_size(390, 844)  # phone

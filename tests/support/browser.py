@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -92,7 +93,9 @@ def chromium(browser: str, driver: str, width: int = 1366, height: int = 900
 
 DRAWN = """
 const plots = [...document.querySelectorAll('.js-plotly-plot')];
-const drawn = plots.filter(p => p.querySelector('.scatterlayer .trace')).length;
+const svgs = [...document.querySelectorAll("figure[data-testid='svg-chart']")];
+const drawn = plots.filter(p => p.querySelector('.scatterlayer .trace')).length
+  + svgs.filter(f => f.querySelector('polyline')).length;
 const status = document.querySelector("[data-testid='stStatusWidget']");
 const running = status !== null && status.innerText.includes('Running');
 return running ? -1 : drawn;
@@ -100,7 +103,8 @@ return running ? -1 : drawn;
 
 
 def charts_drawn(web: WebDriver, n: int) -> bool:
-    """At least ``n`` plotly charts have drawn their traces, and the script has finished."""
+    """At least ``n`` charts (plotly, or the first view's light SVG) have drawn their
+    traces, and the script has finished."""
     return int(web.execute_script(DRAWN)) >= n
 
 
@@ -117,3 +121,12 @@ def wait_for_charts(web: WebDriver, n: int, timeout: float = 60.0) -> float:
     started = time.perf_counter()
     WebDriverWait(web, timeout, poll_frequency=0.05).until(lambda w: charts_drawn(w, n))
     return time.perf_counter() - started
+
+
+def click_text(web: WebDriver, css: str, text: str, timeout: float = 30.0) -> None:
+    """Click the first element matching ``css`` whose text is ``text`` (once it exists)."""
+    WebDriverWait(web, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda w: w.execute_script(
+            "const e = [...document.querySelectorAll(arguments[0])]"
+            ".find(e => (e.innerText ?? e.textContent ?? '').trim() === arguments[1]);"
+            "if (e) { e.click(); return true; } return false;", css, text))
