@@ -31,6 +31,9 @@ timeframes:
     - {interval: 5m, weight: 0.20}
     - {interval: 15m, weight: 0.30}
     - {interval: 1h, weight: 0.40}
+graduation:
+  timeframes: [15m, 1h]
+  backtest: {lookback_days: 21, min_trades: 10}
 YAML
   cfg=(--config "$demo/config.yaml")
   tl="$tl ${cfg[*]}"
@@ -55,4 +58,11 @@ case $code in
   *) echo "phase 1 failed to run (exit $code)"; exit $code;;
 esac
 $py monitor_production.py "${cfg[@]}" --report --hours 24
+echo "== seed 000, strategy graduation rehearsed on the stored history (simulated time)"
+if [ ${#cfg[@]} -eq 0 ]; then
+  $tl graduation --replay --from 2025-07-01 --to 2026-01-01
+else  # the synthetic market's 60 days from 2024-01-01
+  $tl graduation --replay --from 2024-02-01 --to 2024-03-01
+fi
+$tl strategy status --transitions 10
 echo "== demo done in $((SECONDS - started)) s"

@@ -95,6 +95,9 @@ def test_a_planted_edge_graduates_and_gets_the_largest_allocation(
                     (Stage.PAPER, Stage.LIVE_CANDIDATE), (Stage.LIVE_CANDIDATE, Stage.LIVE)]
     finals = r.final_allocations()
     assert finals[planted] == max(finals.values()) > 0
+    weaker = next(c.key for c in r.candidates
+                  if c.strategy == "ma_cross" and c.symbol == "YY/USDT")
+    assert weaker in r.reached(Stage.LIVE) and 0 < finals[weaker] < finals[planted]
     # nothing on the random walk reaches paper, and no mean-reversion rule either
     for c in r.candidates:
         if c.symbol == "ZZ/USDT" or c.strategy != "ma_cross":
