@@ -33,6 +33,9 @@ def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_pat
             chromium(*chromium_paths) as web:
         web.get(url)
         wait_for_charts(web, 2)
+        # the page streams in: wait for the metrics too (the light charts can be first)
+        WebDriverWait(web, 30).until(
+            lambda w: "Phase" in texts(w, "[data-testid='stMetricLabel']"))
         assert "tradeloop" in texts(web, "h1")
         labels = texts(web, "[data-testid='stMetricLabel']")
         for label in ("Phase", "Status", "Health score", "Portfolio value", "P&L",

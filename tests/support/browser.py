@@ -97,7 +97,9 @@ const svgs = [...document.querySelectorAll("figure[data-testid='svg-chart']")];
 const drawn = plots.filter(p => p.querySelector('.scatterlayer .trace')).length
   + svgs.filter(f => f.querySelector('polyline')).length;
 const status = document.querySelector("[data-testid='stStatusWidget']");
-const running = status !== null && status.innerText.includes('Running');
+// still streaming in: the status says so, or placeholders (skeletons) stand for elements
+const running = (status !== null && status.innerText.includes('Running'))
+  || document.querySelector("[data-testid='stSkeleton']") !== null;
 return running ? -1 : drawn;
 """
 
