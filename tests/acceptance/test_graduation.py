@@ -171,6 +171,21 @@ def test_on_a_random_walk_nothing_reaches_live(tmp_path: Path) -> None:
     assert r.account()["total_return"] == 0.0
 
 
+def test_optimised_variants_join_as_candidates_and_their_trials_count(tmp_path: Path) -> None:
+    settings = project(tmp_path, {"XX/USDT": market(3, 0.002)})
+    data = settings.model_dump()
+    data["graduation"].update(strategies=["ma_cross"], optimise_trials=8, optimise_days=200)
+    settings = settings.rebuilt(data)
+    r = run(settings)
+    assert len(r.studies) == 3  # at the start, after 200 and after 400 days
+    variants = [c for c in r.candidates if c.source != "catalogue"]
+    assert variants and all(c.source in r.studies for c in variants)
+    assert len({c.key for c in r.candidates}) == len(r.candidates)  # de-duplicated
+    # every trial of every study counts as a backtest judged, beside the pipeline's own
+    assert r.backtests >= 3 * 8 + len(r.candidates)
+    assert all(c.key in r.stages for c in variants)
+
+
 def test_the_cli_rehearses_and_shows_the_status(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     settings = project(tmp_path, {"XX/USDT": market(3, 0.002)})

@@ -36,7 +36,7 @@ from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.timestamps import ts
 from tradeloop.lifecycle.allocation import Allocation
-from tradeloop.lifecycle.catalogue import Candidate, catalogue
+from tradeloop.lifecycle.catalogue import Candidate, candidate, catalogue
 from tradeloop.lifecycle.pipeline import Pipeline
 from tradeloop.lifecycle.record import DAY_MS, TrackRecord, TradeMark, Window
 from tradeloop.lifecycle.stages import Stage, Transition
@@ -94,6 +94,7 @@ class Rehearsal:
     backtests: int = 0
     seconds: float = 0.0
     report_path: Path | None = None
+    studies: list[str] = field(default_factory=list)  # the optimisation studies it ran
 
     def final_allocations(self) -> dict[str, float]:
         if not self.allocations:
@@ -164,6 +165,8 @@ def rehearse(settings: Settings, store: StoreHandle, start_ms: int, end_ms: int,
     db = GraduationRecords(store.engine, name) if write else None
     discovery = int(g.discovery_hours * HOUR_MS)
     last_discovery: int | None = None
+    optimise_every = int(g.optimise_days * DAY_MS)
+    last_optimised: int | None = None
     equity = settings.trading.initial_balance
     weights: dict[str, float] = {}
     times = list(range(start_ms, end_ms, step))
@@ -171,6 +174,16 @@ def rehearse(settings: Settings, store: StoreHandle, start_ms: int, end_ms: int,
         if progress is not None:
             progress(f"review {ts(t):%Y-%m-%d %H:%M}", n, len(times))
         moved: list[Transition] = []
+        if g.optimise_trials and (last_optimised is None or t - last_optimised >= optimise_every):
+            found, trials, studies = variants(
+                settings, [c for c in cands if c.key in records], t - lookback, t, name)
+            pipe.tried(trials)  # the studies' trials count for the deflated Sharpe
+            out.studies += studies
+            for c in found:
+                if pipe.add(c, t) is not None:  # new strategy + parameters: a candidate
+                    records[c.key] = track_record(settings, store, c, origin, end_ms)
+                    out.candidates.append(c)
+            last_optimised = t
         if last_discovery is None or (discovery and t - last_discovery >= discovery):
             untested = pipe.untested(t)
             moved += pipe.backtest(t, {i.key: records[i.key].window(t - lookback, t)
@@ -201,6 +214,33 @@ def rehearse(settings: Settings, store: StoreHandle, start_ms: int, end_ms: int,
     return out
 
 
+def variants(settings: Settings, base: list[Candidate], start_ms: int, end_ms: int,
+             pipeline: str) -> tuple[list[Candidate], int, list[str]]:
+    """One optuna study (``graduation.optimise_trials``) per rule strategy x symbol x
+    timeframe of the catalogue on ``[start, end)``; its best trial is a candidate (the
+    pipeline de-duplicates it against what it holds). Returns the candidates, the trials
+    run and the studies' names."""
+    from tradeloop.app.optimisation import StudySpec, run_study
+
+    g = settings.graduation
+    folds = max(1, min(4, int((end_ms - start_ms) // DAY_MS) // 4 - 1))
+    found: list[Candidate] = []
+    trials, names = 0, []
+    combos = dict.fromkeys((c.strategy, c.symbol, c.timeframe) for c in base
+                           if c.source == "catalogue" and spec_of(c.strategy).schema.params
+                           and not spec_of(c.strategy).needs_models)
+    for strategy, symbol, tf in combos:
+        spec = StudySpec(strategy, symbol, tf, start_ms, end_ms, "sharpe", "tpe",
+                         min_trades=g.backtest.min_trades, folds=folds)
+        study = run_study(settings, spec, g.optimise_trials, name=(
+            f"{pipeline}-{strategy}-{symbol.replace('/', '')}-{tf}-{ts(end_ms):%Y%m%d%H%M}"))
+        trials += study.trials
+        names.append(study.name)
+        if study.best_number is not None:
+            found.append(candidate(strategy, symbol, tf, study.best_params, source=study.name))
+    return found, trials, names
+
+
 def _day_return(record: TrackRecord, day_ms: int) -> float:
     i = (day_ms - record.origin_ms) // DAY_MS
     return float(record.returns[i]) if 0 <= i < len(record.returns) else 0.0
@@ -219,7 +259,7 @@ def report(r: Rehearsal) -> dict[str, Any]:
     return {
         "pipeline": r.pipeline, "from": ts(r.start_ms).isoformat(),
         "to": ts(r.end_ms).isoformat(), "seconds": round(r.seconds, 2),
-        "backtests_judged": r.backtests,
+        "backtests_judged": r.backtests, "studies": r.studies,
         "stages": {s.value: sum(1 for v in r.stages.values() if v == s.value) for s in Stage},
         "reached": {s.value: len(r.reached(s)) for s in Stage},
         "account": r.account(),

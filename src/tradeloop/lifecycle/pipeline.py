@@ -82,6 +82,11 @@ class Pipeline:
                 out.append(self._move(inst, Stage.PAPER, at_ms, v.reason, v.checks))
         return out
 
+    def tried(self, trials: int) -> None:
+        """``trials`` backtests judged outside the pipeline's own (an optimisation study's
+        trials, of which the pipeline then sees only the best)."""
+        self.backtests += trials
+
     def untested(self, at_ms: int) -> list[Instance]:
         """Candidates never backtested, and rejected ones whose last backtest is at least
         ``retest_days`` old (each new backtest counts as one more trial)."""

@@ -474,6 +474,10 @@ class GraduationSettings(_Section):
     start_delay_seconds: Annotated[float, Field(ge=0)] = 60.0  # after Wipe Data
     discovery_hours: Annotated[float, Field(ge=0)] = 24.0  # re-test on new data; 0 = off
     cash_reserve_percent: Annotated[float, Field(ge=0, lt=100)] = 20.0
+    # optimised variants: an optuna study per rule strategy x symbol x timeframe on the
+    # latest lookback every optimise_days; each trial counts as a backtest judged. 0 = off
+    optimise_trials: Annotated[int, Field(ge=0, le=10_000)] = 0
+    optimise_days: Annotated[float, Field(gt=0)] = 30.0
     backtest: BacktestStageSettings = BacktestStageSettings()
     paper: PaperStageSettings = PaperStageSettings()
     live_candidate: LiveCandidateStageSettings = LiveCandidateStageSettings()
