@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.gate import Transition
 from tradeloop.domain.signals import CLASS_NAMES, Prediction
@@ -210,6 +211,8 @@ class MemoryStore:
     """Every row the engine records, kept in lists."""
 
     mode: str = "replay"
+    instance: str = "main"
+    views: dict[str, MemoryStore] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     confidences: list[dict[str, Any]] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
@@ -221,6 +224,10 @@ class MemoryStore:
     drifts: list[tuple[str, str, float, bool]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     flushes: int = 0
+
+    def for_instance(self, instance: str) -> MemoryStore:
+        """Another instance's rows, kept in their own lists (``views``)."""
+        return self.views.setdefault(instance, MemoryStore(self.mode, instance))
 
     def prediction(self, now_ms: int, symbol: str, timeframe: str, candle_time: int,
                    direction: str, probs: tuple[float, float, float], confidence: float,
@@ -352,3 +359,28 @@ _registry: ModelRecorder = MemoryRegistry()
 _notifier: Notifier = MemoryNotifier()
 _learning: Learning = RecordingLearning()
 _hooks: FeedHooks = RecordingFeedHooks()
+
+
+class ScriptedStrategy:
+    """A rule strategy that buys on the closes of its timeframe at the given candle open
+    times and sells at others (the Strategy port)."""
+
+    history = 1
+    needs_models = False
+
+    def __init__(self, buys: set[int], sells: set[int] | None = None, name: str = "scripted"
+                 ) -> None:
+        self.buys, self.sells, self.name = buys, sells or set(), name
+        self.preloaded: list[SeriesKey] = []
+
+    def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
+        self.preloaded.append(key)
+
+    def decide(self, ctx: Context) -> Decision | None:
+        if not ctx.finest or ctx.held:
+            return None
+        if not ctx.holding and ctx.open_time in self.buys:
+            return Decision("buy", "scripted entry")
+        if ctx.holding and ctx.open_time in self.sells:
+            return Decision("sell", "scripted exit")
+        return None

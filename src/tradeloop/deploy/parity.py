@@ -28,10 +28,16 @@ class RecordingStore:
 
     mode = "parity"
 
-    def __init__(self) -> None:
+    def __init__(self, instance: str = "main") -> None:
+        self.instance = instance
         self.predictions: list[RecordedPrediction] = []
         self.orders: list[RecordedOrder] = []
         self.transitions: list[RecordedTransition] = []
+        self.views: dict[str, RecordingStore] = {}
+
+    def for_instance(self, instance: str) -> RecordingStore:
+        """Another strategy instance's decisions, kept apart from the compared ones."""
+        return self.views.setdefault(instance, RecordingStore(instance))
 
     def prediction(self, now_ms: int, symbol: str, timeframe: str, candle_time: int,
                    direction: str, probs: tuple[float, float, float], confidence: float,

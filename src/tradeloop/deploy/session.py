@@ -305,7 +305,7 @@ class DeploymentSession:
             result.stopped_by = outcome.stopped_by
             if outcome.stopped_by == HALT:
                 result.stopped_by = "rollback"
-                result.rollback_reason = f"automatic: {engine.risk.halted_reason}"
+                result.rollback_reason = f"automatic: {engine.halted_reason}"
             result.status = {"duration": "completed", "rollback": "rolled_back"}.get(
                 result.stopped_by, "stopped")
         except KeyboardInterrupt:

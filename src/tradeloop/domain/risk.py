@@ -112,3 +112,59 @@ class RiskManager:
         self.entries_today += 1
         return EntryDecision(True, "approved", quantity, price * (1.0 - lim.stop_loss),
                              price * (1.0 + lim.take_profit))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLimits:
+    """Account-wide limits over every strategy instance trading the account's capital."""
+
+    max_drawdown: float  # fraction of the account's peak equity: halts every instance
+    daily_loss_limit: float  # fraction of the day's starting equity: no new entries today
+    max_symbol_exposure: float  # fraction of account equity held in one symbol, all instances
+
+
+class AccountRisk:
+    """The account's rules across strategy instances: the drawdown halt and the daily loss
+    limit on the summed equity, and the cap on what all instances together hold of a
+    symbol. Per-instance rules (one position per symbol, sizing, loss streaks) stay with
+    each instance's :class:`RiskManager`."""
+
+    def __init__(self, limits: AccountLimits, initial_equity: float) -> None:
+        self.limits = limits
+        self.reset(initial_equity)
+
+    def reset(self, initial_equity: float) -> None:
+        self.peak_equity = initial_equity
+        self.day_start_equity = initial_equity
+        self.day = -1
+        self.halted_reason: str | None = None
+
+    def on_equity(self, now_ms: int, equity: float) -> str | None:
+        """Update the account's peak/day; returns the halt reason when it is breached now."""
+        day = now_ms // DAY_MS
+        if day != self.day:
+            self.day, self.day_start_equity = day, equity
+        self.peak_equity = max(self.peak_equity, equity)
+        drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
+        if self.halted_reason is None and drawdown >= self.limits.max_drawdown:
+            self.halted_reason = (f"account max drawdown {drawdown:.2%} >= "
+                                  f"{self.limits.max_drawdown:.2%} limit: trading halted")
+            return self.halted_reason
+        return None
+
+    def check_entry(self, symbol: str, notional: float, held: float, equity: float
+                    ) -> str | None:
+        """Why a new position of ``notional`` in ``symbol`` (``held`` already held there by
+        all instances) is refused account-wide, or None."""
+        lim = self.limits
+        if self.halted_reason:
+            return self.halted_reason
+        day_loss = 1.0 - equity / self.day_start_equity if self.day_start_equity > 0 else 0.0
+        if day_loss >= lim.daily_loss_limit:
+            return (f"account daily loss {day_loss:.2%} >= {lim.daily_loss_limit:.2%} limit: "
+                    f"no new entries today")
+        cap = lim.max_symbol_exposure * equity
+        if held + notional > cap * (1 + 1e-9):
+            return (f"{symbol} exposure across instances would be {held + notional:.2f} "
+                    f"> {lim.max_symbol_exposure:.0%} of account equity ({cap:.2f})")
+        return None

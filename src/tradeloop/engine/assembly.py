@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tradeloop.domain.gate import Gate
 from tradeloop.domain.horizon import label_plan
-from tradeloop.domain.risk import RiskLimits, RiskManager
+from tradeloop.domain.risk import AccountLimits, AccountRisk, RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.engine.candle_book import CandleBook
@@ -39,6 +39,14 @@ def risk_limits(settings: Settings, strategy: str | None = None) -> RiskLimits:
         max_consecutive_losses=r.max_consecutive_losses,
         loss_pause_ms=int(r.loss_pause_minutes * 60_000), blacklist=frozenset(r.blacklist),
         blocked_hours=frozenset(r.blocked_hours), max_daily_trades=r.max_daily_trades)
+
+
+def account_limits(settings: Settings) -> AccountLimits:
+    """The account's limits across strategy instances (the per-symbol cap never below what
+    one position may be, so that a single instance trades as its own limits say)."""
+    r = settings.risk
+    return AccountLimits(r.max_drawdown_percent / 100, r.daily_loss_limit,
+                         max(r.max_symbol_exposure_percent, r.max_position_size_percent))
 
 
 def engine_window(settings: Settings) -> int:
@@ -83,7 +91,8 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
         RiskManager(risk_limits(settings, strategy), broker.equity()), gate,
         Aggregator(weights, settings.trading.stale_after_bars,
                    Timeframe.parse(settings.model.horizon).ms), store, notifier=notifier,
-        strategy=strategy_for(settings, strategy or settings.trading.strategy))
+        strategy=strategy_for(settings, strategy or settings.trading.strategy),
+        account=AccountRisk(account_limits(settings), broker.equity()))
     rt = settings.continuous_learning.retraining
     learning = LearningController(
         symbols=symbols, timeframes=tfs, weights=weights, exchange=settings.exchange.name,

@@ -14,14 +14,15 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
-from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.errors import EngineError, TradeloopError
 from tradeloop.domain.gate import Gate, Mode, Transition
-from tradeloop.domain.risk import RiskLimits, RiskManager
+from tradeloop.domain.risk import AccountLimits, AccountRisk, RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator, TimeframeSignal
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.trading import (
@@ -32,6 +33,7 @@ from tradeloop.domain.trading import (
     client_order_id,
 )
 from tradeloop.engine.candle_book import CandleBook
+from tradeloop.engine.desks import MAIN, Desk
 from tradeloop.ports import Broker, Learning, Notifier, Predictor, Store, Strategy
 from tradeloop.strategies.ml import MlStrategy
 
@@ -73,28 +75,81 @@ class Engine:
     """Turns candle closes into predictions, mode changes and risk-checked orders.
 
     It is the sink its market data fills (:meth:`preload`, :meth:`append`): the candle book,
-    the predictor's and the strategy's precomputed inputs. Without a predictor (a rule
-    strategy's backtest) nothing is predicted."""
+    the predictor's and the strategies' precomputed inputs. Without a predictor (a rule
+    strategy's backtest) nothing is predicted.
+
+    It trades one or more strategy instances (:class:`Desk`): the main desk (``broker``,
+    ``risk``, ``strategy``) and those added with :meth:`add_desk`. Each desk's entries pass
+    its own risk limits and then the account's (``account``: drawdown halt, daily loss,
+    exposure per symbol across desks)."""
 
     def __init__(self, cfg: EngineConfig, book: CandleBook, predictor: Predictor | None,
                  broker: Broker, risk: RiskManager, gate: Gate, aggregator: Aggregator,
                  store: Store, learning: Learning | None = None,
-                 notifier: Notifier | None = None, strategy: Strategy | None = None) -> None:
-        self.cfg, self.book, self.predictor, self.broker = cfg, book, predictor, broker
-        self.risk, self.gate, self.aggregator, self.store = risk, gate, aggregator, store
+                 notifier: Notifier | None = None, strategy: Strategy | None = None,
+                 account: AccountRisk | None = None) -> None:
+        self.cfg, self.book, self.predictor = cfg, book, predictor
+        self.gate, self.aggregator, self.store = gate, aggregator, store
         self.learning = learning
         self.notifier = notifier
-        self.strategy: Strategy = strategy or MlStrategy()
+        self.main = Desk(MAIN, strategy or MlStrategy(), broker, risk, store)
+        self.desks: list[Desk] = [self.main]
+        self.account = account or AccountRisk(
+            AccountLimits(risk.limits.max_drawdown, risk.limits.daily_loss_limit, 1.0),
+            broker.equity())
         self.stats = EngineStats()
         self.trades: deque[tuple[ClosedTrade, float]] = deque(maxlen=cfg.history_limit)
         self.equity_curve: deque[tuple[int, float]] = deque(maxlen=cfg.history_limit)
         self._seq = 0
-        self._last_refusal: dict[str, str] = {}
         self._finest = {s: min(Timeframe.parse(t) for t in cfg.timeframes).name
                         for s in cfg.symbols}
         self._tf_ms = {t: Timeframe.parse(t).ms for t in cfg.timeframes}
         self._version: dict[str, str] = {}
         self._failing: set[str] = set()
+
+    # the main desk's parts
+    @property
+    def broker(self) -> Broker:
+        return self.main.broker
+
+    @property
+    def risk(self) -> RiskManager:
+        return self.main.risk
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.main.strategy
+
+    @property
+    def halted_reason(self) -> str | None:
+        """Why trading is halted (the main desk's or the account's drawdown), or None."""
+        return self.main.risk.halted_reason or self.account.halted_reason
+
+    def account_equity(self) -> float:
+        return sum(d.broker.equity() for d in self.desks if d.account)
+
+    # -- the desks --------------------------------------------------------------------------
+    def add_desk(self, desk: Desk) -> None:
+        """Start trading another strategy instance (its indicators are precomputed on the
+        book's series it trades)."""
+        if any(d.instance == desk.instance for d in self.desks):
+            raise EngineError(f"strategy instance {desk.instance} is already trading")
+        for key in self.book.series():
+            if desk.trades(key.symbol):
+                desk.strategy.preload(key, self.book.all(key))
+        self.desks.append(desk)
+
+    def desk(self, instance: str) -> Desk | None:
+        return next((d for d in self.desks if d.instance == instance), None)
+
+    def remove_desk(self, instance: str, now_ms: int, reason: str) -> Desk:
+        """Stop an instance: what it holds is sold at the last price (its trades recorded)."""
+        desk = self.desk(instance)
+        if desk is None or desk is self.main:
+            raise EngineError(f"no strategy instance {instance} to stop")
+        self._handle(desk, desk.broker.close_all(now_ms, reason), now_ms)
+        self.desks.remove(desk)
+        return desk
 
     # -- the sink its market data fills ------------------------------------------------------
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
@@ -102,7 +157,9 @@ class Engine:
         self.book.preload(key, candles)
         if self.predictor is not None:
             self.predictor.preload(key, candles)
-        self.strategy.preload(key, candles)
+        for desk in self.desks:
+            if desk.trades(key.symbol):
+                desk.strategy.preload(key, candles)
 
     def append(self, key: SeriesKey, candle: Candle) -> int:
         return self.book.append(key, candle)
@@ -112,9 +169,9 @@ class Engine:
         given, the entry limits it trades under; the risk state (peak, losses) is kept."""
         for key in self.book.series():
             strategy.preload(key, self.book.all(key))
-        self.strategy = strategy
+        self.main.strategy = strategy
         if limits is not None:
-            self.risk.limits = limits
+            self.main.risk.limits = limits
 
     # -- the loop -------------------------------------------------------------------------
     def on_close(self, key: SeriesKey, index: int, now_ms: int) -> None:
@@ -147,9 +204,13 @@ class Engine:
         symbol, tf = key.symbol, key.timeframe
         candle = self.book.candle(key, index)
         log.info("[%s @ %s] Candle closed: O=%.2f C=%.2f", symbol, tf, candle.open, candle.close)
-        finest = tf == self._finest[symbol]
+        finest_tf = self._finest[symbol]
+        finest = tf == finest_tf
+        for desk in self.desks:
+            if desk.trades(symbol) and tf == desk.book_timeframe(finest_tf):
+                self._advance_desk(desk, symbol, candle, now_ms)
         if finest:
-            self._advance_book(symbol, candle, now_ms)
+            self._watch_account(symbol, now_ms)
         prediction = None
         if self.predictor is not None:
             window = self.book.window(key, index, self.cfg.window)
@@ -182,103 +243,146 @@ class Engine:
             direction = "up" if p_up > p_down else "down" if p_down > p_up else "flat"
             self.store.confidence(now_ms, symbol, p_up, direction,
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
-        if agg is not None or finest:
-            book, history = self.book, self.strategy.history
-            position = self.broker.positions.get(symbol)
-            decision = self.strategy.decide(Context(
-                symbol, tf, finest, self.gate.mode(symbol),
-                self.gate.held(symbol, models=self.strategy.needs_models),
+        book = self.book
+        for desk in self.desks:
+            own = tf == desk.book_timeframe(finest_tf)
+            if not desk.trades(symbol) or not (agg is not None or own):
+                continue
+            strategy = desk.strategy
+            position = desk.broker.positions.get(symbol)
+            decision = strategy.decide(Context(
+                symbol, tf, own, self.gate.mode(symbol),
+                self.gate.held(symbol, models=strategy.needs_models),
                 position is not None, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
-                lambda: book.window(key, index, history), index, candle.open_time,
+                partial(book.window, key, index, strategy.history), index, candle.open_time,
                 None if position is None else position.entry_time_ms,
                 None if position is None else position.entry_price))
             if decision is not None:
-                if agg is not None and decision.action == "buy":
+                if agg is not None and decision.action == "buy" and desk is self.main:
                     log.info("[%s] %d timeframe predictions aggregated", symbol,
                              agg.timeframes)
-                self._act(symbol, decision, p_up if decision.action == "buy" else p_down,
-                          candle.close, now_ms)
+                self._act(desk, symbol, decision,
+                          p_up if decision.action == "buy" else p_down, candle.close, now_ms)
         if agg is not None:
             self.stats.decisions += 1
             self.stats.decision_ms.append((time.perf_counter() - started) * 1000)
         if self.learning is not None:
             self.learning.on_tick(now_ms)
 
-    def _advance_book(self, symbol: str, candle: Candle, now_ms: int) -> None:
-        events = self.broker.on_candle(symbol, candle, now_ms)
+    def _advance_desk(self, desk: Desk, symbol: str, candle: Candle, now_ms: int) -> None:
+        """Fills, stops and closed trades of one desk's book on a candle of its timeframe;
+        its own drawdown halt (the main desk's holds every symbol and stops the run)."""
+        events = desk.broker.on_candle(symbol, candle, now_ms)
         if events.fills or events.closed:
-            self._handle(events, now_ms)
-        equity = self.broker.equity()
-        halt = self.risk.on_equity(now_ms, equity)
-        if halt is not None:
-            log.warning("🔴 CRITICAL: %s", halt)
-            self.store.error(now_ms, "MaxDrawdown", halt, symbol, None, "risk")
-            if self.notifier is not None:
-                self.notifier.notify("critical", "Max drawdown halt", halt)
-            for s in self.cfg.symbols:
-                t = self.gate.hold(s, "max drawdown halt", now_ms)
-                if t is not None:
-                    self.record_transition(t)
+            self._handle(desk, events, now_ms)
+        halt = desk.risk.on_equity(now_ms, desk.broker.equity())
+        if halt is None:
+            return
+        if desk is self.main:
+            self._halt(halt, symbol, now_ms)
+        else:
+            log.warning("[%s] instance halted: %s", desk.instance, halt)
+            desk.store.error(now_ms, "MaxDrawdown", f"{desk.instance}: {halt}", symbol, None,
+                             "risk")
+
+    def _watch_account(self, symbol: str, now_ms: int) -> None:
+        equity = self.account_equity()
+        halt = self.account.on_equity(now_ms, equity)
+        if halt is not None and self.main.risk.halted_reason is None:
+            self._halt(halt, symbol, now_ms)
         if now_ms % self.cfg.equity_sample_ms == 0 and symbol == self.cfg.symbols[0]:
             self.equity_curve.append((now_ms, equity))
 
-    def _handle(self, events: BrokerEvents, now_ms: int) -> None:
+    def _halt(self, halt: str, symbol: str, now_ms: int) -> None:
+        log.warning("🔴 CRITICAL: %s", halt)
+        self.store.error(now_ms, "MaxDrawdown", halt, symbol, None, "risk")
+        if self.notifier is not None:
+            self.notifier.notify("critical", "Max drawdown halt", halt)
+        for s in self.cfg.symbols:
+            t = self.gate.hold(s, "max drawdown halt", now_ms)
+            if t is not None:
+                self.record_transition(t)
+
+    def _handle(self, desk: Desk, events: BrokerEvents, now_ms: int) -> None:
+        broker, store = desk.broker, desk.store
         for fill in events.fills:
-            pos = self.broker.positions.get(fill.symbol)
-            self.store.fill(fill, pos.stop_loss if pos else None, pos.take_profit if pos else None)
+            pos = broker.positions.get(fill.symbol)
+            store.fill(fill, pos.stop_loss if pos else None, pos.take_profit if pos else None)
             if fill.side is Side.BUY:
-                log.info("✓ %s trade executed: BUY %s @ $%.2f (qty %.6f)",
-                         self.store.mode.capitalize(), fill.symbol, fill.price, fill.quantity)
+                log.info("✓ %s trade executed: BUY %s @ $%.2f (qty %.6f)%s",
+                         store.mode.capitalize(), fill.symbol, fill.price, fill.quantity,
+                         self._tag(desk))
         for trade, risk_amount in events.closed:
-            self.trades.append((trade, risk_amount))
             self.stats.trades += 1
-            self.risk.on_trade_closed(trade.won, now_ms)
-            self.store.trade(trade, None, self._version.get(trade.symbol))
+            desk.risk.on_trade_closed(trade.won, now_ms)
             mark = "✓ WIN" if trade.won else "✗ LOSS"
-            log.info("[%s] Trade closed: %s (%+.2f%%, $%.2f, %s)", trade.symbol, mark,
-                     100 * trade.pnl_percent, trade.pnl, trade.exit_reason)
+            log.info("[%s] Trade closed: %s (%+.2f%%, $%.2f, %s)%s", trade.symbol, mark,
+                     100 * trade.pnl_percent, trade.pnl, trade.exit_reason, self._tag(desk))
+            if desk is not self.main:
+                store.trade(trade, desk.timeframe, None)
+                continue
+            self.trades.append((trade, risk_amount))
+            store.trade(trade, None, self._version.get(trade.symbol))
             if self.learning is not None:
                 self.learning.on_trade_closed(trade.symbol, trade, now_ms)
 
-    def _act(self, symbol: str, decision: Decision, confidence: float | None, price: float,
-             now_ms: int) -> None:
-        holding = symbol in self.broker.positions
-        if self.broker.has_pending(symbol):
+    @staticmethod
+    def _tag(desk: Desk) -> str:
+        return "" if desk.instance == MAIN else f" [{desk.instance}]"
+
+    def _act(self, desk: Desk, symbol: str, decision: Decision, confidence: float | None,
+             price: float, now_ms: int) -> None:
+        broker = desk.broker
+        holding = symbol in broker.positions
+        if broker.has_pending(symbol):
             return
         reason = f"signal ({decision.reason})"
         if decision.action == "buy" and not holding:
-            entry = self.risk.check_entry(symbol, price, now_ms, self.broker.equity(),
-                                          self.broker.cash, set(self.broker.positions),
-                                          self.broker.fee_rate)
-            if not entry.approved:
+            entry = desk.risk.check_entry(symbol, price, now_ms, broker.equity(), broker.cash,
+                                          set(broker.positions), broker.fee_rate)
+            refused = None if entry.approved else entry.reason
+            if refused is None and desk.account:
+                refused = self.account.check_entry(
+                    symbol, entry.quantity * price, self._held(symbol), self.account_equity())
+            if refused is not None:
                 self.stats.refusals += 1
-                if self._last_refusal.get(symbol) != entry.reason:
-                    self._last_refusal[symbol] = entry.reason
+                if desk.last_refusal.get(symbol) != refused:
+                    desk.last_refusal[symbol] = refused
                     self._seq += 1
-                    self.store.refusal(symbol, "buy", entry.reason, now_ms, self._seq)
-                    log.info("[%s] order refused: %s", symbol, entry.reason)
+                    desk.store.refusal(symbol, "buy", refused, now_ms, self._seq)
+                    log.info("[%s] order refused: %s%s", symbol, refused, self._tag(desk))
                 return
-            self._last_refusal.pop(symbol, None)
-            self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.BUY,
-                                      entry.quantity, now_ms, "signal", entry.stop_loss,
-                                      entry.take_profit, confidence or 0.0), now_ms, reason)
-            if confidence is not None and self.gate.mode(symbol) is Mode.TRADING:
+            desk.last_refusal.pop(symbol, None)
+            self._submit(desk, OrderRequest(self._client_id(symbol, now_ms), symbol, Side.BUY,
+                                            entry.quantity, now_ms, "signal", entry.stop_loss,
+                                            entry.take_profit, confidence or 0.0),
+                         now_ms, reason)
+            if desk is not self.main:
+                log.info("[%s] BUY @ %.2f: %s (%s)%s", symbol, price, decision.reason,
+                         desk.store.mode, self._tag(desk))
+            elif confidence is not None and self.gate.mode(symbol) is Mode.TRADING:
                 log.info("[%s] TRADING MODE: BUY @ %.2f%% (%s)", symbol, 100 * confidence,
                          self.store.mode)
             else:
                 log.info("[%s] BUY @ %.2f: %s (%s)", symbol, price, decision.reason,
                          self.store.mode)
         elif decision.action == "sell" and holding:
-            pos = self.broker.positions[symbol]
-            self._submit(OrderRequest(self._client_id(symbol, now_ms), symbol, Side.SELL,
-                                      pos.quantity, now_ms, "signal", confidence=confidence or 0.0),
-                         now_ms, reason)
-            log.info("[%s] SELL signal: closing the long (%s)", symbol, decision.reason)
+            pos = broker.positions[symbol]
+            self._submit(desk, OrderRequest(self._client_id(symbol, now_ms), symbol, Side.SELL,
+                                            pos.quantity, now_ms, "signal",
+                                            confidence=confidence or 0.0), now_ms, reason)
+            log.info("[%s] SELL signal: closing the long (%s)%s", symbol, decision.reason,
+                     self._tag(desk))
 
-    def _submit(self, order: OrderRequest, now_ms: int, reason: str) -> None:
-        self.store.order(order, "submitted", now_ms, reason)
-        self.broker.submit(order)
+    def _held(self, symbol: str) -> float:
+        """What the account's desks hold of ``symbol``, at entry prices."""
+        return sum(p.quantity * p.entry_price for d in self.desks if d.account
+                   for s, p in d.broker.positions.items() if s == symbol)
+
+    def _submit(self, desk: Desk, order: OrderRequest, now_ms: int, reason: str) -> None:
+        desk.store.order(order, "submitted", now_ms, reason)
+        desk.broker.submit(order)
         self.stats.orders += 1
 
     def _client_id(self, symbol: str, now_ms: int) -> str:
@@ -292,27 +396,34 @@ class Engine:
         orders and report fills (a broker error is recorded, never raised)."""
         if self.learning is not None:
             self.learning.poll(now_ms)
-        try:
-            self.apply(self.broker.sync(now_ms), now_ms)
-        except TradeloopError as exc:
-            log.warning("broker: %s", exc)
-            self.store.error(now_ms, type(exc).__name__, str(exc), None, None, "broker")
+        for desk in self.desks:
+            try:
+                events = desk.broker.sync(now_ms)
+            except TradeloopError as exc:
+                log.warning("broker%s: %s", self._tag(desk), exc)
+                desk.store.error(now_ms, type(exc).__name__, str(exc), None, None, "broker")
+                continue
+            if events.fills or events.closed:
+                self._handle(desk, events, now_ms)
 
     def apply(self, events: BrokerEvents, now_ms: int) -> None:
-        """Record fills and closed trades that the broker reports outside a candle."""
+        """Record fills and closed trades that the main broker reports outside a candle."""
         if events.fills or events.closed:
-            self._handle(events, now_ms)
+            self._handle(self.main, events, now_ms)
 
     def reset(self, now_ms: int, drop_holds: frozenset[str]) -> None:
-        """Wipe Data: forget trades, equity, signals, refusals and risk state; every symbol
-        starts again in LEARNING (the broker is reset by its owner)."""
+        """Wipe Data: forget trades, equity, signals, refusals and risk state and stop the
+        other strategy instances (their books are discarded); every symbol starts again in
+        LEARNING (the main broker is reset by its owner)."""
         self.trades.clear()
         self.equity_curve.clear()
-        self._last_refusal.clear()
+        self.desks = [self.main]
+        self.main.last_refusal.clear()
         self._failing.clear()
         self.aggregator.clear()
         self.gate.reset(now_ms, drop_holds)
-        self.risk.reset(self.broker.equity())
+        self.main.risk.reset(self.broker.equity())
+        self.account.reset(self.account_equity())
 
     def record_transition(self, t: Transition) -> None:
         self.store.transition(t)
@@ -322,9 +433,10 @@ class Engine:
     def finish(self, now_ms: int, reason: str = "end_of_run", close: bool = True) -> None:
         """End of a run: close what is open (unless ``close`` is false: an exchange account
         keeps its positions for the next run) and flush the buffers."""
-        if close:
-            self._handle(self.broker.close_all(now_ms, reason), now_ms)
-        self.equity_curve.append((now_ms, self.broker.equity()))
+        for desk in self.desks:
+            if close or (desk is not self.main and desk.broker.close_on_stop):
+                self._handle(desk, desk.broker.close_all(now_ms, reason), now_ms)
+        self.equity_curve.append((now_ms, self.account_equity()))
         self.store.flush()
 
     def decision_percentiles(self) -> tuple[float, float]:

@@ -89,7 +89,7 @@ class Runner:
                 if event is not None:
                     engine.on_close(event.key, event.index, event.close_ms)
                     events += 1
-                    if engine.risk.halted_reason is not None:
+                    if engine.halted_reason is not None:
                         stopped = HALT
                         break
                     for hook in hooks:

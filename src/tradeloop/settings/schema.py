@@ -118,6 +118,8 @@ class RiskSettings(_Section):
     max_drawdown_percent: Annotated[float, Field(gt=0, le=100)] = 15.0
     daily_loss_limit: Annotated[float, Field(gt=0, le=1)] = 0.05
     max_position_size_percent: Annotated[float, Field(gt=0, le=1)] = 0.10
+    # what all strategy instances together may hold of one symbol (fraction of the account)
+    max_symbol_exposure_percent: Annotated[float, Field(gt=0, le=1)] = 0.25
     risk_per_trade: Annotated[float, Field(gt=0, le=1)] = 0.01  # equity lost if the stop hits
     max_open_positions: Annotated[int, Field(ge=1)] = 4
     stop_loss_percent: Annotated[float, Field(gt=0, lt=100)] = 2.0

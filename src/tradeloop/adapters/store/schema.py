@@ -70,6 +70,9 @@ class TradeOutcomeRow(Base):
     symbol: Mapped[str] = mapped_column(String(32))
     timeframe: Mapped[str | None] = mapped_column(String(8))
     mode: Mapped[str] = mapped_column(String(16))
+    # the strategy instance whose order/position/trade it is ("main": the session's own)
+    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+                                          index=True)
     side: Mapped[str] = mapped_column(String(8))
     predicted_direction: Mapped[str] = mapped_column(String(8))
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -173,6 +176,9 @@ class PositionRow(Base):
     deployment_id: Mapped[int | None] = mapped_column(Integer)
     symbol: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(16))
+    # the strategy instance whose order/position/trade it is ("main": the session's own)
+    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+                                          index=True)
     side: Mapped[str] = mapped_column(String(8))
     quantity: Mapped[float] = mapped_column(Float)
     entry_price: Mapped[float] = mapped_column(Float)
@@ -203,6 +209,9 @@ class OrderRow(Base):
     position_id: Mapped[int | None] = mapped_column(Integer)
     symbol: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(16))
+    # the strategy instance whose order/position/trade it is ("main": the session's own)
+    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+                                          index=True)
     side: Mapped[str] = mapped_column(String(8))
     order_type: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[float] = mapped_column(Float)

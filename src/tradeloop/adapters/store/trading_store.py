@@ -31,12 +31,15 @@ FLUSH_ROWS = 5_000
 
 
 class TradingStore:
-    """Engine persistence on one SQLAlchemy engine."""
+    """Engine persistence on one SQLAlchemy engine; orders, positions and trades carry the
+    strategy ``instance`` (:meth:`for_instance` gives another instance's view)."""
 
-    def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None) -> None:
+    def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None,
+                 instance: str = "main") -> None:
         self.engine = engine
         self.mode = mode
         self.deployment_id = deployment_id
+        self.instance = instance
         self._buffers: dict[Any, list[dict[str, Any]]] = {PredictionRow: [],
                                                           ConfidenceHistoryRow: [],
                                                           EquityHistoryRow: [],
@@ -44,6 +47,13 @@ class TradingStore:
                                                           ExchangeMetricsRow: []}
         self._position_ids: dict[str, int] = {}
         self._exit_fills: dict[str, Fill] = {}
+
+    def for_instance(self, instance: str) -> TradingStore:
+        """The same store writing the rows of strategy instance ``instance`` (the buffers are
+        shared: one flush writes both)."""
+        view = TradingStore(self.engine, self.mode, self.deployment_id, instance)
+        view._buffers = self._buffers
+        return view
 
     def forget(self) -> None:
         """Wipe Data: drop buffered rows and open-position ids."""
@@ -98,7 +108,8 @@ class TradingStore:
               ) -> None:
         self._write(OrderRow, {
             "client_order_id": order.client_order_id, "deployment_id": self.deployment_id,
-            "symbol": order.symbol, "mode": self.mode, "side": str(order.side),
+            "symbol": order.symbol, "mode": self.mode, "instance": self.instance,
+            "side": str(order.side),
             "order_type": "market", "quantity": order.quantity, "status": status,
             "stop_loss": order.stop_loss, "take_profit": order.take_profit,
             "reason": (reason or order.reason)[:200], "created_at": ts(now_ms),
@@ -109,7 +120,8 @@ class TradingStore:
         self._write(OrderRow, {
             "client_order_id": f"refused-{self.deployment_id or 0}-{now_ms}-{seq}",
             "deployment_id": self.deployment_id, "symbol": symbol, "mode": self.mode,
-            "side": side, "order_type": "market", "quantity": 0.0, "status": "refused",
+            "instance": self.instance, "side": side, "order_type": "market", "quantity": 0.0,
+            "status": "refused",
             "reason": reason[:200], "created_at": ts(now_ms), "updated_at": ts(now_ms)})
 
     def fill(self, fill: Fill, stop: float | None, take: float | None) -> None:
@@ -123,7 +135,7 @@ class TradingStore:
             self._order_filled(conn, fill)
             key = conn.execute(insert(PositionRow).values(
                 deployment_id=self.deployment_id, symbol=fill.symbol, mode=self.mode,
-                side="long", quantity=fill.quantity, entry_price=fill.price,
+                instance=self.instance, side="long", quantity=fill.quantity, entry_price=fill.price,
                 entry_time=ts(fill.time_ms), stop_loss=stop, take_profit=take, status="open",
                 fees=fill.fee, entry_client_order_id=fill.client_order_id)).inserted_primary_key
         assert key is not None
@@ -155,7 +167,8 @@ class TradingStore:
                     pnl=trade.pnl, fees=trade.fees))
             conn.execute(insert(TradeOutcomeRow).values(
                 deployment_id=self.deployment_id, position_id=pid, symbol=trade.symbol,
-                timeframe=timeframe, mode=self.mode, side="long", predicted_direction="up",
+                timeframe=timeframe, mode=self.mode, instance=self.instance, side="long",
+                predicted_direction="up",
                 confidence=trade.confidence, entry_time=ts(trade.entry_time_ms),
                 exit_time=ts(trade.exit_time_ms), entry_price=trade.entry_price,
                 exit_price=trade.exit_price, quantity=trade.quantity, fees=trade.fees,

@@ -1,0 +1,35 @@
+"""strategy instances in one account: orders, positions and trades carry the instance id
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("orders", "positions", "trade_outcomes")
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        # rows written before: the session's own strategy ("main")
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("instance", sa.String(120), nullable=False,
+                                       server_default="main"))
+            batch.create_index(f"ix_{table}_instance", ["instance"])
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_index(f"ix_{table}_instance")
+            batch.drop_column("instance")
