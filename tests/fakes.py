@@ -225,9 +225,9 @@ class MemoryStore:
     errors: list[tuple[str, str]] = field(default_factory=list)
     flushes: int = 0
 
-    def for_instance(self, instance: str) -> MemoryStore:
+    def for_instance(self, instance: str, mode: str | None = None) -> MemoryStore:
         """Another instance's rows, kept in their own lists (``views``)."""
-        return self.views.setdefault(instance, MemoryStore(self.mode, instance))
+        return self.views.setdefault(instance, MemoryStore(mode or self.mode, instance))
 
     def prediction(self, now_ms: int, symbol: str, timeframe: str, candle_time: int,
                    direction: str, probs: tuple[float, float, float], confidence: float,

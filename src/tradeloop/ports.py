@@ -217,12 +217,13 @@ class Predictor(Protocol):
 
 class Store(Protocol):
     """What the engine records: the operator tables. Orders, positions and trades belong to
-    the store's strategy ``instance``; :meth:`for_instance` is the view of another one."""
+    the store's strategy ``instance``; :meth:`for_instance` is the view of another one
+    (``mode``: its rows' mode where it differs, e.g. a paper desk in a live session)."""
 
     mode: str
     instance: str
 
-    def for_instance(self, instance: str) -> Store: ...
+    def for_instance(self, instance: str, mode: str | None = None) -> Store: ...
 
     def prediction(self, now_ms: int, symbol: str, timeframe: str, candle_time: int,
                    direction: str, probs: tuple[float, float, float], confidence: float,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,15 +32,18 @@ from tradeloop.adapters.store.graduation_records import (
     pipelines,
 )
 from tradeloop.app.stores import open_store
+from tradeloop.deploy.live_pipeline import LivePipeline, PipelineParts
+from tradeloop.deploy.session import SessionStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.timestamps import ts
+from tradeloop.engine.engine import Engine
 from tradeloop.lifecycle.allocation import Allocation
 from tradeloop.lifecycle.catalogue import Candidate, candidate, catalogue
 from tradeloop.lifecycle.pipeline import Pipeline
 from tradeloop.lifecycle.record import DAY_MS, TrackRecord, TradeMark, Window
 from tradeloop.lifecycle.stages import Stage, Transition
-from tradeloop.ports import StoreHandle
+from tradeloop.ports import Notifier, StoreHandle
 from tradeloop.research.walk_forward import daily_returns
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import spec_of
@@ -352,3 +355,47 @@ def pipeline_status(settings: Settings, pipeline: str | None = None,
         return read_pipeline(store, pipeline, transitions)
     finally:
         store.close()
+
+
+def session_pipeline(settings: Settings, handle: StoreHandle, *, background: bool,
+                     notifier: Notifier | None = None
+                     ) -> Callable[[Engine, SessionStore, list[str]], LivePipeline]:
+    """The graduation pipeline of a session: candidates on the session's series, backtested
+    on the stored candles, paper desks on SimBroker books of the configured initial balance
+    (their rows in mode ``paper``, under the live pipeline's id)."""
+    from tradeloop.adapters.broker.sim import SimBroker
+    from tradeloop.adapters.store.instance_queries import instance_trades
+    from tradeloop.domain.risk import RiskManager
+    from tradeloop.engine.assembly import risk_limits
+    from tradeloop.engine.desks import Desk
+    from tradeloop.lifecycle.record import from_trades
+    from tradeloop.strategies.catalog import make_strategy
+
+    t = settings.trading
+    capital = t.initial_balance
+
+    def make(engine: Engine, store: SessionStore, symbols: list[str]) -> LivePipeline:
+        def candidates() -> list[Candidate]:
+            tfs = set(settings.timeframes.names)
+            return [c for c in catalogue(settings) if c.symbol in symbols and c.timeframe in tfs]
+
+        def backtest(c: Candidate, start_ms: int, end_ms: int) -> TrackRecord:
+            return track_record(settings, handle, c, start_ms, end_ms)
+
+        def records(since: Mapping[str, int], now_ms: int) -> dict[str, TrackRecord]:
+            trades = instance_trades(handle.engine, list(since))
+            return {k: from_trades(s, now_ms, trades.get(k, []), capital)
+                    for k, s in since.items()}
+
+        def desk(c: Candidate) -> Desk:
+            return Desk(c.key, make_strategy(c.strategy, c.params),
+                        SimBroker(capital, t.fee_bps, t.slippage_bps),
+                        RiskManager(risk_limits(settings, c.strategy), capital),
+                        store.for_instance(c.key, "paper"), frozenset({c.symbol}),
+                        c.timeframe, account=False)
+
+        parts = PipelineParts(candidates, backtest, records, desk,
+                              GraduationRecords(handle.engine, LIVE))
+        return LivePipeline(settings.graduation, engine, parts, background=background,
+                            notifier=notifier)
+    return make

@@ -18,6 +18,7 @@ from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
+from tradeloop.app.graduation import session_pipeline
 from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
 from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionStore
@@ -102,9 +103,12 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
                   feed: FeedFactory, runner: RetrainRunner,
                   registry: ModelRegistry | None = None, notifier: Notifier | None = None,
                   predictor: Predictor | None = None, broker: BrokerFactory | None = None,
-                  gateway: ExchangeGateway | None = None) -> SessionParts:
+                  gateway: ExchangeGateway | None = None, pipeline: bool | None = None
+                  ) -> SessionParts:
     """Everything a session of ``mode`` runs on. ``broker`` None: the simulated broker;
-    a clock other than the wall clock drives the health checks at its own time."""
+    a clock other than the wall clock drives the health checks at its own time.
+    ``pipeline``: run the graduation pipeline inside (None: ``graduation.in_session`` for
+    paper, testnet and live; a replay rehearses it with ``tradeloop graduation``)."""
     if mode in ("testnet", "live") and broker is None:
         raise EngineError(f"{mode} trading needs the exchange broker (a simulated account "
                           f"would only pretend to trade)")
@@ -132,25 +136,31 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
             assert isinstance(s, TradingStore)
             s.exchange_metrics(now, gateway.snapshot(), limit)
 
+    simulated = not isinstance(clock, WallClock)
+    if pipeline is None:
+        pipeline = settings.graduation.in_session and mode != "replay"
+    graduation = session_pipeline(settings, handle, background=not simulated,
+                                  notifier=notifier) if pipeline else None
     return SessionParts(
-        clock=clock, simulated=not isinstance(clock, WallClock), feed=feed,
+        clock=clock, simulated=simulated, feed=feed,
         broker=broker or simulated_broker(settings, handle, mode), runner=runner,
         predictor=predictor or ChampionPredictor(registry), registry=registry,
         lock=engine_lock(settings), deployments=Deployments(handle.engine),
         controls=StoredControls(handle), store=store, health=health, notifier=notifier,
-        exchange_metrics=metrics, on_deployment=on_deployment)
+        exchange_metrics=metrics, on_deployment=on_deployment, pipeline=graduation)
 
 
 def make_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,
                  clock: Clock, feed: FeedFactory, runner: RetrainRunner,
                  registry: ModelRegistry | None = None, notifier: Notifier | None = None,
                  predictor: Predictor | None = None, broker: BrokerFactory | None = None,
-                 gateway: ExchangeGateway | None = None, **options: Any) -> DeploymentSession:
+                 gateway: ExchangeGateway | None = None, pipeline: bool | None = None,
+                 **options: Any) -> DeploymentSession:
     """A session of ``mode`` on ``symbols`` (``options``: phase, activate_after,
     on_activated, notes)."""
     parts = session_parts(settings, handle, mode=mode, clock=clock, feed=feed, runner=runner,
                           registry=registry, notifier=notifier, predictor=predictor,
-                          broker=broker, gateway=gateway)
+                          broker=broker, gateway=gateway, pipeline=pipeline)
     return DeploymentSession(settings, symbols, parts, mode=mode, **options)
 
 

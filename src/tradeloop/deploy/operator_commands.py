@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from tradeloop.deploy.live_pipeline import LivePipeline
 from tradeloop.domain.commands import ControlCommand
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.engine.assembly import risk_limits, strategy_for
@@ -48,10 +49,12 @@ class OperatorCommands:
 
     def __init__(self, settings: Settings, symbols: list[str], controls: SessionControls,
                  engine: Engine, learning: LearningController, store: SessionStore,
-                 monitor: HealthMonitor, deployment_id: int) -> None:
+                 monitor: HealthMonitor, deployment_id: int,
+                 pipeline: LivePipeline | None = None) -> None:
         self.settings, self.symbols, self.controls = settings, symbols, controls
         self.engine, self.learning, self.store = engine, learning, store
         self.monitor, self.deployment_id = monitor, deployment_id
+        self.pipeline = pipeline
 
     def handle(self, now: int, result: SessionResult) -> str:
         """Answer every pending command; returns "operator"/"rollback" when one stops the
@@ -117,8 +120,9 @@ class OperatorCommands:
 
     def _wipe(self, now: int) -> tuple[str, str]:
         """Wipe Data while running: the simulated account starts again at its initial cash
-        (open positions are discarded, not sold), every symbol back to LEARNING, and the
-        trading tables cleared; candles, models and the deployment record stay."""
+        (open positions are discarded, not sold), every symbol back to LEARNING, the other
+        strategy instances stopped, and the trading tables cleared; candles, models and the
+        deployment record stay. The graduation pipeline then starts afresh."""
         engine = self.engine
         self.store.flush()
         engine.broker.reset()  # an exchange account refuses unless it is flat
@@ -132,4 +136,8 @@ class OperatorCommands:
                             engine.stats.errors)
         self.store.flush()
         log.warning("🗑 Wipe Data: %s", removed)
+        if self.pipeline is not None:
+            self.pipeline.arm(now)
+            removed += (f"; the graduation pipeline starts in "
+                        f"{self.settings.graduation.start_delay_seconds:g} s")
         return "done", removed

@@ -35,7 +35,7 @@ class RecordingStore:
         self.transitions: list[RecordedTransition] = []
         self.views: dict[str, RecordingStore] = {}
 
-    def for_instance(self, instance: str) -> RecordingStore:
+    def for_instance(self, instance: str, mode: str | None = None) -> RecordingStore:
         """Another strategy instance's decisions, kept apart from the compared ones."""
         return self.views.setdefault(instance, RecordingStore(instance))
 

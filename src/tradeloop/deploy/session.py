@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from tradeloop.deploy.live_pipeline import LivePipeline
 from tradeloop.deploy.operator_commands import PAUSED, OperatorCommands, SessionControls
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import EngineError, TradeloopError
@@ -108,6 +109,8 @@ class SessionParts:
     notifier: Notifier | None = None
     exchange_metrics: Callable[[SessionStore, int], None] | None = None
     on_deployment: Callable[[int], None] | None = None
+    # the graduation pipeline inside the session: (engine, store, symbols) -> its hook
+    pipeline: Callable[[Engine, SessionStore, list[str]], LivePipeline] | None = None
 
 
 @dataclass
@@ -171,8 +174,8 @@ class _DeploymentHooks:
 
     def snapshot(self, now: int) -> None:  # buffered; flushed within a second
         b, engine = self.engine.broker, self.engine
-        self.store.snapshot(now, b.equity(), b.cash, len(b.positions), engine.stats.events,
-                            engine.stats.errors)
+        self.store.snapshot(now, engine.account_equity(), b.cash, len(b.positions),
+                            engine.stats.events, engine.stats.errors)
         metrics = self.session.parts.exchange_metrics
         if metrics is not None:
             metrics(self.store, now)
@@ -282,15 +285,19 @@ class DeploymentSession:
                 for tf in settings.timeframes.names]
         result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
         monitor = parts.health(deployment_id, started, broker.equity())
+        pipeline = parts.pipeline(engine, tstore, self.symbols) if parts.pipeline else None
         commands = OperatorCommands(settings, self.symbols, parts.controls, engine, learning,
-                                    tstore, monitor, deployment_id)
+                                    tstore, monitor, deployment_id, pipeline)
         hooks: _DeploymentHooks | None = None
         try:
             market = parts.feed(keys, _Feed(engine, tstore, clock, parts.notifier))
             hooks = _DeploymentHooks(self, engine, tstore, monitor, commands, result,
                                      started, duration_ms, stop)
-            runner = Runner(engine, market, clock, [hooks])
+            runner = Runner(engine, market, clock,
+                            [hooks] if pipeline is None else [hooks, pipeline])
             runner.open()
+            if pipeline is not None and not pipeline.restore(started):
+                pipeline.arm(started)  # an empty pipeline (a fresh or wiped store) starts
             for s in self.activate_after:
                 engine.gate.hold(s, NOT_DEPLOYED, started)
             for s in sorted(parts.controls.paused() & set(self.symbols)):
@@ -314,6 +321,8 @@ class DeploymentSession:
         finally:
             if hooks is not None:
                 hooks.schedule.stop()
+            if pipeline is not None:
+                pipeline.close()
             result.ended_ms = clock.now_ms()
             rolled_back = result.status == "rolled_back"
             # an exchange account keeps its positions across a stop (restored at the next

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from tradeloop.domain.symbols import base36
 
 CLIENT_ID_PREFIX = "tl-"  # client order ids of tradeloop's orders start with this
+MAIN_INSTANCE = "main"  # the strategy instance of a session's own strategy
 
 
 class Side(StrEnum):

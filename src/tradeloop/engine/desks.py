@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradeloop.domain.risk import RiskManager
+from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.ports import Broker, Store, Strategy
 
-MAIN = "main"  # the session's own strategy (the configured one; the operator can switch it)
+MAIN = MAIN_INSTANCE  # the session's own strategy (the configured one; the operator can switch)
 
 
 @dataclass

@@ -116,3 +116,20 @@ class TrackRecord:
         b = min(len(self.returns), max(0, (end_ms - self.origin_ms) // DAY_MS))
         trades = tuple(t for t in self.trades if t.entry_ms >= start_ms and t.exit_ms < end_ms)
         return Window(self.origin_ms + a * DAY_MS, self.returns[a:max(a, b)], trades)
+
+
+def from_trades(origin_ms: int, end_ms: int, trades: list[tuple[int, int, float]],
+                capital: float) -> TrackRecord:
+    """The record of an instance trading a book of ``capital``: each day's return is the
+    P&L of the trades closed that day over ``capital`` (realised, so that the record can be
+    rebuilt from the trade rows after a restart). ``trades``: (entry, exit, pnl)."""
+    origin = origin_ms // DAY_MS * DAY_MS
+    days = max(0, (end_ms - origin) // DAY_MS)
+    returns = np.zeros(days)
+    marks: list[TradeMark] = []
+    for entry, exit_, pnl in sorted(trades, key=lambda t: t[1]):
+        i = (exit_ - origin) // DAY_MS
+        if 0 <= i < days:
+            returns[i] += pnl / capital
+        marks.append(TradeMark(entry, exit_, pnl / capital))
+    return TrackRecord(origin, returns, tuple(marks))

@@ -100,6 +100,10 @@ class GraduationSettings(_Section):
     strategies: list[str] = Field(default_factory=list)
     timeframes: list[TimeframeName] = Field(default_factory=lambda: ["15m", "1h", "4h"],
                                             min_length=1)
+    # the pipeline inside paper/testnet/live sessions (tradeloop run): it starts after Wipe
+    # Data (or in a session whose pipeline is empty) and puts paper instances beside the
+    # session's own strategy
+    in_session: bool = True
     review_hours: Annotated[float, Field(gt=0)] = 24.0  # stages and allocations reviewed
     start_delay_seconds: Annotated[float, Field(ge=0)] = 60.0  # after Wipe Data
     discovery_hours: Annotated[float, Field(ge=0)] = 24.0  # re-test on new data; 0 = off

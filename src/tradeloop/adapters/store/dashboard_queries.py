@@ -36,6 +36,7 @@ from tradeloop.adapters.store.schema import (
 )
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.domain.timestamps import ts
+from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.settings import Settings
 
 MAX_POINTS = 1500
@@ -193,7 +194,7 @@ def trades(engine: Engine, deployment_id: int | None, since: datetime, now: date
     stmt = select(t.symbol, t.entry_time, t.exit_time, t.side, t.entry_price, t.exit_price,
                   t.quantity, t.fees, t.pnl_absolute, t.pnl_percent, t.outcome,
                   t.exit_reason, t.confidence, t.model_version).where(
-        t.exit_time >= since, t.exit_time <= now)
+        t.exit_time >= since, t.exit_time <= now, t.instance == MAIN_INSTANCE)
     if deployment_id is not None:
         stmt = stmt.where(t.deployment_id == deployment_id)
     if symbol is not None:

@@ -27,6 +27,7 @@ from tradeloop.domain.deployment_metrics import (
 )
 from tradeloop.domain.health import Health
 from tradeloop.domain.timestamps import ms_of, ts
+from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.monitoring.health_checks import WindowCounts
 
 HOUR_MS = 3_600_000
@@ -39,6 +40,7 @@ def trade_totals(conn: Connection, deployment_id: int, lo: datetime, hi: datetim
         select(func.count(), func.sum(case((TradeOutcomeRow.outcome == "win", 1), else_=0)),
                func.sum(TradeOutcomeRow.pnl_absolute))
         .where(TradeOutcomeRow.deployment_id == deployment_id,
+               TradeOutcomeRow.instance == MAIN_INSTANCE,
                TradeOutcomeRow.exit_time >= lo, TradeOutcomeRow.exit_time <= hi)).one()
     return int(n), int(wins or 0), float(pnl or 0.0)
 

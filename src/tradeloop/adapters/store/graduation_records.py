@@ -17,10 +17,11 @@ from tradeloop.adapters.store.schema import (
     StrategyInstanceRow,
     StrategyTransitionRow,
 )
-from tradeloop.domain.timestamps import ts
+from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.lifecycle.allocation import Allocation
+from tradeloop.lifecycle.catalogue import candidate
 from tradeloop.lifecycle.pipeline import Instance
-from tradeloop.lifecycle.stages import Transition
+from tradeloop.lifecycle.stages import Stage, Transition
 
 LIVE = "live"
 TABLES = (StrategyInstanceRow, StrategyTransitionRow, StrategyAllocationRow)
@@ -108,6 +109,37 @@ class GraduationRecords:
                                json.loads(r.params), r.source, r.stage, r.stage_since,
                                fractions.get(r.instance), r.judged_at,
                                json.loads(r.verdict) if r.verdict else None) for r in rows]
+
+    def load(self) -> tuple[list[Instance], int]:
+        """The pipeline's instances as it left them (a restarted session takes them up) and
+        the backtests it judged (at least one per instance: re-tests are not counted)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(StrategyInstanceRow).where(
+                StrategyInstanceRow.pipeline == self.pipeline).order_by(
+                StrategyInstanceRow.id)).all()
+            moves = conn.execute(select(StrategyTransitionRow).where(
+                StrategyTransitionRow.pipeline == self.pipeline).order_by(
+                StrategyTransitionRow.id)).all()
+        out: list[Instance] = []
+        for r in rows:
+            c = candidate(r.strategy, r.symbol, r.timeframe, json.loads(r.params), r.source)
+            inst = Instance(r.instance, c, Stage(r.stage), ms_of(r.stage_since),
+                            ms_of(r.created_at),
+                            judged_ms=ms_of(r.judged_at) if r.judged_at else None)
+            for m in moves:
+                if m.instance != r.instance:
+                    continue
+                at = ms_of(m.timestamp)
+                if m.to_stage == Stage.PAPER.value:
+                    inst.paper_ms = at
+                if m.from_stage == Stage.PAPER.value:
+                    inst.paper_end_ms = at
+                if m.to_stage == Stage.UNDER_REVIEW.value:
+                    inst.reviewed_ms = at
+                if m.to_stage in (Stage.BACKTESTED.value, Stage.PAPER.value):
+                    inst.backtested_ms = at
+            out.append(inst)
+        return out, sum(1 for r in rows if r.judged_at is not None)
 
     def transitions(self, limit: int | None = None) -> list[dict[str, Any]]:
         q = select(StrategyTransitionRow).where(

@@ -30,6 +30,7 @@ from tradeloop.adapters.store.schema import (
 )
 from tradeloop.domain.deployment_metrics import initial_equity
 from tradeloop.domain.timestamps import ms_of
+from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -118,7 +119,8 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
             return list(conn.execute(stmt).all())
 
         trade_q = select(TradeOutcomeRow).where(TradeOutcomeRow.exit_time >= since,
-                                                TradeOutcomeRow.exit_time <= now)
+                                                TradeOutcomeRow.exit_time <= now,
+                                                TradeOutcomeRow.instance == MAIN_INSTANCE)
         retrain_q = select(RetrainingHistoryRow).where(
             RetrainingHistoryRow.triggered_at >= since, RetrainingHistoryRow.triggered_at <= now)
         state_q = select(LearningStateRow).where(LearningStateRow.timestamp <= now)

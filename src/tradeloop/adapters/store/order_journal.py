@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from tradeloop.adapters.store.schema import OrderRow, PositionRow
 from tradeloop.domain.timestamps import ms_of, ts
+from tradeloop.domain.trading import MAIN_INSTANCE
 
 UNRESOLVED = ("submitted", "sent", "open")
 
@@ -91,7 +92,8 @@ class OrderJournal:
         """Orders of this mode whose fate is not final, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(OrderRow.__table__).where(
-                OrderRow.mode == self.mode, OrderRow.status.in_(UNRESOLVED))
+                OrderRow.mode == self.mode, OrderRow.status.in_(UNRESOLVED),
+                OrderRow.instance == MAIN_INSTANCE)
                 .order_by(OrderRow.id)).all()
         return [JournalOrder(r.client_order_id, r.symbol, r.side, r.order_type, r.quantity,
                              r.price, r.stop_loss, r.take_profit, r.status, r.reason or "",
@@ -109,7 +111,8 @@ class OrderJournal:
         """Open positions of this mode, from any deployment."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(PositionRow.__table__).where(
-                PositionRow.mode == self.mode, PositionRow.status == "open")
+                PositionRow.mode == self.mode, PositionRow.status == "open",
+                PositionRow.instance == MAIN_INSTANCE)
                 .order_by(PositionRow.id)).all()
         return [JournalPosition(r.id, r.symbol, r.quantity, r.entry_price, ms_of(r.entry_time),
                                 r.fees, r.stop_loss, r.take_profit, r.entry_client_order_id,

@@ -21,6 +21,7 @@ from tradeloop.domain.parity import (
     RecordedTransition,
 )
 from tradeloop.domain.timestamps import ms_of, ts
+from tradeloop.domain.trading import MAIN_INSTANCE
 
 
 class ParityRecords:
@@ -45,7 +46,8 @@ class ParityRecords:
             rows = conn.execute(
                 select(OrderRow.created_at, OrderRow.symbol, OrderRow.side, OrderRow.status,
                        OrderRow.quantity, OrderRow.reason)
-                .where(OrderRow.deployment_id == deployment_id)
+                .where(OrderRow.deployment_id == deployment_id,
+                       OrderRow.instance == MAIN_INSTANCE)
                 .order_by(OrderRow.id)).all()
         return [RecordedOrder(ms_of(t), s, side, "refused" if st == "refused" else "placed",
                               float(q), r or "") for t, s, side, st, q, r in rows]

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tradeloop.domain.trading import MAIN_INSTANCE
+
 
 class Base(DeclarativeBase):
     """Declarative base of every tradeloop table."""
@@ -71,7 +73,8 @@ class TradeOutcomeRow(Base):
     timeframe: Mapped[str | None] = mapped_column(String(8))
     mode: Mapped[str] = mapped_column(String(16))
     # the strategy instance whose order/position/trade it is ("main": the session's own)
-    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+    instance: Mapped[str] = mapped_column(String(120), default=MAIN_INSTANCE,
+                                          server_default=MAIN_INSTANCE,
                                           index=True)
     side: Mapped[str] = mapped_column(String(8))
     predicted_direction: Mapped[str] = mapped_column(String(8))
@@ -177,7 +180,8 @@ class PositionRow(Base):
     symbol: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(16))
     # the strategy instance whose order/position/trade it is ("main": the session's own)
-    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+    instance: Mapped[str] = mapped_column(String(120), default=MAIN_INSTANCE,
+                                          server_default=MAIN_INSTANCE,
                                           index=True)
     side: Mapped[str] = mapped_column(String(8))
     quantity: Mapped[float] = mapped_column(Float)
@@ -210,7 +214,8 @@ class OrderRow(Base):
     symbol: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(16))
     # the strategy instance whose order/position/trade it is ("main": the session's own)
-    instance: Mapped[str] = mapped_column(String(120), default="main", server_default="main",
+    instance: Mapped[str] = mapped_column(String(120), default=MAIN_INSTANCE,
+                                          server_default=MAIN_INSTANCE,
                                           index=True)
     side: Mapped[str] = mapped_column(String(8))
     order_type: Mapped[str] = mapped_column(String(16))

@@ -25,7 +25,7 @@ from tradeloop.adapters.store.schema import (
 from tradeloop.domain.gate import Transition
 from tradeloop.domain.redaction import redact
 from tradeloop.domain.timestamps import ts
-from tradeloop.domain.trading import ClosedTrade, Fill, OrderRequest
+from tradeloop.domain.trading import MAIN_INSTANCE, ClosedTrade, Fill, OrderRequest
 
 FLUSH_ROWS = 5_000
 
@@ -35,7 +35,7 @@ class TradingStore:
     strategy ``instance`` (:meth:`for_instance` gives another instance's view)."""
 
     def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None,
-                 instance: str = "main") -> None:
+                 instance: str = MAIN_INSTANCE) -> None:
         self.engine = engine
         self.mode = mode
         self.deployment_id = deployment_id
@@ -48,10 +48,10 @@ class TradingStore:
         self._position_ids: dict[str, int] = {}
         self._exit_fills: dict[str, Fill] = {}
 
-    def for_instance(self, instance: str) -> TradingStore:
-        """The same store writing the rows of strategy instance ``instance`` (the buffers are
-        shared: one flush writes both)."""
-        view = TradingStore(self.engine, self.mode, self.deployment_id, instance)
+    def for_instance(self, instance: str, mode: str | None = None) -> TradingStore:
+        """The same store writing the rows of strategy instance ``instance`` in ``mode``
+        (default: this store's; the buffers are shared: one flush writes both)."""
+        view = TradingStore(self.engine, mode or self.mode, self.deployment_id, instance)
         view._buffers = self._buffers
         return view
 

@@ -1,0 +1,64 @@
+"""Per strategy instance: its closed trades and its P&L, win rate, Sharpe and drawdown (the
+one query module the status command, the dashboard and the session's pipeline read)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from tradeloop.adapters.store.schema import TradeOutcomeRow
+from tradeloop.domain.timestamps import ms_of
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class InstancePerformance:
+    instance: str
+    trades: int
+    pnl: float
+    win_rate: float | None
+    sharpe: float | None  # annualised, of the daily realised P&L over the capital
+    max_drawdown: float  # of capital + cumulative realised P&L
+
+
+def instance_trades(engine: Engine, instances: list[str] | None = None
+                    ) -> dict[str, list[tuple[int, int, float]]]:
+    """(entry ms, exit ms, P&L) of every closed trade, by instance, in exit order."""
+    q = select(TradeOutcomeRow.instance, TradeOutcomeRow.entry_time, TradeOutcomeRow.exit_time,
+               TradeOutcomeRow.pnl_absolute).order_by(TradeOutcomeRow.exit_time,
+                                                      TradeOutcomeRow.id)
+    if instances is not None:
+        q = q.where(TradeOutcomeRow.instance.in_(instances))
+    out: dict[str, list[tuple[int, int, float]]] = {k: [] for k in instances or []}
+    with engine.connect() as conn:
+        for inst, entry, exit_, pnl in conn.execute(q):
+            out.setdefault(inst, []).append((ms_of(entry), ms_of(exit_), float(pnl or 0.0)))
+    return out
+
+
+def performance(trades: list[tuple[int, int, float]], capital: float, name: str
+                ) -> InstancePerformance:
+    pnl = np.array([p for _, _, p in trades], dtype=float)
+    if not len(pnl):
+        return InstancePerformance(name, 0, 0.0, None, None, 0.0)
+    first, last = trades[0][1] // DAY_MS, trades[-1][1] // DAY_MS
+    daily = np.zeros(int(last - first) + 1)
+    for _, exit_, p in trades:
+        daily[exit_ // DAY_MS - first] += p / capital
+    sd = float(np.std(daily, ddof=1)) if len(daily) > 1 else 0.0
+    sharpe = float(np.mean(daily)) / sd * math.sqrt(365) if sd > 0 else None
+    curve = capital + np.concatenate(([0.0], np.cumsum(pnl)))
+    peak = np.maximum.accumulate(curve)
+    return InstancePerformance(name, len(pnl), float(pnl.sum()), float(np.mean(pnl > 0)),
+                               sharpe, float(np.max(1.0 - curve / peak)))
+
+
+def instance_performance(engine: Engine, capital: float,
+                         instances: list[str] | None = None) -> list[InstancePerformance]:
+    """Every instance's figures from its closed trades (``capital``: the book each trades)."""
+    return [performance(t, capital, k)
+            for k, t in sorted(instance_trades(engine, instances).items())]

@@ -1,0 +1,249 @@
+"""The graduation pipeline inside a session: Wipe Data -> backtests -> paper -> reviews.
+
+Armed by Wipe Data (or at the start of a session whose pipeline is empty), once the session
+has been up ``graduation.start_delay_seconds`` the candidate catalogue is backtested on the
+stored history before that moment (off the loop's thread in a live session: the loop keeps
+trading); the candidates that pass enter paper, each as a desk of the engine on its own
+simulated book fed by the session's prices. Discovery comes back every ``discovery_hours``
+(an apscheduler IntervalTrigger, as the health checks) for new candidates and re-tests;
+every ``review_hours`` each trading instance is judged on its own closed trades, moved
+through the stages, and the capital of the real-money stages is rebalanced; a retired
+instance's desk is stopped. Every transition is a row and an alert.
+
+Instances past paper keep trading on their simulated book: funding a desk from the exchange
+account (a sub-ledger of the real balance) is not built, so the allocations are recorded as
+what they would be.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tradeloop.domain.timestamps import ts
+from tradeloop.engine.desks import Desk
+from tradeloop.engine.engine import Engine
+from tradeloop.lifecycle.allocation import Allocation
+from tradeloop.lifecycle.catalogue import Candidate
+from tradeloop.lifecycle.pipeline import Instance, Pipeline
+from tradeloop.lifecycle.record import DAY_MS, TrackRecord, Window
+from tradeloop.lifecycle.stages import Stage, Transition
+from tradeloop.ports import Notifier
+from tradeloop.settings.schema import GraduationSettings
+
+log = logging.getLogger("tradeloop.graduation")
+HOUR_MS = 3_600_000
+TRADING = (Stage.PAPER, Stage.LIVE_CANDIDATE, Stage.LIVE, Stage.UNDER_REVIEW)
+
+
+class PipelineLog(Protocol):
+    """Where the session's pipeline keeps its rows (``strategy_instances`` ...)."""
+
+    def save(self, instances: list[Instance], transitions: list[Transition],
+             allocations: list[Allocation], at_ms: int, equity: float) -> None: ...
+
+    def load(self) -> tuple[list[Instance], int]: ...
+
+
+@dataclass
+class PipelineParts:
+    """What the pipeline runs on, from the composition root.
+
+    ``candidates``: the catalogue on the session's series; ``backtest``: a candidate's track
+    record replayed on the stored candles of ``[start, end)``; ``records``: the instances'
+    records from their own closed trades (key -> since when) up to now; ``desk``: a new
+    paper desk for a candidate."""
+
+    candidates: Callable[[], list[Candidate]]
+    backtest: Callable[[Candidate, int, int], TrackRecord]
+    records: Callable[[Mapping[str, int], int], dict[str, TrackRecord]]
+    desk: Callable[[Candidate], Desk]
+    log: PipelineLog
+
+
+class LivePipeline:
+    """The session's pipeline as a runner hook (it never stops the run)."""
+
+    def __init__(self, cfg: GraduationSettings, engine: Engine, parts: PipelineParts, *,
+                 background: bool, notifier: Notifier | None = None) -> None:
+        self.cfg, self.engine, self.parts = cfg, engine, parts
+        self.background, self.notifier = background, notifier
+        self.pipe = Pipeline(cfg)
+        self.start_at: int | None = None
+        self.progress: tuple[int, int] = (0, 0)  # backtests done / to do
+        self._job: Future[dict[str, Window]] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._discovery: IntervalTrigger | None = None
+        self._next_discovery: datetime | None = None
+        self._next_review: int | None = None
+        self._generation = 0  # a Wipe Data while backtests run makes their results stale
+
+    @property
+    def busy(self) -> bool:
+        """Backtests are running on the pipeline's thread."""
+        return self._job is not None
+
+    # -- starting ----------------------------------------------------------------------------
+    def restore(self, now_ms: int) -> bool:
+        """Take up the stored pipeline (a restarted session): its trading instances get
+        their desks again, their records come from their trade rows. False when empty."""
+        instances, backtests = self.parts.log.load()
+        if not instances:
+            return False
+        self.pipe = Pipeline(self.cfg)
+        self.pipe.backtests = backtests
+        for inst in instances:
+            self.pipe.instances[inst.key] = inst
+            if inst.stage in TRADING:
+                self.engine.add_desk(self.parts.desk(inst.candidate))
+        self._schedule_discovery(now_ms)
+        self._next_review = now_ms + self._review_ms
+        log.info("graduation pipeline restored: %s", self._counts())
+        return True
+
+    def arm(self, now_ms: int) -> None:
+        """Start afresh (Wipe Data): the catalogue is backtested ``start_delay_seconds``
+        from now."""
+        self._generation += 1
+        self._job = None
+        self.pipe = Pipeline(self.cfg)
+        self._next_discovery, self._next_review = None, None
+        self.start_at = now_ms + int(self.cfg.start_delay_seconds * 1000)
+        log.info("graduation pipeline: backtests start at %s", f"{ts(self.start_at):%H:%M:%S}")
+
+    # -- the runner hook ---------------------------------------------------------------------
+    def on_close(self, now_ms: int) -> str | None:
+        self.step(now_ms)
+        return None
+
+    def on_heartbeat(self, now_ms: int) -> str | None:
+        self.step(now_ms)
+        return None
+
+    def step(self, now_ms: int) -> None:
+        if self._job is not None:
+            if not self._job.done():
+                return
+            self._finish(now_ms)
+        if self.start_at is not None and now_ms >= self.start_at:
+            self.start_at = None
+            self._schedule_discovery(now_ms)
+            self._discover(now_ms)
+        elif self._next_discovery is not None and _dt(now_ms) >= self._next_discovery:
+            assert self._discovery is not None
+            self._next_discovery = self._discovery.get_next_fire_time(self._next_discovery,
+                                                                      _dt(now_ms))
+            self._discover(now_ms)
+        if self._next_review is not None and now_ms >= self._next_review:
+            self._next_review = now_ms + self._review_ms
+            self._review(now_ms)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    # -- the stages --------------------------------------------------------------------------
+    @property
+    def _review_ms(self) -> int:
+        return int(self.cfg.review_hours * HOUR_MS)
+
+    def _schedule_discovery(self, now_ms: int) -> None:
+        if not self.cfg.discovery_hours:
+            return
+        start = _dt(now_ms)
+        self._discovery = IntervalTrigger(hours=self.cfg.discovery_hours, start_date=start,
+                                          timezone=UTC)
+        self._next_discovery = self._discovery.get_next_fire_time(
+            None, start + timedelta(milliseconds=1))
+
+    def _discover(self, now_ms: int) -> None:
+        """Add the catalogue's new candidates and backtest what is due on the history
+        before ``now``."""
+        for c in self.parts.candidates():
+            self.pipe.add(c, now_ms)
+        due = [i.candidate for i in self.pipe.untested(now_ms)]
+        if not due:
+            return
+        self.parts.log.save(list(self.pipe.instances.values()), [], [], now_ms,
+                            self.engine.account_equity())
+        start = now_ms - int(self.cfg.backtest.lookback_days * DAY_MS)
+        log.info("graduation pipeline: backtesting %d candidates on %s .. %s", len(due),
+                 f"{ts(start):%Y-%m-%d}", f"{ts(now_ms):%Y-%m-%d %H:%M}")
+        self.progress = (0, len(due))
+        generation = self._generation
+
+        def work() -> dict[str, Window]:
+            out: dict[str, Window] = {}
+            for n, c in enumerate(due):
+                out[c.key] = self.parts.backtest(c, start, now_ms).window(start, now_ms)
+                if generation == self._generation:
+                    self.progress = (n + 1, len(due))
+                if (n + 1) % 10 == 0 or n + 1 == len(due):
+                    log.info("graduation pipeline: %d/%d backtests", n + 1, len(due))
+            return out
+
+        if not self.background:
+            self._judge(now_ms, work())
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="graduation")
+        self._job = self._pool.submit(work)
+
+    def _finish(self, now_ms: int) -> None:
+        job, self._job = self._job, None
+        assert job is not None
+        try:
+            windows = job.result()
+        except Exception as exc:  # a failed backtest must not stop the session
+            log.exception("graduation pipeline: backtests failed")
+            self.engine.store.error(now_ms, type(exc).__name__, str(exc)[:2000], None, None,
+                                    "graduation")
+            return
+        self._judge(now_ms, windows)
+
+    def _judge(self, at_ms: int, windows: dict[str, Window]) -> None:
+        moved = self.pipe.backtest(at_ms, windows)
+        for t in moved:
+            if t.after is Stage.PAPER:
+                self.engine.add_desk(self.parts.desk(self.pipe.instances[t.instance].candidate))
+        self._record(at_ms, moved, [])
+        if self._next_review is None and any(i.stage in TRADING
+                                             for i in self.pipe.instances.values()):
+            self._next_review = at_ms + self._review_ms
+
+    def _review(self, now_ms: int) -> None:
+        since = {k: i.paper_ms for k, i in self.pipe.instances.items()
+                 if i.stage in TRADING and i.paper_ms is not None}
+        if not since:
+            return
+        records = self.parts.records(since, now_ms)
+        moved = self.pipe.review(now_ms, records)
+        for t in moved:
+            if t.after is Stage.RETIRED and self.engine.desk(t.instance) is not None:
+                self.engine.remove_desk(t.instance, now_ms, "retired")
+        self._record(now_ms, moved, self.pipe.allocate(now_ms, records))
+
+    def _record(self, at_ms: int, moved: list[Transition], allocations: list[Allocation]
+                ) -> None:
+        self.parts.log.save(list(self.pipe.instances.values()), moved, allocations, at_ms,
+                            self.engine.account_equity())
+        for t in moved:
+            log.info("✓ strategy %s: %s -> %s (%s)", t.instance, t.before, t.after, t.reason)
+            if self.notifier is not None and t.after is not Stage.BACKTESTED:
+                level = "warning" if t.after in (Stage.UNDER_REVIEW, Stage.RETIRED) else "info"
+                self.notifier.notify(level, f"Strategy {t.after}",
+                                     f"{t.instance}: {t.before} -> {t.after} ({t.reason})")
+
+    def _counts(self) -> str:
+        return ", ".join(f"{n} {s}" for s, n in self.pipe.counts().items() if n)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

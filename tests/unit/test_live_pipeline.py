@@ -1,0 +1,134 @@
+"""The session's pipeline hook on fakes: armed, it waits out the start delay, backtests off
+the loop's thread, puts what passes on paper desks, reviews them on their own trades,
+stops a retired instance's desk, alerts on every move and forgets a wiped run's backtests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+import numpy as np
+
+from tests.fakes import FakeBroker, MemoryNotifier, ScriptedStrategy
+from tests.unit.test_engine_desks import SYMBOL, T0, engine, limits
+from tradeloop.deploy.live_pipeline import LivePipeline, PipelineParts
+from tradeloop.domain.risk import RiskManager
+from tradeloop.engine.desks import Desk
+from tradeloop.engine.engine import Engine
+from tradeloop.lifecycle.allocation import Allocation
+from tradeloop.lifecycle.catalogue import Candidate
+from tradeloop.lifecycle.pipeline import Instance
+from tradeloop.lifecycle.record import DAY_MS, TrackRecord, TradeMark
+from tradeloop.lifecycle.stages import Stage, Transition
+from tradeloop.settings.schema import GraduationSettings
+
+GOOD = Candidate("ma_cross", SYMBOL, "1h", {"fast": 10, "slow": 30})
+BAD = Candidate("mean_reversion", SYMBOL, "1h", {})
+CFG = GraduationSettings.model_validate({
+    "start_delay_seconds": 60, "review_hours": 24, "discovery_hours": 0,
+    "backtest": {"lookback_days": 20, "min_trades": 5},
+    "paper": {"min_days": 7, "max_days": 10, "min_trades": 5}})
+
+
+class MemoryLog:
+    def __init__(self) -> None:
+        self.saved: list[tuple[list[str], list[Transition], list[Allocation]]] = []
+        self.stored: tuple[list[Instance], int] = ([], 0)
+
+    def save(self, instances: list[Instance], transitions: list[Transition],
+             allocations: list[Allocation], at_ms: int, equity: float) -> None:
+        self.saved.append(([i.stage.value for i in instances], transitions, allocations))
+
+    def load(self) -> tuple[list[Instance], int]:
+        return self.stored
+
+
+def record(start: int, days: int, mean: float, seed: int) -> TrackRecord:
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(mean, 0.004, days)
+    marks = tuple(TradeMark(start + i * DAY_MS, start + i * DAY_MS + 1, float(r))
+                  for i, r in enumerate(returns))
+    return TrackRecord(start // DAY_MS * DAY_MS, returns, marks)
+
+
+class Parts:
+    """Backtests that wait for ``release`` (a slow backtest on another thread); paper
+    records that lose (the good candidate degrades on paper)."""
+
+    def __init__(self, eng: Engine) -> None:
+        self.eng, self.release = eng, threading.Event()
+        self.threads: set[str] = set()
+        self.log = MemoryLog()
+
+    def backtest(self, c: Candidate, start: int, end: int) -> TrackRecord:
+        self.release.wait(10)
+        self.threads.add(threading.current_thread().name)
+        return record(start, (end - start) // DAY_MS + 1, 0.004 if c is GOOD else -0.001, 1)
+
+    def records(self, since: Mapping[str, int], now: int) -> dict[str, TrackRecord]:
+        return {k: record(s, (now - s) // DAY_MS, -0.003, 2) for k, s in since.items()}
+
+    def desk(self, c: Candidate) -> Desk:
+        broker = FakeBroker()
+        return Desk(c.key, ScriptedStrategy(set()), broker, RiskManager(limits(), broker.cash),
+                    self.eng.store.for_instance(c.key, "paper"), frozenset({c.symbol}),
+                    c.timeframe, account=False)
+
+    def make(self) -> PipelineParts:
+        return PipelineParts(lambda: [GOOD, BAD], self.backtest, self.records, self.desk,
+                             self.log)
+
+
+def settle(pipe: LivePipeline, now: int) -> None:
+    """Step until the backtests on the other thread are applied (at most 10 s)."""
+    for _ in range(1000):
+        pipe.step(now)
+        if not pipe.busy:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the backtests did not finish")
+
+
+def test_backtests_run_off_the_loop_and_their_result_is_applied_on_a_later_step() -> None:
+    eng, _, _ = engine(ScriptedStrategy(set()))
+    parts, notifier = Parts(eng), MemoryNotifier()
+    pipe = LivePipeline(CFG, eng, parts.make(), background=True, notifier=notifier)
+    assert not pipe.restore(T0)
+    pipe.arm(T0)
+    pipe.step(T0 + 59_000)  # before the delay: nothing yet
+    assert pipe.progress == (0, 0) and not parts.log.saved
+    pipe.step(T0 + 60_000)  # the backtests start on another thread: the loop goes on
+    assert pipe.progress == (0, 2) and parts.log.saved[0][0] == ["candidate", "candidate"]
+    pipe.step(T0 + 120_000)
+    assert [d.instance for d in eng.desks] == ["main"]
+    parts.release.set()
+    settle(pipe, T0 + 180_000)
+    assert parts.threads and "MainThread" not in parts.threads
+    assert [d.instance for d in eng.desks] == ["main", GOOD.key]
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER
+    assert pipe.pipe.instances[BAD.key].stage is Stage.BACKTESTED
+    assert [a[1] for a in notifier.alerts] == ["Strategy paper"]
+    # reviews every 24 h on the instance's own record: losing on paper, it is retired after
+    # its max days and its desk stopped
+    for day in range(1, 12):
+        pipe.step(T0 + 180_000 + day * DAY_MS)
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.RETIRED
+    assert [d.instance for d in eng.desks] == ["main"]
+    assert notifier.alerts[-1][:2] == ("warning", "Strategy retired")
+    pipe.close()
+
+
+def test_wipe_data_while_backtests_run_discards_their_results() -> None:
+    eng, _, _ = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    pipe = LivePipeline(CFG, eng, parts.make(), background=True)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)
+    pipe.arm(T0 + 90_000)  # Wipe Data: a new start
+    parts.release.set()
+    pipe.step(T0 + 100_000)
+    assert [d.instance for d in eng.desks] == ["main"] and not pipe.pipe.instances
+    pipe.step(T0 + 150_000)  # its own backtests, on the history before the new start
+    settle(pipe, T0 + 160_000)
+    assert [d.instance for d in eng.desks] == ["main", GOOD.key]
+    pipe.close()
