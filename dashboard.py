@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -674,8 +674,9 @@ def backtest_charts(what: str, b: rv.BacktestView) -> None:
 FUNNEL = ("candidate", "backtested", "paper", "live_candidate", "live")
 
 
-def pipeline_view(handle: StoreHandle) -> None:
-    """Strategy graduation (seed 000): the live pipeline or a rehearsal."""
+def pipeline_view(handle: StoreHandle, capital: float, op: Operator) -> None:
+    """Strategy graduation (seed 000): the live pipeline or a rehearsal (``capital``: the
+    book each live instance trades on paper)."""
     st.subheader("Strategy graduation")
     first = read_pipeline(handle, transitions=0)
     if first.pipeline is None:
@@ -685,8 +686,11 @@ def pipeline_view(handle: StoreHandle) -> None:
         return
     name = st.selectbox("Pipeline", first.known, index=first.known.index(first.pipeline),
                         key="pipeline_name")
-    p = read_pipeline(handle, name, transitions=None, allocations=True)
+    p = read_pipeline(handle, name, transitions=None, allocations=True, capital=capital)
     now = p.now()
+    if p.progress is not None:
+        prog = p.progress
+        st.caption(f"Backtests: {prog['done']}/{prog['total']} (as of {prog['as_of'][:16]})")
     counts = {s: sum(1 for i in p.instances if i.stage == s) for s in
               (*FUNNEL, "under_review", "retired")}
     cols = st.columns(len(counts))
@@ -714,6 +718,11 @@ def pipeline_view(handle: StoreHandle) -> None:
             "instance": i.instance, "stage": i.stage,
             "time in stage": fmt_duration((now - i.stage_since).total_seconds()),
             "allocation": i.fraction, "verdict": (i.verdict or {}).get("reason", "")}
+        perf = p.performance.get(i.instance)
+        if perf is not None and perf.trades:  # the live pipeline's: from its own trades
+            row.update({"closed trades": perf.trades, "P&L": round(perf.pnl, 2),
+                        "win rate": perf.win_rate, "realised Sharpe": perf.sharpe,
+                        "realised drawdown": perf.max_drawdown})
         for crit, c in ((i.verdict or {}).get("criteria") or {}).items():
             value = "n/a" if c["value"] is None else f"{c['value']:.3g}"
             row[crit] = f"{'✓' if c['passed'] else '✗'} {value} {c['op']} {c['threshold']:g}"
@@ -721,12 +730,54 @@ def pipeline_view(handle: StoreHandle) -> None:
     st.caption("Each instance against its stage's criteria at its last judgement "
                f"({'now' if name == 'live' else f'simulated time {now:%Y-%m-%d %H:%M}'}).")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="pipeline_instances",
-                 column_config={"allocation": st.column_config.NumberColumn(format="percent")})
+                 column_config={c: st.column_config.NumberColumn(format="percent")
+                                for c in ("allocation", "win rate", "realised drawdown")})
     moves = pd.DataFrame([{"time": t["time"], "instance": t["instance"],
                            "move": f"{t['from']} -> {t['to']}", "reason": t["reason"]}
                           for t in reversed(p.transitions)])
     st.subheader("Transitions (latest first)")
     st.dataframe(moves, hide_index=True, key="pipeline_transitions")
+    blacklist_panel(op)
+
+
+def blacklist_panel(op: Operator) -> None:
+    """Seed 003's symbol filtering: what is blacklisted, why and until when; lift an entry
+    or add one (the running session reads the list within a second)."""
+    st.subheader("Symbol blacklist")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    entries = op.blacklist_entries()
+    active = [e for e in entries if e.lifted_at is None and e.expires_at > now]
+    if active:
+        st.dataframe(pd.DataFrame([{"symbol": e.symbol, "source": e.source,
+                                    "since": e.created_at, "until": e.expires_at,
+                                    "reason": e.reason} for e in active]),
+                     hide_index=True, key="blacklist_active")
+        cols = st.columns(min(len(active), 6))
+        for i, e in enumerate(active):
+            if cols[i % len(cols)].button(f"Lift {e.symbol}", key=f"lift_{e.id}"):
+                try:
+                    st.success(op.lift_blacklist(e.symbol))
+                except TradeloopError as exc:
+                    st.error(str(exc))
+    else:
+        st.caption("No symbol is blacklisted now.")
+    past = [e for e in entries if e not in active]
+    if past:
+        with st.expander(f"Earlier entries ({len(past)})"):
+            st.dataframe(pd.DataFrame([{"symbol": e.symbol, "source": e.source,
+                                        "since": e.created_at, "until": e.expires_at,
+                                        "lifted": e.lifted_at, "by": e.lifted_by,
+                                        "reason": e.reason} for e in past]),
+                         hide_index=True, key="blacklist_past")
+    with st.form("blacklist_add"):
+        symbol = st.selectbox("Symbol", op.settings.symbols, key="blacklist_symbol")
+        hours = st.number_input("Hours", min_value=1.0, value=24.0, key="blacklist_hours")
+        reason = st.text_input("Reason", key="blacklist_reason")
+        if st.form_submit_button("Blacklist"):
+            try:
+                st.success(op.blacklist(symbol, float(hours), reason))
+            except TradeloopError as exc:
+                st.error(str(exc))
 
 
 def main() -> None:
@@ -768,7 +819,7 @@ def main() -> None:
     elif view == "Strategies":
         strategies_view(settings, handle)
     else:
-        pipeline_view(handle)
+        pipeline_view(handle, settings.trading.initial_balance, op)
 
 
 # Streamlit runs this file as ``__main__``; a process spawned from a process that ran it (a

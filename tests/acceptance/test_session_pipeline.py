@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
 
 import tradeloop.deploy.session as session_module
-from tests.acceptance.test_graduation import BAR, DAY, T0, market
+from tests.acceptance.test_dashboard import ROOT
+from tests.acceptance.test_graduation import BAR, DAY, T0, market, table_with
 from tests.support.replay_db import InstantRunner
 from tradeloop.adapters.clock import SimClock
+from tradeloop.adapters.store.blacklist_records import Blacklist
 from tradeloop.adapters.store.graduation_records import LIVE, GraduationRecords
 from tradeloop.adapters.store.instance_queries import instance_performance
 from tradeloop.adapters.store.schema import OrderRow, TradeOutcomeRow
@@ -20,6 +23,7 @@ from tradeloop.app import StoreHandle, notifier_for, open_store
 from tradeloop.app.feeds import replay_feed
 from tradeloop.app.operator import Operator
 from tradeloop.app.sessions import make_session
+from tradeloop.cli import main as cli
 from tradeloop.deploy.session import SessionResult
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.settings import Settings, load_settings
@@ -84,7 +88,7 @@ def stages(store: StoreHandle) -> dict[str, str]:
 
 
 def test_the_session_runs_the_pipeline_restarts_with_it_and_wipe_data_starts_it_again(
-        project: tuple[Settings, StoreHandle]) -> None:
+        project: tuple[Settings, StoreHandle], capsys: pytest.CaptureFixture[str]) -> None:
     settings, store = project
     first = session(settings, store, START, 45)
     assert first.status == "completed"
@@ -111,6 +115,15 @@ def test_the_session_runs_the_pipeline_restarts_with_it_and_wipe_data_starts_it_
     assert perf[planted].pnl > 0 and perf[planted].sharpe is not None
     # the session's own strategy keeps its own rows (what the deployment is validated on)
     assert by_instance.get("main", 0) == len(first.engine.trades)
+    # the operator's view: stages, the backtests' progress, each instance's figures
+    capsys.readouterr()
+    assert cli(["--config", str(settings.base_dir / "config.yaml"), "strategy",
+                "status"]) == 0
+    out = capsys.readouterr().out
+    # the last backtests: the 7 rejected, re-tested on newer data after retest_days (30)
+    assert "graduation pipeline live" in out and "backtests: 7/7" in out
+    assert "closed trades" in out and planted in out
+    dashboard(settings, store, planted)
 
     # a restarted session takes the pipeline up: the planted instance trades again at once
     restart = START + 45 * DAY + BAR
@@ -129,3 +142,28 @@ def test_the_session_runs_the_pipeline_restarts_with_it_and_wipe_data_starts_it_
     assert {m["time"] for m in moves} and min(
         m["time"].timestamp() * 1000 for m in moves) >= restart + 48 * BAR
     assert any(c[1] == "wipe" for c in second.commands)
+
+
+def dashboard(settings: Settings, store: StoreHandle, planted: str) -> None:
+    """The Pipeline view: the live instances' figures from their trades; the blacklist with
+    an operator's entry, lifted with its button."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADELOOP_CONFIG", str(settings.base_dir / "config.yaml"))
+    try:
+        Operator(settings, store.engine, by="tester").blacklist("ZZ/USDT", 24, "test entry")
+        app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+        app.sidebar.radio(key="view").set_value("Pipeline")
+        app.run()
+        assert not app.exception, app.exception
+        table = table_with(app, "time in stage")
+        row = table[table["instance"] == planted].iloc[0]
+        assert row["closed trades"] >= 6 and row["P&L"] > 0 and row["stage"] == "live_candidate"
+        listed = table_with(app, "until")
+        assert list(listed["symbol"]) == ["ZZ/USDT"]
+        assert "test entry (by tester)" in listed["reason"].iloc[0]
+        next(b for b in app.button if b.label == "Lift ZZ/USDT").click().run()
+        assert not app.exception, app.exception
+        assert any("ZZ/USDT may be traded again" in m.value for m in app.success)
+        assert Blacklist(store.engine).active(2**42) == {}
+    finally:
+        mp.undo()

@@ -58,7 +58,7 @@ def test_a_paper_session_replays_identically(tmp_path: Path, fx: FakeExchange,
     runner = retrain_runner(settings, models, wait=False)
     session = paper_session(settings, store, ["BTC/USDT"], clock, runner)
     res = session.run(stop=lambda: clock.now > int(CANDLES.open_time[STOP_AT]))
-    assert res.engine.stats.orders > 2  # the planted signal opens the gate: it traded
+    assert res.engine.main.orders > 2  # the planted signal opens the gate: it traded
     deployment = res.deployment_id
 
     assert cli(["--config", str(tmp_path / "config.yaml"), "parity", "--deployment",
@@ -70,7 +70,7 @@ def test_a_paper_session_replays_identically(tmp_path: Path, fx: FakeExchange,
     assert report["identical"] and report["first_divergence"] is None
     assert report["predictions"]["share"] == report["orders"]["share"] == 1.0
     assert report["predictions"]["live"] == res.engine.stats.predictions > 200
-    assert report["orders"]["live"] == report["orders"]["replay"] >= res.engine.stats.orders
+    assert report["orders"]["live"] == report["orders"]["replay"] >= res.engine.main.orders
     assert report["transitions"]["matched"] == report["transitions"]["live"] > 0
 
     # a record that does not match its candles is found, with its cause

@@ -31,6 +31,8 @@ from tradeloop.adapters.store.graduation_records import (
     InstanceStatus,
     pipelines,
 )
+from tradeloop.adapters.store.instance_queries import InstancePerformance, instance_performance
+from tradeloop.adapters.store.runtime_state import GRADUATION_PROGRESS, RuntimeState
 from tradeloop.app.stores import open_store
 from tradeloop.deploy.live_pipeline import LivePipeline, PipelineParts
 from tradeloop.deploy.session import SessionStore
@@ -312,6 +314,9 @@ class PipelineStatus:
     transitions: list[dict[str, Any]]
     allocations: list[dict[str, Any]] = field(default_factory=list)
     reached: dict[str, int] = field(default_factory=dict)  # ever in each stage: the funnel
+    # the live pipeline's: each instance's figures from its trades, the backtests' progress
+    performance: dict[str, InstancePerformance] = field(default_factory=dict)
+    progress: dict[str, Any] | None = None
 
     def now(self) -> datetime:
         """The pipeline's present: the wall clock for the live one, a rehearsal's last
@@ -323,8 +328,10 @@ class PipelineStatus:
 
 
 def read_pipeline(store: StoreHandle, pipeline: str | None = None,
-                  transitions: int | None = 20, allocations: bool = False) -> PipelineStatus:
-    """The live pipeline (or ``pipeline``; else the most recent rehearsal)."""
+                  transitions: int | None = 20, allocations: bool = False,
+                  capital: float = 10_000.0) -> PipelineStatus:
+    """The live pipeline (or ``pipeline``; else the most recent rehearsal); ``capital``:
+    the book each live instance trades (its figures' base)."""
     known = pipelines(store.engine)
     if pipeline is not None and pipeline not in known:
         raise ConfigError(f"no graduation pipeline named {pipeline!r}; stored: "
@@ -342,9 +349,13 @@ def read_pipeline(store: StoreHandle, pipeline: str | None = None,
         ever[t["to"]].add(t["instance"])
     shown = moves if transitions is None else moves[len(moves) - transitions:] \
         if transitions else []
+    live = name == LIVE
+    perf = {p.instance: p for p in instance_performance(
+        store.engine, capital, [i.instance for i in instances])} if live else {}
     return PipelineStatus(name, known, instances, shown,
                           records.allocations() if allocations else [],
-                          {k: len(v) for k, v in ever.items()})
+                          {k: len(v) for k, v in ever.items()}, perf,
+                          RuntimeState(store.engine).get(GRADUATION_PROGRESS) if live else None)
 
 
 def pipeline_status(settings: Settings, pipeline: str | None = None,
@@ -352,9 +363,33 @@ def pipeline_status(settings: Settings, pipeline: str | None = None,
     """:func:`read_pipeline` on a store opened for the call (the CLI)."""
     store = open_store(settings)
     try:
-        return read_pipeline(store, pipeline, transitions)
+        return read_pipeline(store, pipeline, transitions,
+                             capital=settings.trading.initial_balance)
     finally:
         store.close()
+
+
+def screen_symbols(settings: Settings, handle: StoreHandle) -> Callable[[int], list[str]]:
+    """Seed 003's screen: blacklist (for ``risk.auto_blacklist.hours``) the symbols whose
+    trades of the last ``window_days``, across instances, are consistently poor; returns
+    what it listed."""
+    from tradeloop.adapters.store.blacklist_records import Blacklist
+    from tradeloop.adapters.store.instance_queries import symbol_results
+    from tradeloop.lifecycle.blacklist import screen
+
+    cfg = settings.risk.auto_blacklist
+
+    def run(now_ms: int) -> list[str]:
+        results = symbol_results(handle.engine, now_ms - int(cfg.window_days * DAY_MS), now_ms)
+        book = Blacklist(handle.engine)
+        listed = book.active(now_ms)
+        out = []
+        for v in screen(results, cfg):
+            if v.listed and v.symbol not in listed:
+                book.add(v.symbol, v.reason, "auto", now_ms, cfg.hours)
+                out.append(f"{v.symbol} blacklisted for {cfg.hours:g} h: {v.reason}")
+        return out
+    return run
 
 
 def session_pipeline(settings: Settings, handle: StoreHandle, *, background: bool,
@@ -394,8 +429,15 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
                         store.for_instance(c.key, "paper"), frozenset({c.symbol}),
                         c.timeframe, account=False)
 
+        def progress(done: int, total: int, at_ms: int) -> None:
+            RuntimeState(handle.engine).put(GRADUATION_PROGRESS, {
+                "done": done, "total": total, "as_of": ts(at_ms).isoformat()}, at_ms,
+                "graduation")
+
         parts = PipelineParts(candidates, backtest, records, desk,
-                              GraduationRecords(handle.engine, LIVE))
+                              GraduationRecords(handle.engine, LIVE), progress,
+                              screen_symbols(settings, handle)
+                              if settings.risk.auto_blacklist.enabled else None)
         return LivePipeline(settings.graduation, engine, parts, background=background,
                             notifier=notifier)
     return make

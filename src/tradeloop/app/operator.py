@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from tradeloop.adapters.store.blacklist_records import Blacklist, BlacklistEntry
 from tradeloop.adapters.store.control_store import COMMANDS, ControlChannel
 from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
@@ -51,6 +52,29 @@ class Operator:
     def running(self) -> dict[str, object] | None:
         """The running engine's lock info, or None."""
         return self.lock.held_elsewhere()
+
+    # -- the symbol blacklist (the running session reads it within a second) ----------------
+    def blacklist(self, symbol: str, hours: float, reason: str) -> str:
+        if symbol not in self.settings.symbols:
+            raise ConfigError(f"{symbol} is not a configured symbol "
+                              f"({', '.join(self.settings.symbols)})")
+        if not hours > 0:
+            raise ConfigError(f"blacklist hours must be above 0, got {hours}")
+        if not reason.strip():
+            raise ConfigError("a blacklist entry needs a reason")
+        Blacklist(self.engine).add(symbol, f"{reason.strip()} (by {self.by})", "operator",
+                                   self._now(), hours)
+        return f"{symbol} blacklisted for {hours:g} h"
+
+    def blacklist_entries(self, limit: int = 100) -> list[BlacklistEntry]:
+        """The latest entries, newest first (in force, expired and lifted)."""
+        return Blacklist(self.engine).entries(limit)
+
+    def lift_blacklist(self, symbol: str) -> str:
+        n = Blacklist(self.engine).lift(symbol, self._now(), self.by)
+        if not n:
+            raise ConfigError(f"{symbol} is not blacklisted")
+        return f"{symbol} may be traded again"
 
     def request(self, command: str, *, symbol: str | None = None,
                 timeframe: str | None = None, argument: str | None = None) -> Outcome:

@@ -11,6 +11,7 @@ from tradeloop.adapters.broker.sim import SimBroker
 from tradeloop.adapters.clock import WallClock
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.notify.log_notifier import LogNotifier
+from tradeloop.adapters.store.blacklist_records import Blacklist
 from tradeloop.adapters.store.calibration_queries import CalibrationSpec
 from tradeloop.adapters.store.control_store import ControlChannel
 from tradeloop.adapters.store.deployment_metrics import CalibrationWatch, HealthRecords
@@ -147,7 +148,8 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
         predictor=predictor or ChampionPredictor(registry), registry=registry,
         lock=engine_lock(settings), deployments=Deployments(handle.engine),
         controls=StoredControls(handle), store=store, health=health, notifier=notifier,
-        exchange_metrics=metrics, on_deployment=on_deployment, pipeline=graduation)
+        exchange_metrics=metrics, on_deployment=on_deployment, pipeline=graduation,
+        blacklist=Blacklist(handle.engine).active)
 
 
 def make_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,

@@ -185,6 +185,21 @@ def status(args: argparse.Namespace) -> int:
                       f"{i.stage_since:%Y-%m-%d %H:%M}",
                       "" if i.fraction is None else f"{100 * i.fraction:.1f} %", i.source)
     console.print(table)
+    if st.progress is not None:
+        prog = st.progress
+        console.print(f"backtests: {prog['done']}/{prog['total']} "
+                      f"(as of {prog['as_of'][:16]})")
+    traded = [p for p in st.performance.values() if p.trades]
+    if traded:
+        perf = Table(title="paper and live instances: closed trades", title_justify="left")
+        for col in ("instance", "trades", "P&L", "win rate", "Sharpe", "max drawdown"):
+            perf.add_column(col)
+        for p in traded:
+            perf.add_row(p.instance, str(p.trades), f"{p.pnl:+,.2f}",
+                         f"{100 * (p.win_rate or 0):.1f} %",
+                         "n/a" if p.sharpe is None else f"{p.sharpe:.2f}",
+                         f"{100 * p.max_drawdown:.1f} %")
+        console.print(perf)
     for t in st.transitions:
         console.print(f"{t['time']:%Y-%m-%d %H:%M}  {t['instance']}  {t['from']} -> {t['to']}:"
                       f" {t['reason']}", soft_wrap=True)

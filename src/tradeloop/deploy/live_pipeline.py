@@ -58,13 +58,17 @@ class PipelineParts:
     ``candidates``: the catalogue on the session's series; ``backtest``: a candidate's track
     record replayed on the stored candles of ``[start, end)``; ``records``: the instances'
     records from their own closed trades (key -> since when) up to now; ``desk``: a new
-    paper desk for a candidate."""
+    paper desk for a candidate; ``progress``: (done, total, as of) of the backtests, for
+    the operator's views."""
 
     candidates: Callable[[], list[Candidate]]
     backtest: Callable[[Candidate, int, int], TrackRecord]
     records: Callable[[Mapping[str, int], int], dict[str, TrackRecord]]
     desk: Callable[[Candidate], Desk]
     log: PipelineLog
+    progress: Callable[[int, int, int], None] | None = None
+    # seed 003's symbol screen at each review: the alerts of the symbols it blacklisted
+    screen: Callable[[int], list[str]] | None = None
 
 
 class LivePipeline:
@@ -176,15 +180,14 @@ class LivePipeline:
         start = now_ms - int(self.cfg.backtest.lookback_days * DAY_MS)
         log.info("graduation pipeline: backtesting %d candidates on %s .. %s", len(due),
                  f"{ts(start):%Y-%m-%d}", f"{ts(now_ms):%Y-%m-%d %H:%M}")
-        self.progress = (0, len(due))
         generation = self._generation
+        self._progress(generation, 0, len(due), now_ms)
 
         def work() -> dict[str, Window]:
             out: dict[str, Window] = {}
             for n, c in enumerate(due):
                 out[c.key] = self.parts.backtest(c, start, now_ms).window(start, now_ms)
-                if generation == self._generation:
-                    self.progress = (n + 1, len(due))
+                self._progress(generation, n + 1, len(due), now_ms)
                 if (n + 1) % 10 == 0 or n + 1 == len(due):
                     log.info("graduation pipeline: %d/%d backtests", n + 1, len(due))
             return out
@@ -195,6 +198,13 @@ class LivePipeline:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="graduation")
         self._job = self._pool.submit(work)
+
+    def _progress(self, generation: int, done: int, total: int, at_ms: int) -> None:
+        if generation != self._generation:  # a wiped run's backtests
+            return
+        self.progress = (done, total)
+        if self.parts.progress is not None:
+            self.parts.progress(done, total, at_ms)
 
     def _finish(self, now_ms: int) -> None:
         job, self._job = self._job, None
@@ -219,6 +229,11 @@ class LivePipeline:
             self._next_review = at_ms + self._review_ms
 
     def _review(self, now_ms: int) -> None:
+        if self.parts.screen is not None:
+            for message in self.parts.screen(now_ms):
+                log.warning("⛔ %s", message)
+                if self.notifier is not None:
+                    self.notifier.notify("warning", "Symbol blacklisted", message)
         since = {k: i.paper_ms for k, i in self.pipe.instances.items()
                  if i.stage in TRADING and i.paper_ms is not None}
         if not since:

@@ -111,6 +111,8 @@ class SessionParts:
     on_deployment: Callable[[int], None] | None = None
     # the graduation pipeline inside the session: (engine, store, symbols) -> its hook
     pipeline: Callable[[Engine, SessionStore, list[str]], LivePipeline] | None = None
+    # the symbols blacklisted now (the stored list: automatic and the operator's) -> why
+    blacklist: Callable[[int], dict[str, str]] | None = None
 
 
 @dataclass
@@ -193,6 +195,7 @@ class _DeploymentHooks:
         if io_due:  # at most once a second of wall time (every heartbeat live)
             self.last_io = time.monotonic()
             self.store.flush()
+            self.session.refresh_blacklist(self.engine, now)
         health = self.schedule.due(now, before=self.store.flush)
         stopped = ""
         if health is not None:
@@ -296,6 +299,7 @@ class DeploymentSession:
             runner = Runner(engine, market, clock,
                             [hooks] if pipeline is None else [hooks, pipeline])
             runner.open()
+            self.refresh_blacklist(engine, started)
             if pipeline is not None and not pipeline.restore(started):
                 pipeline.arm(started)  # an empty pipeline (a fresh or wiped store) starts
             for s in self.activate_after:
@@ -344,6 +348,18 @@ class DeploymentSession:
                      result.status, result.stopped_by or "error", engine.stats.events,
                      engine.stats.orders, engine.stats.trades)
         return result
+
+    def refresh_blacklist(self, engine: Engine, now: int) -> None:
+        """The stored blacklist into the engine (an operator's lift reaches it within a
+        second); a change is logged."""
+        if self.parts.blacklist is None:
+            return
+        listed = self.parts.blacklist(now)
+        for s in sorted(set(listed) - set(engine.blacklist)):
+            log.warning("⛔ %s", listed[s])
+        for s in sorted(set(engine.blacklist) - set(listed)):
+            log.info("✓ %s no longer blacklisted", s)
+        engine.blacklist = listed
 
     def activate(self, engine: Engine, elapsed_ms: int, now: int) -> None:
         """Release the symbols whose staged start has come."""

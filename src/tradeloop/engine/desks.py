@@ -32,6 +32,7 @@ class Desk:
     timeframe: str | None = None
     account: bool = True
     last_refusal: dict[str, str] = field(default_factory=dict)
+    orders: int = 0  # submitted by this desk (the engine's stats count every desk's)
 
     def trades(self, symbol: str) -> bool:
         return self.symbols is None or symbol in self.symbols

@@ -94,6 +94,8 @@ class Engine:
         self.notifier = notifier
         self.main = Desk(MAIN, strategy or MlStrategy(), broker, risk, store)
         self.desks: list[Desk] = [self.main]
+        # symbols no desk may enter (the stored blacklist, refreshed by the session) -> why
+        self.blacklist: dict[str, str] = {}
         self.account = account or AccountRisk(
             AccountLimits(risk.limits.max_drawdown, risk.limits.daily_loss_limit, 1.0),
             broker.equity())
@@ -341,7 +343,7 @@ class Engine:
         if decision.action == "buy" and not holding:
             entry = desk.risk.check_entry(symbol, price, now_ms, broker.equity(), broker.cash,
                                           set(broker.positions), broker.fee_rate)
-            refused = None if entry.approved else entry.reason
+            refused = self.blacklist.get(symbol) or (None if entry.approved else entry.reason)
             if refused is None and desk.account:
                 refused = self.account.check_entry(
                     symbol, entry.quantity * price, self._held(symbol), self.account_equity())
@@ -383,6 +385,7 @@ class Engine:
     def _submit(self, desk: Desk, order: OrderRequest, now_ms: int, reason: str) -> None:
         desk.store.order(order, "submitted", now_ms, reason)
         desk.broker.submit(order)
+        desk.orders += 1
         self.stats.orders += 1
 
     def _client_id(self, symbol: str, now_ms: int) -> str:

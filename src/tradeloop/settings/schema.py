@@ -111,6 +111,20 @@ class StrategyRisk(_Section):
     max_daily_trades: Annotated[int, Field(ge=0)] | None = None
 
 
+class AutoBlacklistSettings(_Section):
+    """Seed 003's symbol filtering: a symbol is blacklisted for ``hours`` when, over the last
+    ``window_days``, at least ``min_strategies`` instances traded it ``min_trades`` times in
+    all, every one of them lost on it, and the mean return per trade is below zero at level
+    ``alpha`` (one-sided t-test, Bonferroni-corrected for the symbols screened)."""
+
+    enabled: bool = True
+    window_days: Annotated[float, Field(gt=0)] = 14.0
+    min_strategies: Annotated[int, Field(ge=1)] = 2
+    min_trades: Annotated[int, Field(ge=2)] = 20
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    hours: Annotated[float, Field(gt=0)] = 72.0
+
+
 class RiskSettings(_Section):
     """Risk limits applied to every order (fractions of equity unless named percent); the
     drawdown halt is the account's, the entry limits may differ per strategy."""
@@ -130,6 +144,7 @@ class RiskSettings(_Section):
     blacklist: list[str] = Field(default_factory=list)
     blocked_hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list)
     strategies: dict[str, StrategyRisk] = Field(default_factory=dict)
+    auto_blacklist: AutoBlacklistSettings = AutoBlacklistSettings()
 
     @model_validator(mode="after")
     def _known_strategies(self) -> RiskSettings:

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from tradeloop.adapters.store.schema import TradeOutcomeRow
-from tradeloop.domain.timestamps import ms_of
+from tradeloop.domain.timestamps import ms_of, ts
 
 DAY_MS = 86_400_000
 
@@ -62,3 +62,17 @@ def instance_performance(engine: Engine, capital: float,
     """Every instance's figures from its closed trades (``capital``: the book each trades)."""
     return [performance(t, capital, k)
             for k, t in sorted(instance_trades(engine, instances).items())]
+
+
+def symbol_results(engine: Engine, since_ms: int, until_ms: int
+                   ) -> dict[str, dict[str, list[float]]]:
+    """Symbol -> instance -> the return of each of its trades closed in ``[since, until)``
+    (every instance, the session's own included)."""
+    q = select(TradeOutcomeRow.symbol, TradeOutcomeRow.instance, TradeOutcomeRow.pnl_percent
+               ).where(TradeOutcomeRow.exit_time >= ts(since_ms),
+                       TradeOutcomeRow.exit_time < ts(until_ms)).order_by(TradeOutcomeRow.id)
+    out: dict[str, dict[str, list[float]]] = {}
+    with engine.connect() as conn:
+        for symbol, inst, pct in conn.execute(q):
+            out.setdefault(symbol, {}).setdefault(inst, []).append(float(pct or 0.0) / 100)
+    return out

@@ -13,6 +13,7 @@ from tradeloop.domain.timestamps import ts
 
 STRATEGY = "strategy"
 PAUSED = "paused_symbols"
+GRADUATION_PROGRESS = "graduation_progress"  # the live pipeline's backtests: done, total, at
 
 
 class RuntimeState:

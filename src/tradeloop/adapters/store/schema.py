@@ -477,3 +477,18 @@ class StrategyAllocationRow(Base):
     capital: Mapped[float] = mapped_column(Float)  # quote currency at the rebalance
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class SymbolBlacklistRow(Base):
+    """A symbol no instance may enter, with why, until when, and who lifted it early."""
+
+    __tablename__ = "symbol_blacklist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # "auto" or "operator"
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    lifted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    lifted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

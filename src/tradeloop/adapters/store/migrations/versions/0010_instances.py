@@ -1,4 +1,5 @@
-"""strategy instances in one account: orders, positions and trades carry the instance id
+"""strategy instances in one account: orders, positions and trades carry the instance id;
+the symbol blacklist (automatic and the operator's, with expiry)
 
 Revision ID: 0010
 Revises: 0009
@@ -26,9 +27,23 @@ def upgrade() -> None:
             batch.add_column(sa.Column("instance", sa.String(120), nullable=False,
                                        server_default="main"))
             batch.create_index(f"ix_{table}_instance", ["instance"])
+    op.create_table(
+        "symbol_blacklist",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("symbol", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("lifted_at", sa.DateTime(), nullable=True),
+        sa.Column("lifted_by", sa.String(64), nullable=True),
+    )
+    op.create_index("ix_symbol_blacklist_symbol", "symbol_blacklist", ["symbol"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_symbol_blacklist_symbol", "symbol_blacklist")
+    op.drop_table("symbol_blacklist")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_index(f"ix_{table}_instance")
