@@ -780,6 +780,22 @@ def blacklist_panel(op: Operator) -> None:
                 st.error(str(exc))
 
 
+PRICE_REFRESH_SECONDS = 1.0
+
+
+def live_prices(engine: Any) -> None:
+    """The session's latest price of each symbol (written every second while it runs)."""
+    rows = dd.latest_prices(engine)
+    if not rows:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    cols = st.columns(min(len(rows), 6))
+    for i, (symbol, price, at, written) in enumerate(rows):
+        age = max(0.0, (now - written).total_seconds())
+        cols[i % len(cols)].metric(f"{symbol} price", f"{price:,.6g}",
+                                   help=f"as of {at:%H:%M:%S} UTC; written {age:.0f} s ago")
+
+
 def main() -> None:
     st.set_page_config(page_title="tradeloop", page_icon="📈", layout="wide")
     try:
@@ -803,6 +819,10 @@ def main() -> None:
     st.title("tradeloop")
     st.caption(f"{running} · strategy **{b.strategy}** · window {b.view.since:%Y-%m-%d %H:%M} "
                f"– {b.view.now:%Y-%m-%d %H:%M} UTC")
+    if b.view.running:  # seed 003: live prices within a second, without reloading the page
+        st.fragment(run_every=PRICE_REFRESH_SECONDS)(live_prices)(engine)
+    else:
+        live_prices(engine)
     confirmation(op)
     if view == "Overview":
         overview(settings, b, engine)

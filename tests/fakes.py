@@ -102,6 +102,9 @@ class ListMarketData:
     def close(self) -> None:
         self.closed = True
 
+    def prices(self) -> dict[str, tuple[int, float]]:
+        return {}
+
 
 class FakeBroker:
     """Market orders fill at the next candle's open of their symbol; no fees, no slippage."""

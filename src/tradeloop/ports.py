@@ -133,6 +133,10 @@ class MarketData(Protocol):
 
     def close(self) -> None: ...
 
+    def prices(self) -> dict[str, tuple[int, float]]:
+        """The latest price seen of each symbol and when (ms): the forming candle's close
+        where a stream gives it, else the last closed candle's."""
+
 
 class FeedHooks(Protocol):
     """What a live feed reports besides candles."""

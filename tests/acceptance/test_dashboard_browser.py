@@ -4,11 +4,14 @@ clicks. Screenshots are kept under test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import update
 
 from tests.support.browser import (
     ROOT,
@@ -20,6 +23,8 @@ from tests.support.browser import (
 )
 from tests.support.replay_db import build
 from tradeloop.adapters.store.runtime_state import RuntimeState
+from tradeloop.adapters.store.schema import DeploymentRow
+from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app import open_store
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -78,3 +83,38 @@ def test_dashboard_in_headless_chromium(chromium_paths: tuple[str, str], tmp_pat
     assert RuntimeState(open_store(db.settings).engine).paused() == {"BTC/USDT"}
     for name in ("desktop", "phone", "symbol", "controls", "strategies"):
         assert (ARTIFACTS / f"dashboard_{name}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_live_prices_refresh_without_reloading_the_page(chromium_paths: tuple[str, str],
+                                                        tmp_path: Path) -> None:
+    """Seed 003: a price the running session writes shows within about a second; the page
+    is not reloaded (a marker set in it survives)."""
+    db = build(tmp_path / "project", days=1)
+    store = open_store(db.settings)
+    with store.engine.begin() as conn:  # the deployment as if it were still running
+        conn.execute(update(DeploymentRow).values(status="running"))
+    prices = TradingStore(store.engine, "paper", 1)
+    now = int(time.time() * 1000)
+    prices.prices(now, {"BTC/USDT": (now, 50_000.0), "ETH/USDT": (now, 3_000.0)})
+
+    def shown(web: WebDriver) -> list[str]:
+        return texts(web, "[data-testid='stMetricValue']")
+
+    with dashboard_server(db.root / "config.yaml", ARTIFACTS / "streamlit_prices.log") as url, \
+            chromium(*chromium_paths) as web:
+        web.get(url)
+        WebDriverWait(web, 60).until(lambda w: "50,000" in shown(w))
+        assert "BTC/USDT price" in texts(web, "[data-testid='stMetricLabel']")
+        web.execute_script("window.__not_reloaded = 42")
+        now = int(time.time() * 1000)
+        prices.prices(now, {"BTC/USDT": (now, 51_234.5)})
+        started = time.monotonic()
+        WebDriverWait(web, 10, poll_frequency=0.05).until(lambda w: "51,234.5" in shown(w))
+        waited = time.monotonic() - started
+        assert web.execute_script("return window.__not_reloaded") == 42
+        # the fragment reruns every second: the new price shows well before a heartbeat of
+        # the old 5 s feed (the measured figure is bench_dashboard's price_update_seconds)
+        print(f"price update shown after {waited:.2f} s")
+        assert waited < 3.0, waited
+    store.close()

@@ -16,7 +16,7 @@ from tradeloop.settings import Settings
 
 
 def live_feed(source: CandleSource, handle: StoreHandle, clock: Clock, settings: Settings, *,
-              settle_seconds: float = 2.0, heartbeat_seconds: float = 5.0,
+              settle_seconds: float = 2.0, heartbeat_seconds: float = 1.0,
               retry_seconds: float = 5.0,
               stream: Callable[[list[SeriesKey]], WebsocketCandles] | None = None
               ) -> FeedFactory:

@@ -36,6 +36,7 @@ from tradeloop.ports import (
     BrokerFactory,
     Clock,
     FeedFactory,
+    MarketData,
     ModelRegistry,
     Notifier,
     Predictor,
@@ -67,6 +68,8 @@ class SessionStore(Store, Protocol):
                  events: int, errors: int) -> None: ...
 
     def forget(self) -> None: ...
+
+    def prices(self, now_ms: int, prices: dict[str, tuple[int, float]]) -> None: ...
 
     def adopt_positions(self, ids: dict[str, int]) -> None: ...
 
@@ -173,6 +176,7 @@ class _DeploymentHooks:
         else:
             self.schedule = BackgroundSchedule(monitor, session.health_ms, parts.clock.now_ms)
         self.last_snapshot, self.last_io = started, time.monotonic()
+        self.market: MarketData | None = None
 
     def snapshot(self, now: int) -> None:  # buffered; flushed within a second
         b, engine = self.engine.broker, self.engine
@@ -195,6 +199,8 @@ class _DeploymentHooks:
         if io_due:  # at most once a second of wall time (every heartbeat live)
             self.last_io = time.monotonic()
             self.store.flush()
+            if self.market is not None:  # the dashboard's live prices, within a second
+                self.store.prices(now, self.market.prices())
             self.session.refresh_blacklist(self.engine, now)
         health = self.schedule.due(now, before=self.store.flush)
         stopped = ""
@@ -296,6 +302,7 @@ class DeploymentSession:
             market = parts.feed(keys, _Feed(engine, tstore, clock, parts.notifier))
             hooks = _DeploymentHooks(self, engine, tstore, monitor, commands, result,
                                      started, duration_ms, stop)
+            hooks.market = market
             runner = Runner(engine, market, clock,
                             [hooks] if pipeline is None else [hooks, pipeline])
             runner.open()

@@ -56,6 +56,7 @@ class ExchangeMarketData:
         self.from_stream = 0  # candles the websocket delivered
         self.stream = stream
         self._sink: CandleSink | None = None
+        self._latest: dict[str, tuple[int, float]] = {}  # symbol -> (close ms, close)
 
     # -- start-up -------------------------------------------------------------------------
     def open(self, sink: CandleSink) -> None:
@@ -111,6 +112,8 @@ class ExchangeMarketData:
                     close = candle.open_time + tf.ms
                     events.append((close, tf.ms, key.symbol, CandleClose(key, index, close)))
                     self.last[key] = candle.open_time
+                    if close > self._latest.get(key.symbol, (0, 0.0))[0]:
+                        self._latest[key.symbol] = (close, candle.close)
                 self._check_stale(key, now)
             events.sort(key=lambda e: e[:3])
             for *_, event in events:
@@ -122,6 +125,15 @@ class ExchangeMarketData:
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()
+
+    def prices(self) -> dict[str, tuple[int, float]]:
+        """The websocket's forming candles where it has newer, else the last closes."""
+        out = dict(self._latest)
+        if self.stream is not None:
+            for symbol, (t, price) in self.stream.latest().items():
+                if t >= out.get(symbol, (0, 0.0))[0]:
+                    out[symbol] = (t, price)
+        return out
 
     def _from_stream(self, key: SeriesKey, now: int) -> CandleArrays | None:
         """The websocket's closed candles after the last one, when they reach the newest

@@ -74,6 +74,17 @@ class ReplayMarketData:
             clock.set(self.end_ms)
             yield None
 
+    def prices(self) -> dict[str, tuple[int, float]]:
+        """Each symbol's last close at the simulated time."""
+        now = self.clock.now_ms()
+        out: dict[str, tuple[int, float]] = {}
+        for key, c in self.series.items():
+            closes = c.open_time + Timeframe.parse(key.timeframe).ms
+            i = int(np.searchsorted(closes, now, side="right")) - 1
+            if i >= 0 and (key.symbol not in out or int(closes[i]) > out[key.symbol][0]):
+                out[key.symbol] = (int(closes[i]), float(c.close[i]))
+        return out
+
     def _events(self) -> Iterator[CandleClose | None]:
         close_parts, tf_parts, sym_parts, idx_parts, key_parts = [], [], [], [], []
         symbols = sorted({k.symbol for k in self.keys})

@@ -76,6 +76,17 @@ class WebsocketCandles:
         return CandleArrays(a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4],
                             a[:, 5])
 
+    def latest(self) -> dict[str, tuple[int, float]]:
+        """Each symbol's newest streamed price (the forming candle's close) and when it came."""
+        out: dict[str, tuple[int, float]] = {}
+        with self._lock:
+            at = self._last_message or 0
+            for key, newest in self._newest.items():
+                row = self._rows[key].get(newest)
+                if row is not None and key.symbol not in out:
+                    out[key.symbol] = (at, row[4])
+        return out
+
     # -- the background thread ----------------------------------------------------------------
     def _run(self) -> None:
         asyncio.run(self._main())

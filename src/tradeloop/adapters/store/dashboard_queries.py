@@ -28,6 +28,7 @@ from tradeloop.adapters.store.schema import (
     DriftCheckRow,
     EquityHistoryRow,
     ErrorLogRow,
+    LatestPriceRow,
     LearningStateRow,
     OrderRow,
     PredictionRow,
@@ -186,6 +187,14 @@ def equity(engine: Engine, deployment_id: int, since: datetime, now: datetime,
             e.id.in_([int(i) for i in ids]))).all())
     return pd.DataFrame({"time": [times[int(i)] for i in ids], "equity": values,
                          "drawdown_percent": drawdown})
+
+
+def latest_prices(engine: Engine) -> list[tuple[str, float, datetime, datetime]]:
+    """(symbol, price, its time, written at) of the running session's latest prices."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+            select(LatestPriceRow.symbol, LatestPriceRow.price, LatestPriceRow.time,
+                   LatestPriceRow.updated_at).order_by(LatestPriceRow.symbol)).all()]
 
 
 def trades(engine: Engine, deployment_id: int | None, since: datetime, now: datetime,

@@ -492,3 +492,14 @@ class SymbolBlacklistRow(Base):
     expires_at: Mapped[datetime] = mapped_column()
     lifted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     lifted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LatestPriceRow(Base):
+    """The running session's latest price of each symbol (written every second)."""
+
+    __tablename__ = "latest_prices"
+
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    price: Mapped[float] = mapped_column(Float)
+    time: Mapped[datetime] = mapped_column()  # of the price (the exchange's)
+    updated_at: Mapped[datetime] = mapped_column()  # when the session wrote it

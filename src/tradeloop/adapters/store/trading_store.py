@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, delete, insert, update
 
 from tradeloop.adapters.exchange.metrics import MetricsSnapshot
 from tradeloop.adapters.store.schema import (
@@ -15,6 +15,7 @@ from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
     ErrorLogRow,
     ExchangeMetricsRow,
+    LatestPriceRow,
     LearningStateRow,
     OrderRow,
     PositionRow,
@@ -207,6 +208,16 @@ class TradingStore:
             "max_requests_per_minute": m.max_requests_per_minute,
             "limit_per_minute": limit_per_minute, "cache_hit_rate": m.cache_hit_rate,
             "ws_uptime": m.ws_uptime, "circuit_state": m.circuit_state})
+
+    def prices(self, now_ms: int, prices: dict[str, tuple[int, float]]) -> None:
+        """The latest price of each symbol (one row per symbol, replaced)."""
+        if not prices:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(delete(LatestPriceRow).where(LatestPriceRow.symbol.in_(list(prices))))
+            conn.execute(insert(LatestPriceRow), [
+                {"symbol": s, "price": p, "time": ts(t), "updated_at": ts(now_ms)}
+                for s, (t, p) in prices.items()])
 
     def snapshot(self, now_ms: int, equity: float, cash: float, open_positions: int,
                  events: int, errors: int) -> None:

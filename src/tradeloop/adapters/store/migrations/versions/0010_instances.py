@@ -1,5 +1,5 @@
 """strategy instances in one account: orders, positions and trades carry the instance id;
-the symbol blacklist (automatic and the operator's, with expiry)
+the symbol blacklist (automatic and the operator's, with expiry); the latest prices
 
 Revision ID: 0010
 Revises: 0009
@@ -39,9 +39,17 @@ def upgrade() -> None:
         sa.Column("lifted_by", sa.String(64), nullable=True),
     )
     op.create_index("ix_symbol_blacklist_symbol", "symbol_blacklist", ["symbol"])
+    op.create_table(
+        "latest_prices",
+        sa.Column("symbol", sa.String(32), primary_key=True),
+        sa.Column("price", sa.Float(), nullable=False),
+        sa.Column("time", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("latest_prices")
     op.drop_index("ix_symbol_blacklist_symbol", "symbol_blacklist")
     op.drop_table("symbol_blacklist")
     for table in TABLES:
