@@ -12,6 +12,7 @@ import numpy as np
 from tests.fakes import FakeBroker, MemoryNotifier, ScriptedStrategy
 from tests.unit.test_engine_desks import SYMBOL, T0, engine, limits
 from tradeloop.deploy.live_pipeline import LivePipeline, PipelineParts
+from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.risk import RiskManager
 from tradeloop.engine.desks import Desk
 from tradeloop.engine.engine import Engine
@@ -132,3 +133,23 @@ def test_wipe_data_while_backtests_run_discards_their_results() -> None:
     settle(pipe, T0 + 160_000)
     assert [d.instance for d in eng.desks] == ["main", GOOD.key]
     pipe.close()
+
+
+def test_a_candidate_that_cannot_be_backtested_waits_and_the_others_go_on() -> None:
+    eng, _, _ = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    parts.release.set()
+
+    def backtest(c: Candidate, start: int, end: int) -> TrackRecord:
+        if c is BAD:
+            raise ConfigError(f"no stored {c.symbol} {c.timeframe} candles")
+        return Parts.backtest(parts, c, start, end)
+
+    made = parts.make()
+    made.backtest = backtest
+    pipe = LivePipeline(CFG, eng, made, background=False)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER
+    assert pipe.pipe.instances[BAD.key].stage is Stage.CANDIDATE  # tried at the next round
+    assert [i.key for i in pipe.pipe.untested(T0 + 120_000)] == [BAD.key]

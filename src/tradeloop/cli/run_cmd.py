@@ -41,6 +41,12 @@ def register(groups: Any) -> None:
     r.set_defaults(func=retrain_now)
     s = groups.add_parser("stop", help="ask the running engine to stop gracefully")
     s.set_defaults(func=stop)
+    w = groups.add_parser("wipe", help="Wipe Data: clear the trading state (positions, orders, "
+                                       "trades, signals, the live graduation pipeline); the "
+                                       "running engine restarts its pipeline, else the next "
+                                       "session starts it")
+    w.add_argument("--yes", action="store_true", help="confirm (required)")
+    w.set_defaults(func=wipe)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,5 +144,26 @@ def stop(args: argparse.Namespace) -> int:
         cid = channel.request("stop", wall_clock().now_ms())
         console.print(f"asked the running engine ({holder}) to stop (command {cid})")
         return _await_answer(channel, cid)
+    finally:
+        store.close()
+
+
+def wipe(args: argparse.Namespace) -> int:
+    from tradeloop.app.operator import Operator
+
+    if not args.yes:
+        raise EngineError("Wipe Data deletes the trading state: run it again with --yes "
+                          "(candles, models and deployments are kept)")
+    settings = settings_from(args)
+    store = open_store(settings)
+    try:
+        op = Operator(settings, store.engine, by="cli")
+        out = op.request("wipe")
+        if out.status == "pending":
+            console.print(f"asked the running engine to wipe its data (command "
+                          f"{out.command_id})")
+            return _await_answer(control_channel(store), out.command_id)
+        console.print(f"Wipe Data: {out.status} — {out.message}")
+        return 0 if out.status == "done" else 1
     finally:
         store.close()

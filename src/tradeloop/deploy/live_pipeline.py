@@ -26,6 +26,7 @@ from typing import Protocol
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timestamps import ts
 from tradeloop.engine.desks import Desk
 from tradeloop.engine.engine import Engine
@@ -186,7 +187,10 @@ class LivePipeline:
         def work() -> dict[str, Window]:
             out: dict[str, Window] = {}
             for n, c in enumerate(due):
-                out[c.key] = self.parts.backtest(c, start, now_ms).window(start, now_ms)
+                try:
+                    out[c.key] = self.parts.backtest(c, start, now_ms).window(start, now_ms)
+                except TradeloopError as exc:  # e.g. no stored candles: tried again later
+                    log.warning("graduation pipeline: %s not backtested: %s", c.key, exc)
                 self._progress(generation, n + 1, len(due), now_ms)
                 if (n + 1) % 10 == 0 or n + 1 == len(due):
                     log.info("graduation pipeline: %d/%d backtests", n + 1, len(due))
