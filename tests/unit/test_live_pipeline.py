@@ -4,10 +4,12 @@ stops a retired instance's desk, alerts on every move and forgets a wiped run's 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 
 import numpy as np
+import pytest
 
 from tests.fakes import FakeBroker, MemoryNotifier, ScriptedStrategy
 from tests.unit.test_engine_desks import SYMBOL, T0, engine, limits
@@ -25,6 +27,7 @@ from tradeloop.settings.schema import GraduationSettings
 
 GOOD = Candidate("ma_cross", SYMBOL, "1h", {"fast": 10, "slow": 30})
 BAD = Candidate("mean_reversion", SYMBOL, "1h", {})
+engine_log = logging.getLogger("tradeloop.engine")
 CFG = GraduationSettings.model_validate({
     "start_delay_seconds": 60, "review_hours": 24, "discovery_hours": 0,
     "backtest": {"lookback_days": 20, "min_trades": 5},
@@ -64,7 +67,10 @@ class Parts:
     def backtest(self, c: Candidate, start: int, end: int) -> TrackRecord:
         self.release.wait(10)
         self.threads.add(threading.current_thread().name)
-        return record(start, (end - start) // DAY_MS + 1, 0.004 if c is GOOD else -0.001, 1)
+        engine_log.info("backtest candle of %s", c.key)  # a replay's per-candle line
+        engine_log.warning("backtest warning of %s", c.key)
+        return record(start, (end - start) // DAY_MS + 1,
+                      0.004 if c.strategy == "ma_cross" else -0.001, 1)
 
     def records(self, since: Mapping[str, int], now: int) -> dict[str, TrackRecord]:
         return {k: record(s, (now - s) // DAY_MS, -0.003, 2) for k, s in since.items()}
@@ -90,7 +96,9 @@ def settle(pipe: LivePipeline, now: int) -> None:
     raise AssertionError("the backtests did not finish")
 
 
-def test_backtests_run_off_the_loop_and_their_result_is_applied_on_a_later_step() -> None:
+def test_backtests_run_off_the_loop_and_their_result_is_applied_on_a_later_step(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     eng, _, _ = engine(ScriptedStrategy(set()))
     parts, notifier = Parts(eng), MemoryNotifier()
     pipe = LivePipeline(CFG, eng, parts.make(), background=True, notifier=notifier)
@@ -105,6 +113,11 @@ def test_backtests_run_off_the_loop_and_their_result_is_applied_on_a_later_step(
     parts.release.set()
     settle(pipe, T0 + 180_000)
     assert parts.threads and "MainThread" not in parts.threads
+    # the backtests' info lines stay out of the session's log; their warnings do not
+    engine_log.info("a live candle")
+    lines = [r.getMessage() for r in caplog.records if r.name == "tradeloop.engine"]
+    assert "a live candle" in lines and f"backtest warning of {GOOD.key}" in lines
+    assert not [m for m in lines if m.startswith("backtest candle")]
     assert [d.instance for d in eng.desks] == ["main", GOOD.key]
     assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER
     assert pipe.pipe.instances[BAD.key].stage is Stage.BACKTESTED
@@ -153,3 +166,31 @@ def test_a_candidate_that_cannot_be_backtested_waits_and_the_others_go_on() -> N
     assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER
     assert pipe.pipe.instances[BAD.key].stage is Stage.CANDIDATE  # tried at the next round
     assert [i.key for i in pipe.pipe.untested(T0 + 120_000)] == [BAD.key]
+
+
+def test_discovery_adds_optimised_variants_and_counts_their_trials() -> None:
+    eng, _, _ = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    parts.release.set()
+    variant = Candidate("ma_cross", SYMBOL, "1h", {"fast": 12, "slow": 40}, source="study-1")
+    calls: list[tuple[int, int]] = []
+
+    def variants(start: int, end: int) -> tuple[list[Candidate], int]:
+        calls.append((start, end))
+        return [variant, GOOD], 25  # the study's best; GOOD is already known: not re-added
+
+    made = parts.make()
+    made.variants = variants
+    cfg = CFG.model_copy(update={"optimise_trials": 25, "optimise_days": 30.0,
+                                 "discovery_hours": 24.0})
+    pipe = LivePipeline(cfg, eng, made, background=False)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)
+    assert len(calls) == 1 and calls[0][1] == T0 + 60_000
+    assert pipe.pipe.backtests == 25 + 3  # the trials, then the three backtests judged
+    # judged with the 25 trials counted (the deflated Sharpe's), it passes as the rule does
+    assert pipe.pipe.instances[variant.key].stage is Stage.PAPER
+    assert pipe.pipe.instances[variant.key].candidate.source == "study-1"
+    assert [d.instance for d in eng.desks] == ["main", GOOD.key, variant.key]
+    pipe.step(T0 + 60_000 + DAY_MS + 1)  # the next discovery: no study before 30 days
+    assert len(calls) == 1

@@ -434,10 +434,15 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
                 "done": done, "total": total, "as_of": ts(at_ms).isoformat()}, at_ms,
                 "graduation")
 
+        def optimised(start_ms: int, end_ms: int) -> tuple[list[Candidate], int]:
+            found, trials, _ = variants(settings, candidates(), start_ms, end_ms, LIVE)
+            return found, trials
+
         parts = PipelineParts(candidates, backtest, records, desk,
                               GraduationRecords(handle.engine, LIVE), progress,
                               screen_symbols(settings, handle)
-                              if settings.risk.auto_blacklist.enabled else None)
+                              if settings.risk.auto_blacklist.enabled else None,
+                              optimised if settings.graduation.optimise_trials else None)
         return LivePipeline(settings.graduation, engine, parts, background=background,
                             notifier=notifier)
     return make

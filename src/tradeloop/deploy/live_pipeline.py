@@ -41,6 +41,8 @@ from tradeloop.settings.schema import GraduationSettings
 log = logging.getLogger("tradeloop.graduation")
 HOUR_MS = 3_600_000
 TRADING = (Stage.PAPER, Stage.LIVE_CANDIDATE, Stage.LIVE, Stage.UNDER_REVIEW)
+THREAD = "graduation"  # the name of the backtests' thread
+QUIET = ("tradeloop.engine", "tradeloop.runner", "tradeloop.backtest")
 
 
 class PipelineLog(Protocol):
@@ -70,6 +72,19 @@ class PipelineParts:
     progress: Callable[[int, int, int], None] | None = None
     # seed 003's symbol screen at each review: the alerts of the symbols it blacklisted
     screen: Callable[[int], list[str]] | None = None
+    # optimised variants on [start, end): (the studies' best candidates, trials run); every
+    # ``optimise_days`` at a discovery, on the pipeline's thread
+    variants: Callable[[int, int], tuple[list[Candidate], int]] | None = None
+
+
+@dataclass
+class Found:
+    """What a discovery round brings back: backtest windows by candidate, the optimised
+    variants it added, the trials their studies ran."""
+
+    windows: dict[str, Window]
+    variants: list[Candidate]
+    trials: int
 
 
 class LivePipeline:
@@ -82,12 +97,13 @@ class LivePipeline:
         self.pipe = Pipeline(cfg)
         self.start_at: int | None = None
         self.progress: tuple[int, int] = (0, 0)  # backtests done / to do
-        self._job: Future[dict[str, Window]] | None = None
+        self._job: Future[Found] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._discovery: IntervalTrigger | None = None
         self._next_discovery: datetime | None = None
         self._next_review: int | None = None
         self._generation = 0  # a Wipe Data while backtests run makes their results stale
+        self._optimised: int | None = None  # when the last studies ran
 
     @property
     def busy(self) -> bool:
@@ -118,7 +134,7 @@ class LivePipeline:
         self._generation += 1
         self._job = None
         self.pipe = Pipeline(self.cfg)
-        self._next_discovery, self._next_review = None, None
+        self._next_discovery, self._next_review, self._optimised = None, None, None
         self.start_at = now_ms + int(self.cfg.start_delay_seconds * 1000)
         log.info("graduation pipeline: backtests start at %s", f"{ts(self.start_at):%H:%M:%S}")
 
@@ -174,8 +190,14 @@ class LivePipeline:
         for c in self.parts.candidates():
             self.pipe.add(c, now_ms)
         due = [i.candidate for i in self.pipe.untested(now_ms)]
-        if not due:
+        optimise = self.parts.variants is not None and self.cfg.optimise_trials > 0 and (
+            self._optimised is None
+            or now_ms - self._optimised >= int(self.cfg.optimise_days * DAY_MS))
+        if not due and not optimise:
             return
+        if optimise:
+            self._optimised = now_ms
+        known = set(self.pipe.instances)
         self.parts.log.save(list(self.pipe.instances.values()), [], [], now_ms,
                             self.engine.account_equity())
         start = now_ms - int(self.cfg.backtest.lookback_days * DAY_MS)
@@ -184,7 +206,13 @@ class LivePipeline:
         generation = self._generation
         self._progress(generation, 0, len(due), now_ms)
 
-        def work() -> dict[str, Window]:
+        def work() -> Found:
+            found: list[Candidate] = []
+            trials = 0
+            if optimise and self.parts.variants is not None:
+                best, trials = self.parts.variants(start, now_ms)
+                found = [c for c in best if c.key not in known]
+                due.extend(found)
             out: dict[str, Window] = {}
             for n, c in enumerate(due):
                 try:
@@ -194,13 +222,15 @@ class LivePipeline:
                 self._progress(generation, n + 1, len(due), now_ms)
                 if (n + 1) % 10 == 0 or n + 1 == len(due):
                     log.info("graduation pipeline: %d/%d backtests", n + 1, len(due))
-            return out
+            return Found(out, found, trials)
 
         if not self.background:
             self._judge(now_ms, work())
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="graduation")
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix=THREAD)
+            for name in QUIET:  # the backtests' per-candle lines stay out of the session's log
+                logging.getLogger(name).addFilter(_quiet_backtests)
         self._job = self._pool.submit(work)
 
     def _progress(self, generation: int, done: int, total: int, at_ms: int) -> None:
@@ -214,16 +244,19 @@ class LivePipeline:
         job, self._job = self._job, None
         assert job is not None
         try:
-            windows = job.result()
+            found = job.result()
         except Exception as exc:  # a failed backtest must not stop the session
             log.exception("graduation pipeline: backtests failed")
             self.engine.store.error(now_ms, type(exc).__name__, str(exc)[:2000], None, None,
                                     "graduation")
             return
-        self._judge(now_ms, windows)
+        self._judge(now_ms, found)
 
-    def _judge(self, at_ms: int, windows: dict[str, Window]) -> None:
-        moved = self.pipe.backtest(at_ms, windows)
+    def _judge(self, at_ms: int, found: Found) -> None:
+        self.pipe.tried(found.trials)  # the studies' trials count for the deflated Sharpe
+        for c in found.variants:
+            self.pipe.add(c, at_ms)
+        moved = self.pipe.backtest(at_ms, found.windows)
         for t in moved:
             if t.after is Stage.PAPER:
                 self.engine.add_desk(self.parts.desk(self.pipe.instances[t.instance].candidate))
@@ -262,6 +295,11 @@ class LivePipeline:
 
     def _counts(self) -> str:
         return ", ".join(f"{n} {s}" for s, n in self.pipe.counts().items() if n)
+
+
+def _quiet_backtests(record: logging.LogRecord) -> bool:
+    """Drop the pipeline thread's info lines (its backtests' candles and orders)."""
+    return record.levelno >= logging.WARNING or not (record.threadName or "").startswith(THREAD)
 
 
 def _dt(ms: int) -> datetime:
