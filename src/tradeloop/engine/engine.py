@@ -14,7 +14,6 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -94,6 +93,10 @@ class Engine:
         self.notifier = notifier
         self.main = Desk(MAIN, strategy or MlStrategy(), broker, risk, store)
         self.desks: list[Desk] = [self.main]
+        self._solo = True  # the main desk is the only one holding the account's capital
+        # why trading is halted (the main desk's or the account's drawdown), or None; the
+        # runner stops on it
+        self.halted_reason: str | None = None
         # symbols no desk may enter (the stored blacklist, refreshed by the session) -> why
         self.blacklist: dict[str, str] = {}
         self.account = account or AccountRisk(
@@ -122,11 +125,6 @@ class Engine:
     def strategy(self) -> Strategy:
         return self.main.strategy
 
-    @property
-    def halted_reason(self) -> str | None:
-        """Why trading is halted (the main desk's or the account's drawdown), or None."""
-        return self.main.risk.halted_reason or self.account.halted_reason
-
     def account_equity(self) -> float:
         return sum(d.broker.equity() for d in self.desks if d.account)
 
@@ -140,6 +138,9 @@ class Engine:
             if desk.trades(key.symbol):
                 desk.strategy.preload(key, self.book.all(key))
         self.desks.append(desk)
+        if self._solo and desk.account:  # the account's own tracking starts now
+            self._solo = False
+            self.account.reset(self.account_equity())
 
     def desk(self, instance: str) -> Desk | None:
         return next((d for d in self.desks if d.instance == instance), None)
@@ -151,6 +152,7 @@ class Engine:
             raise EngineError(f"no strategy instance {instance} to stop")
         self._handle(desk, desk.broker.close_all(now_ms, reason), now_ms)
         self.desks.remove(desk)
+        self._solo = not any(d.account for d in self.desks if d is not self.main)
         return desk
 
     # -- the sink its market data fills ------------------------------------------------------
@@ -208,11 +210,15 @@ class Engine:
         log.info("[%s @ %s] Candle closed: O=%.2f C=%.2f", symbol, tf, candle.open, candle.close)
         finest_tf = self._finest[symbol]
         finest = tf == finest_tf
-        for desk in self.desks:
-            if desk.trades(symbol) and tf == desk.book_timeframe(finest_tf):
-                self._advance_desk(desk, symbol, candle, now_ms)
+        main_equity: float | None = None
+        for desk in self.desks:  # (inlined: this runs for every candle of a replay)
+            if (desk.timeframe or finest_tf) == tf and (desk.symbols is None
+                                                         or symbol in desk.symbols):
+                equity = self._advance_desk(desk, symbol, candle, now_ms)
+                if desk is self.main:
+                    main_equity = equity
         if finest:
-            self._watch_account(symbol, now_ms)
+            self._watch_account(symbol, now_ms, main_equity)
         prediction = None
         if self.predictor is not None:
             window = self.book.window(key, index, self.cfg.window)
@@ -247,8 +253,9 @@ class Engine:
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
         book = self.book
         for desk in self.desks:
-            own = tf == desk.book_timeframe(finest_tf)
-            if not desk.trades(symbol) or not (agg is not None or own):
+            own = (desk.timeframe or finest_tf) == tf
+            if not (agg is not None or own) or not (desk.symbols is None
+                                                    or symbol in desk.symbols):
                 continue
             strategy = desk.strategy
             position = desk.broker.positions.get(symbol)
@@ -257,7 +264,9 @@ class Engine:
                 self.gate.held(symbol, models=strategy.needs_models),
                 position is not None, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
-                partial(book.window, key, index, strategy.history), index, candle.open_time,
+                # made and read within this iteration (B023: the loop variable is not late)
+                lambda: book.window(key, index, strategy.history),  # noqa: B023
+                index, candle.open_time,
                 None if position is None else position.entry_time_ms,
                 None if position is None else position.entry_price))
             if decision is not None:
@@ -272,31 +281,41 @@ class Engine:
         if self.learning is not None:
             self.learning.on_tick(now_ms)
 
-    def _advance_desk(self, desk: Desk, symbol: str, candle: Candle, now_ms: int) -> None:
+    def _advance_desk(self, desk: Desk, symbol: str, candle: Candle, now_ms: int) -> float:
         """Fills, stops and closed trades of one desk's book on a candle of its timeframe;
-        its own drawdown halt (the main desk's holds every symbol and stops the run)."""
+        its own drawdown halt (the main desk's holds every symbol and stops the run).
+        Returns the desk's equity."""
         events = desk.broker.on_candle(symbol, candle, now_ms)
         if events.fills or events.closed:
             self._handle(desk, events, now_ms)
-        halt = desk.risk.on_equity(now_ms, desk.broker.equity())
+        equity = desk.broker.equity()
+        halt = desk.risk.on_equity(now_ms, equity)
         if halt is None:
-            return
+            return equity
         if desk is self.main:
             self._halt(halt, symbol, now_ms)
         else:
             log.warning("[%s] instance halted: %s", desk.instance, halt)
             desk.store.error(now_ms, "MaxDrawdown", f"{desk.instance}: {halt}", symbol, None,
                              "risk")
+        return equity
 
-    def _watch_account(self, symbol: str, now_ms: int) -> None:
-        equity = self.account_equity()
-        halt = self.account.on_equity(now_ms, equity)
-        if halt is not None and self.main.risk.halted_reason is None:
-            self._halt(halt, symbol, now_ms)
+    def _watch_account(self, symbol: str, now_ms: int, main_equity: float | None) -> None:
+        """The account's halts over its desks. While the main desk alone holds the account,
+        its own limits are the account's (the same halt, on the same equity) and nothing
+        more is tracked: a replay pays nothing for the account."""
+        if self._solo and main_equity is not None:
+            equity = main_equity
+        else:
+            equity = self.account_equity()
+            halt = self.account.on_equity(now_ms, equity)
+            if halt is not None and self.main.risk.halted_reason is None:
+                self._halt(halt, symbol, now_ms)
         if now_ms % self.cfg.equity_sample_ms == 0 and symbol == self.cfg.symbols[0]:
             self.equity_curve.append((now_ms, equity))
 
     def _halt(self, halt: str, symbol: str, now_ms: int) -> None:
+        self.halted_reason = halt
         log.warning("🔴 CRITICAL: %s", halt)
         self.store.error(now_ms, "MaxDrawdown", halt, symbol, None, "risk")
         if self.notifier is not None:
@@ -344,7 +363,7 @@ class Engine:
             entry = desk.risk.check_entry(symbol, price, now_ms, broker.equity(), broker.cash,
                                           set(broker.positions), broker.fee_rate)
             refused = self.blacklist.get(symbol) or (None if entry.approved else entry.reason)
-            if refused is None and desk.account:
+            if refused is None and desk.account and not self._solo:
                 refused = self.account.check_entry(
                     symbol, entry.quantity * price, self._held(symbol), self.account_equity())
             if refused is not None:
@@ -420,12 +439,13 @@ class Engine:
         LEARNING (the main broker is reset by its owner)."""
         self.trades.clear()
         self.equity_curve.clear()
-        self.desks = [self.main]
+        self.desks, self._solo = [self.main], True
         self.main.last_refusal.clear()
         self._failing.clear()
         self.aggregator.clear()
         self.gate.reset(now_ms, drop_holds)
         self.main.risk.reset(self.broker.equity())
+        self.halted_reason = None
         self.account.reset(self.account_equity())
 
     def record_transition(self, t: Transition) -> None:
