@@ -110,6 +110,7 @@ class FakeBroker:
     """Market orders fill at the next candle's open of their symbol; no fees, no slippage."""
 
     close_on_stop = True
+    funds_instances = True
 
     def __init__(self, cash: float = 10_000.0) -> None:
         self.fee_rate = 0.0
@@ -162,6 +163,11 @@ class FakeBroker:
 
     def sync(self, now_ms: int) -> BrokerEvents:
         return BrokerEvents([], [])
+
+    def transfer(self, amount: float) -> float:
+        moved = min(amount, max(self.cash, 0.0)) if amount > 0 else amount
+        self.cash -= moved
+        return moved
 
     def reset(self) -> None:
         self.cash = self.initial_cash
@@ -257,7 +263,8 @@ class MemoryStore:
     def fill(self, fill: Fill, stop: float | None, take: float | None) -> None:
         self.fills.append(fill)
 
-    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None,
+              book: float | None = None) -> None:
         self.trades.append(trade)
 
     def retraining(self, row: dict[str, object]) -> None:

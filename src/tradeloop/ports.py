@@ -156,12 +156,19 @@ class Broker(Protocol):
     ``close_on_stop``: whether a run that ends (not rolled back) sells what it holds — a
     simulated account does, so its result is on record; an exchange account keeps its
     positions for the next run. :meth:`reset` is Wipe Data (an exchange account refuses unless
-    it is flat)."""
+    it is flat). ``funds_instances``: whether :meth:`transfer` can move its cash to other
+    strategy instances' books (a simulated account can; splitting an exchange balance between
+    instances is not built)."""
 
     fee_rate: float
     cash: float
     positions: dict[str, Position]
     close_on_stop: bool
+    funds_instances: bool
+
+    def transfer(self, amount: float) -> float:
+        """Cash out of (``amount`` > 0, at most the free cash) or into (< 0) this book;
+        returns what moved (0 where ``funds_instances`` is false)."""
 
     def submit(self, order: OrderRequest) -> None: ...
 
@@ -245,7 +252,9 @@ class Store(Protocol):
 
     def fill(self, fill: Fill, stop: float | None, take: float | None) -> None: ...
 
-    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None: ...
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None,
+              book: float | None = None) -> None:
+        """A closed trade; ``book``: the instance's book equity after it (its returns' base)."""
 
     def retraining(self, row: dict[str, object]) -> None: ...
 

@@ -110,7 +110,15 @@ def test_the_session_runs_the_pipeline_restarts_with_it_and_wipe_data_starts_it_
                                         .group_by(TradeOutcomeRow.instance)).all())
         modes = set(conn.execute(select(OrderRow.mode).where(OrderRow.instance == planted))
                     .scalars())
-    assert by_instance[planted] >= 6 and modes == {"paper"}
+    # on paper first (its own simulated book), then, as a live candidate, on a book of the
+    # account's: the band's 1-5 % moved from the session's own strategy
+    assert by_instance[planted] >= 6 and modes == {"paper", "replay"}
+    funded = first.engine.desk(planted)
+    assert funded is not None and funded.account
+    last = [a for a in GraduationRecords(store.engine, LIVE).allocations()
+            if a["instance"] == planted][-1]
+    assert last["stage"] == "live_candidate" and 0.01 <= last["fraction"] <= 0.05
+    assert 0 < funded.broker.equity() < 0.1 * first.engine.account_equity()
     perf = {p.instance: p for p in instance_performance(store.engine, 10_000.0)}
     assert perf[planted].pnl > 0 and perf[planted].sharpe is not None
     # the session's own strategy keeps its own rows (what the deployment is validated on)

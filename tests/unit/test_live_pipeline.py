@@ -194,3 +194,62 @@ def test_discovery_adds_optimised_variants_and_counts_their_trials() -> None:
     assert [d.instance for d in eng.desks] == ["main", GOOD.key, variant.key]
     pipe.step(T0 + 60_000 + DAY_MS + 1)  # the next discovery: no study before 30 days
     assert len(calls) == 1
+
+
+def test_real_money_stages_trade_a_funded_book_of_the_account() -> None:
+    eng, main_broker, _ = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    parts.release.set()
+    parts.records = lambda since, now: {  # type: ignore[method-assign]
+        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+
+    def fund(c: Candidate) -> Desk:
+        broker = FakeBroker(0.0)
+        return Desk(c.key, ScriptedStrategy(set()), broker, RiskManager(limits(), 0.0),
+                    eng.store.for_instance(c.key), frozenset({c.symbol}), c.timeframe)
+
+    made = parts.make()
+    made.fund = fund
+    pipe = LivePipeline(CFG, eng, made, background=False)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)
+    assert not eng.desk(GOOD.key).account  # type: ignore[union-attr]  # on paper
+    day = 1
+    while pipe.pipe.instances[GOOD.key].stage is Stage.PAPER and day < 12:
+        pipe.step(T0 + 60_000 + day * DAY_MS)
+        day += 1
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.LIVE_CANDIDATE
+    desk = eng.desk(GOOD.key)
+    assert desk is not None and desk.account
+    # the live-candidate band's maximum (5 %) of the account, moved from the main desk
+    assert desk.broker.cash == pytest.approx(500.0)
+    assert main_broker.cash == pytest.approx(9_500.0)
+    assert eng.account_equity() == pytest.approx(10_000.0)
+    assert eng.risk.peak_equity == pytest.approx(9_500.0)  # a transfer is not a drawdown
+    while pipe.pipe.instances[GOOD.key].stage is Stage.LIVE_CANDIDATE and day < 30:
+        pipe.step(T0 + 60_000 + day * DAY_MS)
+        day += 1
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.LIVE
+    assert desk.broker.cash == pytest.approx(2_500.0)  # the live band's maximum (25 %)
+    assert main_broker.cash == pytest.approx(7_500.0)
+    # stopped, it gives its cash back
+    eng.remove_desk(GOOD.key, T0 + 40 * DAY_MS, "retired")
+    assert main_broker.cash == pytest.approx(10_000.0)
+
+
+def test_an_exchange_account_leaves_the_real_money_stages_on_their_simulated_books() -> None:
+    eng, main_broker, _ = engine(ScriptedStrategy(set()))
+    main_broker.funds_instances = False  # as CcxtBroker
+    parts = Parts(eng)
+    parts.release.set()
+    parts.records = lambda since, now: {  # type: ignore[method-assign]
+        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    made = parts.make()
+    made.fund = parts.desk
+    pipe = LivePipeline(CFG, eng, made, background=False)
+    pipe.arm(T0)
+    for day in range(0, 12):
+        pipe.step(T0 + 60_000 + day * DAY_MS)
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.LIVE_CANDIDATE
+    desk = eng.desk(GOOD.key)
+    assert desk is not None and not desk.account and main_broker.cash == 10_000.0

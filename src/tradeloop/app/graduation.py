@@ -438,11 +438,18 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
             found, trials, _ = variants(settings, candidates(), start_ms, end_ms, LIVE)
             return found, trials
 
+        def fund(c: Candidate) -> Desk:
+            return Desk(c.key, make_strategy(c.strategy, c.params),
+                        SimBroker(0.0, t.fee_bps, t.slippage_bps),
+                        RiskManager(risk_limits(settings, c.strategy), 0.0),
+                        store.for_instance(c.key), frozenset({c.symbol}), c.timeframe)
+
         parts = PipelineParts(candidates, backtest, records, desk,
                               GraduationRecords(handle.engine, LIVE), progress,
                               screen_symbols(settings, handle)
                               if settings.risk.auto_blacklist.enabled else None,
-                              optimised if settings.graduation.optimise_trials else None)
+                              optimised if settings.graduation.optimise_trials else None,
+                              fund)
         return LivePipeline(settings.graduation, engine, parts, background=background,
                             notifier=notifier)
     return make

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     console.print(f"session {res.deployment_id} ended ({res.stopped_by}): "
                   f"{res.engine.stats.events:,} candle closes, {res.engine.stats.orders} orders, "
-                  f"{res.engine.stats.trades} trades, equity {res.engine.broker.equity():,.2f}")
+                  f"{res.engine.stats.trades} trades, equity {res.engine.account_equity():,.2f}")
     return 0
 
 

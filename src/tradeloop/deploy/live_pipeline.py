@@ -10,9 +10,11 @@ every ``review_hours`` each trading instance is judged on its own closed trades,
 through the stages, and the capital of the real-money stages is rebalanced; a retired
 instance's desk is stopped. Every transition is a row and an alert.
 
-Instances past paper keep trading on their simulated book: funding a desk from the exchange
-account (a sub-ledger of the real balance) is not built, so the allocations are recorded as
-what they would be.
+Instances in the real-money stages (live candidate, live, under review) trade a book of the
+account's, funded with their allocation from the main desk at each rebalance, where the
+account can fund them (a simulated one: paper, replay). An exchange account cannot yet (its
+balance is not split between instances): there they stay on their simulated books and their
+allocations are recorded as what they would be.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tradeloop.lifecycle.allocation import Allocation
 from tradeloop.lifecycle.catalogue import Candidate
 from tradeloop.lifecycle.pipeline import Instance, Pipeline
 from tradeloop.lifecycle.record import DAY_MS, TrackRecord, Window
-from tradeloop.lifecycle.stages import Stage, Transition
+from tradeloop.lifecycle.stages import REAL_CAPITAL, Stage, Transition
 from tradeloop.ports import Notifier
 from tradeloop.settings.schema import GraduationSettings
 
@@ -75,6 +77,9 @@ class PipelineParts:
     # optimised variants on [start, end): (the studies' best candidates, trials run); every
     # ``optimise_days`` at a discovery, on the pipeline's thread
     variants: Callable[[int, int], tuple[list[Candidate], int]] | None = None
+    # a desk for a candidate in a real-money stage: an empty book of the account's, funded
+    # by the pipeline with its allocation from the main desk
+    fund: Callable[[Candidate], Desk] | None = None
 
 
 @dataclass
@@ -104,6 +109,7 @@ class LivePipeline:
         self._next_review: int | None = None
         self._generation = 0  # a Wipe Data while backtests run makes their results stale
         self._optimised: int | None = None  # when the last studies ran
+        self._unfunded = False  # said that the account cannot fund instances
 
     @property
     def busy(self) -> bool:
@@ -280,7 +286,42 @@ class LivePipeline:
         for t in moved:
             if t.after is Stage.RETIRED and self.engine.desk(t.instance) is not None:
                 self.engine.remove_desk(t.instance, now_ms, "retired")
-        self._record(now_ms, moved, self.pipe.allocate(now_ms, records))
+        allocations = self.pipe.allocate(now_ms, records)
+        self._fund(now_ms, allocations)
+        self._record(now_ms, moved, allocations)
+
+    def _fund(self, now_ms: int, allocations: list[Allocation]) -> None:
+        """Give each instance of a real-money stage its allocated share of the account: its
+        paper book is sold and it trades a book of the account's, funded from (and giving
+        back to) the main desk at each rebalance. An account that cannot fund instances (an
+        exchange's) leaves them on their simulated books."""
+        main = self.engine.main
+        if self.parts.fund is None or not main.broker.funds_instances:
+            if allocations and not self._unfunded:
+                self._unfunded = True
+                log.warning("graduation pipeline: this account cannot fund instances (an "
+                            "exchange balance is not split between them): live-candidate "
+                            "and live instances stay on their simulated books")
+            return
+        equity = self.engine.account_equity()
+        want = {a.instance: a.fraction * equity for a in allocations}
+        for key, inst in self.pipe.instances.items():
+            desk = self.engine.desk(key)
+            if desk is None or inst.stage not in REAL_CAPITAL:
+                continue
+            target = want.get(key, 0.0)
+            if not desk.account:
+                if target <= 0:
+                    continue
+                self.engine.remove_desk(key, now_ms, "funded")  # its paper book is sold
+                desk = self.parts.fund(inst.candidate)
+                self.engine.add_desk(desk)
+                log.info("strategy %s trades %.2f of the account (%s)", key, target, inst.stage)
+            diff = target - desk.broker.equity()
+            if diff > 0:
+                self.engine.move_cash(main, desk, diff)
+            elif diff < 0:
+                self.engine.move_cash(desk, main, -diff)
 
     def _record(self, at_ms: int, moved: list[Transition], allocations: list[Allocation]
                 ) -> None:

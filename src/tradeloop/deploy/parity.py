@@ -63,7 +63,8 @@ class RecordingStore:
     def fill(self, fill: Fill, stop: float | None, take: float | None) -> None:
         return None
 
-    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None,
+              book: float | None = None) -> None:
         return None
 
     def retraining(self, row: dict[str, object]) -> None:

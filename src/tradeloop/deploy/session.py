@@ -397,7 +397,7 @@ class DeploymentSession:
                                  "events": res.engine.stats.events,
                                  "orders": res.engine.stats.orders,
                                  "trades": res.engine.stats.trades,
-                                 "end_equity": res.engine.broker.equity(),
+                                 "end_equity": res.engine.account_equity(),
                                  "retraining": res.learning.stats()}
         self.parts.deployments.update(deployment_id, status=res.status, ended_ms=res.ended_ms,
                                       duration_hours=(res.ended_ms - res.started_ms) / HOUR_MS,

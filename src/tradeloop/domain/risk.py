@@ -52,6 +52,12 @@ class RiskManager:
         self.last_loss_ms: int | None = None
         self.entries_day, self.entries_today = -1, 0
 
+    def rebase(self, delta: float) -> None:
+        """Cash moved into (> 0) or out of (< 0) the book it watches: its peak and the day's
+        start move with it, so a transfer is neither a drawdown nor a gain."""
+        self.peak_equity = max(0.0, self.peak_equity + delta)
+        self.day_start_equity = max(0.0, self.day_start_equity + delta)
+
     def on_equity(self, now_ms: int, equity: float) -> str | None:
         """Update peak/day state; returns the halt reason when max drawdown is breached now."""
         day = now_ms // DAY_MS

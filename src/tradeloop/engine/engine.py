@@ -145,12 +145,28 @@ class Engine:
     def desk(self, instance: str) -> Desk | None:
         return next((d for d in self.desks if d.instance == instance), None)
 
+    def move_cash(self, source: Desk, target: Desk, amount: float) -> float:
+        """Fund ``target``'s book from ``source``'s (at most ``amount``, at most what
+        ``source`` has free); their risk managers see a transfer, not a loss or a gain.
+        Returns what moved (0 when ``source``'s broker cannot fund other instances)."""
+        if amount <= 0 or not source.broker.funds_instances:
+            return 0.0
+        moved = source.broker.transfer(amount)
+        if moved > 0:
+            target.broker.transfer(-moved)
+            source.risk.rebase(-moved)
+            target.risk.rebase(moved)
+        return moved
+
     def remove_desk(self, instance: str, now_ms: int, reason: str) -> Desk:
-        """Stop an instance: what it holds is sold at the last price (its trades recorded)."""
+        """Stop an instance: what it holds is sold at the last price (its trades recorded);
+        a desk holding the account's capital gives its cash back to the main desk."""
         desk = self.desk(instance)
         if desk is None or desk is self.main:
             raise EngineError(f"no strategy instance {instance} to stop")
         self._handle(desk, desk.broker.close_all(now_ms, reason), now_ms)
+        if desk.account:
+            self.move_cash(desk, self.main, desk.broker.cash)
         self.desks.remove(desk)
         self._solo = not any(d.account for d in self.desks if d is not self.main)
         return desk
@@ -341,7 +357,7 @@ class Engine:
             log.info("[%s] Trade closed: %s (%+.2f%%, $%.2f, %s)%s", trade.symbol, mark,
                      100 * trade.pnl_percent, trade.pnl, trade.exit_reason, self._tag(desk))
             if desk is not self.main:
-                store.trade(trade, desk.timeframe, None)
+                store.trade(trade, desk.timeframe, None, broker.equity())
                 continue
             self.trades.append((trade, risk_amount))
             store.trade(trade, None, self._version.get(trade.symbol))

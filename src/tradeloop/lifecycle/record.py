@@ -118,18 +118,23 @@ class TrackRecord:
         return Window(self.origin_ms + a * DAY_MS, self.returns[a:max(a, b)], trades)
 
 
-def from_trades(origin_ms: int, end_ms: int, trades: list[tuple[int, int, float]],
-                capital: float) -> TrackRecord:
-    """The record of an instance trading a book of ``capital``: each day's return is the
-    P&L of the trades closed that day over ``capital`` (realised, so that the record can be
-    rebuilt from the trade rows after a restart). ``trades``: (entry, exit, pnl)."""
+def from_trades(origin_ms: int, end_ms: int,
+                trades: list[tuple[int, int, float, float | None]], capital: float
+                ) -> TrackRecord:
+    """The record of an instance from its closed trades: each day's return is the sum of
+    the returns of the trades closed that day, each its P&L over the book it was made on
+    (the book's equity before it: ``book`` after it less the P&L; ``capital`` where the book
+    is not known) — realised, so that the record can be rebuilt from the trade rows after a
+    restart, and on the instance's own scale whatever capital its stage gave it.
+    ``trades``: (entry, exit, pnl, book equity after)."""
     origin = origin_ms // DAY_MS * DAY_MS
     days = max(0, (end_ms - origin) // DAY_MS)
     returns = np.zeros(days)
     marks: list[TradeMark] = []
-    for entry, exit_, pnl in sorted(trades, key=lambda t: t[1]):
+    for entry, exit_, pnl, book in sorted(trades, key=lambda t: t[1]):
+        base = book - pnl if book is not None and book - pnl > 0 else capital
         i = (exit_ - origin) // DAY_MS
         if 0 <= i < days:
-            returns[i] += pnl / capital
-        marks.append(TradeMark(entry, exit_, pnl / capital))
+            returns[i] += pnl / base
+        marks.append(TradeMark(entry, exit_, pnl / base))
     return TrackRecord(origin, returns, tuple(marks))

@@ -61,6 +61,7 @@ class CcxtBroker:
 
     _balance: dict[str, Any]
     close_on_stop = False
+    funds_instances = False  # the exchange's balance is not split between instances
 
     def __init__(self, gateway: ExchangeGateway, journal: OrderJournal, tickers: TickerCache,
                  symbols: list[str], config: ExecutionConfig, *, run_tag: str,
@@ -146,6 +147,10 @@ class CcxtBroker:
             self.report("OrderUnresolved", f"order {self.pending[symbol].order.client_order_id}"
                          f" still unresolved at {reason}", symbol)
         return self.drain()
+
+    def transfer(self, amount: float) -> float:
+        """Nothing moves: the balance is the exchange's, not split between instances."""
+        return 0.0
 
     def reset(self) -> None:
         """Wipe Data on an exchange account: only allowed flat (nothing held, nothing open)."""

@@ -25,6 +25,7 @@ class SimBroker:
     ends sells what it holds at the last price, so the account's result is on record."""
 
     close_on_stop = True
+    funds_instances = True
 
     def __init__(self, initial_cash: float, fee_bps: float, slippage_bps: float) -> None:
         self.initial_cash = initial_cash
@@ -82,6 +83,12 @@ class SimBroker:
         self.last_price.setdefault(position.symbol, position.entry_price)
         self._risk[position.symbol] = position.quantity * (
             position.entry_price - position.stop_loss) if position.stop_loss else 0.0
+
+    def transfer(self, amount: float) -> float:
+        """Cash out of (> 0, at most what is free) or into (< 0) this account."""
+        moved = min(amount, max(self.cash, 0.0)) if amount > 0 else amount
+        self.cash -= moved
+        return moved
 
     def reset(self) -> None:
         """Wipe Data: back to the initial cash, no positions, no pending orders."""

@@ -116,7 +116,8 @@ class BacktestStore(TradingStore):
         self._open[fill.symbol] = fill.client_order_id
         self._count()
 
-    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None,
+              book: float | None = None) -> None:
         exit_fill = self._exit_fills.pop(trade.symbol, None)
         if exit_fill is not None:
             self._filled(exit_fill)

@@ -25,29 +25,33 @@ class InstancePerformance:
     max_drawdown: float  # of capital + cumulative realised P&L
 
 
+Trade = tuple[int, int, float, float | None]  # entry ms, exit ms, P&L, book equity after
+
+
 def instance_trades(engine: Engine, instances: list[str] | None = None
-                    ) -> dict[str, list[tuple[int, int, float]]]:
-    """(entry ms, exit ms, P&L) of every closed trade, by instance, in exit order."""
+                    ) -> dict[str, list[Trade]]:
+    """(entry ms, exit ms, P&L, book equity after) of every closed trade, by instance, in
+    exit order."""
     q = select(TradeOutcomeRow.instance, TradeOutcomeRow.entry_time, TradeOutcomeRow.exit_time,
-               TradeOutcomeRow.pnl_absolute).order_by(TradeOutcomeRow.exit_time,
-                                                      TradeOutcomeRow.id)
+               TradeOutcomeRow.pnl_absolute, TradeOutcomeRow.book_equity).order_by(
+        TradeOutcomeRow.exit_time, TradeOutcomeRow.id)
     if instances is not None:
         q = q.where(TradeOutcomeRow.instance.in_(instances))
-    out: dict[str, list[tuple[int, int, float]]] = {k: [] for k in instances or []}
+    out: dict[str, list[Trade]] = {k: [] for k in instances or []}
     with engine.connect() as conn:
-        for inst, entry, exit_, pnl in conn.execute(q):
-            out.setdefault(inst, []).append((ms_of(entry), ms_of(exit_), float(pnl or 0.0)))
+        for inst, entry, exit_, pnl, book in conn.execute(q):
+            out.setdefault(inst, []).append((ms_of(entry), ms_of(exit_), float(pnl or 0.0),
+                                             None if book is None else float(book)))
     return out
 
 
-def performance(trades: list[tuple[int, int, float]], capital: float, name: str
-                ) -> InstancePerformance:
-    pnl = np.array([p for _, _, p in trades], dtype=float)
+def performance(trades: list[Trade], capital: float, name: str) -> InstancePerformance:
+    pnl = np.array([t[2] for t in trades], dtype=float)
     if not len(pnl):
         return InstancePerformance(name, 0, 0.0, None, None, 0.0)
     first, last = trades[0][1] // DAY_MS, trades[-1][1] // DAY_MS
     daily = np.zeros(int(last - first) + 1)
-    for _, exit_, p in trades:
+    for _, exit_, p, _book in trades:
         daily[exit_ // DAY_MS - first] += p / capital
     sd = float(np.std(daily, ddof=1)) if len(daily) > 1 else 0.0
     sharpe = float(np.mean(daily)) / sd * math.sqrt(365) if sd > 0 else None

@@ -90,6 +90,8 @@ class TradeOutcomeRow(Base):
     outcome: Mapped[str] = mapped_column(String(8))  # win | loss
     exit_reason: Mapped[str | None] = mapped_column(String(32))
     model_version: Mapped[str | None] = mapped_column(String(64))
+    # an instance's book equity after the trade (its returns' base; None: the main's)
+    book_equity: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RetrainingHistoryRow(Base):

@@ -156,7 +156,8 @@ class TradingStore:
         closes them."""
         self._position_ids.update(ids)
 
-    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None) -> None:
+    def trade(self, trade: ClosedTrade, timeframe: str | None, version: str | None,
+              book: float | None = None) -> None:
         pid = self._position_ids.pop(trade.symbol, None)
         exit_fill = self._exit_fills.pop(trade.symbol, None)
         with self.engine.begin() as conn:
@@ -175,7 +176,7 @@ class TradingStore:
                 exit_price=trade.exit_price, quantity=trade.quantity, fees=trade.fees,
                 pnl_absolute=trade.pnl, pnl_percent=100 * trade.pnl_percent,
                 outcome="win" if trade.won else "loss", exit_reason=trade.exit_reason,
-                model_version=version))
+                model_version=version, book_equity=book))
 
     def retraining(self, row: dict[str, object]) -> None:
         """A ``retraining_history`` row; ``triggered_at``/``finished_at`` in ms."""

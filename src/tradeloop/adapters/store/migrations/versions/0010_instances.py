@@ -27,6 +27,8 @@ def upgrade() -> None:
             batch.add_column(sa.Column("instance", sa.String(120), nullable=False,
                                        server_default="main"))
             batch.create_index(f"ix_{table}_instance", ["instance"])
+    with op.batch_alter_table("trade_outcomes") as batch:
+        batch.add_column(sa.Column("book_equity", sa.Float(), nullable=True))
     op.create_table(
         "symbol_blacklist",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -50,6 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("latest_prices")
+    with op.batch_alter_table("trade_outcomes") as batch:
+        batch.drop_column("book_equity")
     op.drop_index("ix_symbol_blacklist_symbol", "symbol_blacklist")
     op.drop_table("symbol_blacklist")
     for table in TABLES:
