@@ -37,10 +37,11 @@ def test_the_screen_lists_the_operator_lifts_and_entries_expire(tmp_path: Path) 
                 store.for_instance(inst).trade(ClosedTrade(
                     symbol, 1.0, 100.0, 100 * (1 + r), t, t + H, 0.0, 100 * r, r, "signal",
                     0.6), "1h", None)
-    listed = screen_symbols(settings, handle)(NOW)
+    assert screen_symbols(settings, handle, {"live"})(NOW) == []  # another mode's rows
+    listed = screen_symbols(settings, handle, {"paper"})(NOW)
     assert len(listed) == 1 and listed[0].startswith("BTC/USDT blacklisted for 48 h: 2 "
                                                      "instances all lost")
-    assert screen_symbols(settings, handle)(NOW + H) == []  # in force: not listed twice
+    assert screen_symbols(settings, handle, {"paper"})(NOW + H) == []  # in force: not twice
     book = Blacklist(handle.engine)
     assert set(book.active(NOW)) == {"BTC/USDT"}
     assert "until" in book.active(NOW)["BTC/USDT"]

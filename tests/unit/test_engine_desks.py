@@ -14,6 +14,7 @@ from tests.fakes import (
     ScriptedStrategy,
 )
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
+from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import EngineError
 from tradeloop.domain.gate import Gate
 from tradeloop.domain.risk import AccountLimits, AccountRisk, RiskLimits, RiskManager
@@ -119,6 +120,7 @@ def test_the_account_caps_what_all_instances_hold_of_one_symbol() -> None:
     assert [str(o.side) for o, _ in store.orders] == ["buy"]
     refused = store.views["b"].refusals
     assert len(refused) == 1 and "exposure across instances" in refused[0][1]
+    assert other.risk.entries_today == 0  # a refused entry does not count toward the day's
     # a paper desk trades a simulated book: not part of the account's exposure
     eng, _, store = engine(ScriptedStrategy({T0}), AccountLimits(0.5, 0.9, 0.20))
     paper = desk(eng, "p", ScriptedStrategy({T0}), account=False)
@@ -167,3 +169,37 @@ def test_removing_an_instance_sells_what_it_holds_and_wipe_data_stops_the_others
     eng.add_desk(desk(eng, "c", ScriptedStrategy(set())))
     eng.reset(T0 + 5 * M15, frozenset())
     assert [d.instance for d in eng.desks] == ["main"]
+
+
+def test_funding_a_desk_is_a_transfer_not_a_drawdown_and_the_account_keeps_its_history(
+        ) -> None:
+    eng, broker, _ = engine(ScriptedStrategy(set()))
+    eng.risk.peak_equity = eng.account.peak_equity = 11_000.0  # 9.1 % below the peak
+    funded = desk(eng, "b", ScriptedStrategy(set()), timeframe=None)
+    funded.broker.cash = 0.0
+    funded.risk.reset(0.0)
+    eng.add_desk(funded)
+    # the account's tracking starts from the main desk's history, not afresh
+    assert eng.account.peak_equity == 11_000.0
+    assert eng.move_cash(eng.main, funded, 4_500.0) == 4_500.0
+    assert broker.cash == 5_500.0 and funded.broker.cash == 4_500.0
+    # the main desk's drawdown is unchanged by the transfer (scaled, not shifted)
+    assert 1 - broker.equity() / eng.risk.peak_equity == pytest.approx(1 - 10_000 / 11_000)
+    assert eng.risk.on_equity(T0, broker.equity()) is None
+    assert funded.risk.peak_equity == 4_500.0
+    assert eng.account_equity() == 10_000.0
+    eng.remove_desk("b", T0, "retired")  # its cash goes back
+    assert broker.cash == 10_000.0
+
+
+def test_an_instance_that_fails_does_not_stop_the_others() -> None:
+    class Broken(ScriptedStrategy):
+        def decide(self, ctx: Context) -> Decision | None:
+            raise RuntimeError("broken rule")
+
+    eng, _, store = engine(ScriptedStrategy({T0}))
+    other = desk(eng, "b", Broken(set()), timeframe=None)
+    run(eng, [100.0] * 4, [other])
+    assert [str(o.side) for o, _ in store.orders] == ["buy"]  # the main desk traded on
+    assert store.views["b"].errors and "broken rule" in store.views["b"].errors[0][1]
+    assert not eng.gate.held(SYMBOL)

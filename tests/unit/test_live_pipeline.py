@@ -62,9 +62,11 @@ class Parts:
     def __init__(self, eng: Engine) -> None:
         self.eng, self.release = eng, threading.Event()
         self.threads: set[str] = set()
+        self.calls = 0
         self.log = MemoryLog()
 
     def backtest(self, c: Candidate, start: int, end: int) -> TrackRecord:
+        self.calls += 1
         self.release.wait(10)
         self.threads.add(threading.current_thread().name)
         engine_log.info("backtest candle of %s", c.key)  # a replay's per-candle line
@@ -139,12 +141,14 @@ def test_wipe_data_while_backtests_run_discards_their_results() -> None:
     pipe.arm(T0)
     pipe.step(T0 + 60_000)
     pipe.arm(T0 + 90_000)  # Wipe Data: a new start
+    assert pipe.progress == (0, 0)
     parts.release.set()
     pipe.step(T0 + 100_000)
     assert [d.instance for d in eng.desks] == ["main"] and not pipe.pipe.instances
     pipe.step(T0 + 150_000)  # its own backtests, on the history before the new start
     settle(pipe, T0 + 160_000)
     assert [d.instance for d in eng.desks] == ["main", GOOD.key]
+    assert parts.calls == 3  # the wiped round stopped after its first candidate
     pipe.close()
 
 
@@ -253,3 +257,30 @@ def test_an_exchange_account_leaves_the_real_money_stages_on_their_simulated_boo
     assert pipe.pipe.instances[GOOD.key].stage is Stage.LIVE_CANDIDATE
     desk = eng.desk(GOOD.key)
     assert desk is not None and not desk.account and main_broker.cash == 10_000.0
+
+
+def test_a_failing_step_is_recorded_and_the_session_goes_on() -> None:
+    eng, _, store = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    made = parts.make()
+
+    def broken() -> list[Candidate]:
+        raise RuntimeError("database gone")
+
+    made.candidates = broken
+    pipe = LivePipeline(CFG, eng, made, background=False)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)  # no exception reaches the loop
+    assert store.errors == [("RuntimeError", "database gone")]
+
+
+def test_a_restart_during_the_first_backtests_runs_them_again() -> None:
+    eng, _, _ = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    parts.release.set()
+    parts.log.stored = ([Instance(GOOD.key, GOOD, Stage.CANDIDATE, T0, T0),
+                         Instance(BAD.key, BAD, Stage.CANDIDATE, T0, T0)], 0)
+    pipe = LivePipeline(CFG, eng, parts.make(), background=False)
+    assert pipe.restore(T0 + DAY_MS)
+    pipe.step(T0 + DAY_MS + 60_000)  # the start delay after the restart, not a day
+    assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER

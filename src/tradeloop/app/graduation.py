@@ -369,10 +369,11 @@ def pipeline_status(settings: Settings, pipeline: str | None = None,
         store.close()
 
 
-def screen_symbols(settings: Settings, handle: StoreHandle) -> Callable[[int], list[str]]:
+def screen_symbols(settings: Settings, handle: StoreHandle, modes: set[str]
+                   ) -> Callable[[int], list[str]]:
     """Seed 003's screen: blacklist (for ``risk.auto_blacklist.hours``) the symbols whose
-    trades of the last ``window_days``, across instances, are consistently poor; returns
-    what it listed."""
+    trades of the last ``window_days`` in ``modes``, across instances, are consistently
+    poor; returns what it listed."""
     from tradeloop.adapters.store.blacklist_records import Blacklist
     from tradeloop.adapters.store.instance_queries import symbol_results
     from tradeloop.lifecycle.blacklist import screen
@@ -380,7 +381,8 @@ def screen_symbols(settings: Settings, handle: StoreHandle) -> Callable[[int], l
     cfg = settings.risk.auto_blacklist
 
     def run(now_ms: int) -> list[str]:
-        results = symbol_results(handle.engine, now_ms - int(cfg.window_days * DAY_MS), now_ms)
+        results = symbol_results(handle.engine, now_ms - int(cfg.window_days * DAY_MS), now_ms,
+                                 modes)
         book = Blacklist(handle.engine)
         listed = book.active(now_ms)
         out = []
@@ -446,7 +448,7 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
 
         parts = PipelineParts(candidates, backtest, records, desk,
                               GraduationRecords(handle.engine, LIVE), progress,
-                              screen_symbols(settings, handle)
+                              screen_symbols(settings, handle, {store.mode, "paper"})
                               if settings.risk.auto_blacklist.enabled else None,
                               optimised if settings.graduation.optimise_trials else None,
                               fund)

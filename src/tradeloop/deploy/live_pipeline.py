@@ -20,6 +20,7 @@ allocations are recorded as what they would be.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ class LivePipeline:
         self._generation = 0  # a Wipe Data while backtests run makes their results stale
         self._optimised: int | None = None  # when the last studies ran
         self._unfunded = False  # said that the account cannot fund instances
+        self._cancel = threading.Event()  # set: the running backtests stop
 
     @property
     def busy(self) -> bool:
@@ -128,9 +130,17 @@ class LivePipeline:
         for inst in instances:
             self.pipe.instances[inst.key] = inst
             if inst.stage in TRADING:
-                self.engine.add_desk(self.parts.desk(inst.candidate))
+                try:
+                    self.engine.add_desk(self.parts.desk(inst.candidate))
+                except Exception as exc:  # e.g. parameters a newer version refuses
+                    log.exception("graduation pipeline: %s cannot trade", inst.key)
+                    self.engine.store.error(now_ms, type(exc).__name__,
+                                            f"{inst.key}: {exc}"[:2000], None, None,
+                                            "graduation")
         self._schedule_discovery(now_ms)
         self._next_review = now_ms + self._review_ms
+        if self.pipe.untested(now_ms):  # a round the restart interrupted: again, soon
+            self.start_at = now_ms + int(self.cfg.start_delay_seconds * 1000)
         log.info("graduation pipeline restored: %s", self._counts())
         return True
 
@@ -139,7 +149,12 @@ class LivePipeline:
         from now."""
         self._generation += 1
         self._job = None
+        self._cancel.set()  # a running round of the wiped pipeline stops
+        self._cancel = threading.Event()
         self.pipe = Pipeline(self.cfg)
+        self.progress = (0, 0)
+        if self.parts.progress is not None:
+            self.parts.progress(0, 0, now_ms)
         self._next_discovery, self._next_review, self._optimised = None, None, None
         self.start_at = now_ms + int(self.cfg.start_delay_seconds * 1000)
         log.info("graduation pipeline: backtests start at %s", f"{ts(self.start_at):%H:%M:%S}")
@@ -154,24 +169,34 @@ class LivePipeline:
         return None
 
     def step(self, now_ms: int) -> None:
-        if self._job is not None:
-            if not self._job.done():
-                return
+        """What is due now; an error is recorded and the session goes on."""
+        try:
+            self._step(now_ms)
+        except Exception as exc:  # the pipeline must never stop the trading loop
+            log.exception("graduation pipeline: step failed")
+            self.engine.store.error(now_ms, type(exc).__name__, str(exc)[:2000], None, None,
+                                    "graduation")
+
+    def _step(self, now_ms: int) -> None:
+        if self._job is not None and self._job.done():
             self._finish(now_ms)
-        if self.start_at is not None and now_ms >= self.start_at:
-            self.start_at = None
-            self._schedule_discovery(now_ms)
-            self._discover(now_ms)
-        elif self._next_discovery is not None and _dt(now_ms) >= self._next_discovery:
-            assert self._discovery is not None
-            self._next_discovery = self._discovery.get_next_fire_time(self._next_discovery,
-                                                                      _dt(now_ms))
-            self._discover(now_ms)
+        if self._job is None:  # while backtests run, discovery waits (reviews do not)
+            if self.start_at is not None and now_ms >= self.start_at:
+                self.start_at = None
+                self._schedule_discovery(now_ms)
+                self._discover(now_ms)
+            elif self._next_discovery is not None and _dt(now_ms) >= self._next_discovery:
+                assert self._discovery is not None
+                self._next_discovery = self._discovery.get_next_fire_time(
+                    self._next_discovery, _dt(now_ms))
+                self._discover(now_ms)
         if self._next_review is not None and now_ms >= self._next_review:
             self._next_review = now_ms + self._review_ms
             self._review(now_ms)
 
     def close(self) -> None:
+        """Stop: running backtests end after the current candidate."""
+        self._cancel.set()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -209,7 +234,7 @@ class LivePipeline:
         start = now_ms - int(self.cfg.backtest.lookback_days * DAY_MS)
         log.info("graduation pipeline: backtesting %d candidates on %s .. %s", len(due),
                  f"{ts(start):%Y-%m-%d}", f"{ts(now_ms):%Y-%m-%d %H:%M}")
-        generation = self._generation
+        generation, cancel = self._generation, self._cancel
         self._progress(generation, 0, len(due), now_ms)
 
         def work() -> Found:
@@ -221,6 +246,8 @@ class LivePipeline:
                 due.extend(found)
             out: dict[str, Window] = {}
             for n, c in enumerate(due):
+                if cancel.is_set():
+                    break
                 try:
                     out[c.key] = self.parts.backtest(c, start, now_ms).window(start, now_ms)
                 except TradeloopError as exc:  # e.g. no stored candles: tried again later
@@ -307,7 +334,7 @@ class LivePipeline:
         want = {a.instance: a.fraction * equity for a in allocations}
         for key, inst in self.pipe.instances.items():
             desk = self.engine.desk(key)
-            if desk is None or inst.stage not in REAL_CAPITAL:
+            if desk is None or inst.stage not in REAL_CAPITAL or desk.risk.halted_reason:
                 continue
             target = want.get(key, 0.0)
             if not desk.account:

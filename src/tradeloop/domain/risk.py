@@ -52,11 +52,21 @@ class RiskManager:
         self.last_loss_ms: int | None = None
         self.entries_day, self.entries_today = -1, 0
 
-    def rebase(self, delta: float) -> None:
-        """Cash moved into (> 0) or out of (< 0) the book it watches: its peak and the day's
-        start move with it, so a transfer is neither a drawdown nor a gain."""
-        self.peak_equity = max(0.0, self.peak_equity + delta)
-        self.day_start_equity = max(0.0, self.day_start_equity + delta)
+    def rebase(self, equity: float, delta: float) -> None:
+        """Cash moved into (> 0) or out of (< 0) the book it watches, whose equity was
+        ``equity``: its peak and the day's start scale with the book, so a transfer changes
+        neither the drawdown nor the day's loss (an empty book starts afresh)."""
+        if equity <= 0:
+            self.peak_equity = self.day_start_equity = max(0.0, delta)
+            return
+        f = max(0.0, (equity + delta) / equity)
+        self.peak_equity *= f
+        self.day_start_equity *= f
+
+    def cancel_entry(self) -> None:
+        """An approved entry that was not placed (refused account-wide): it does not count
+        toward the day's entries."""
+        self.entries_today = max(0, self.entries_today - 1)
 
     def on_equity(self, now_ms: int, equity: float) -> str | None:
         """Update peak/day state; returns the halt reason when max drawdown is breached now."""
@@ -144,6 +154,13 @@ class AccountRisk:
         self.day_start_equity = initial_equity
         self.day = -1
         self.halted_reason: str | None = None
+
+    def take_over(self, risk: RiskManager, extra_equity: float = 0.0) -> None:
+        """Start tracking from ``risk``'s history (the main desk's, while it held the account
+        alone), plus ``extra_equity`` of the other desks."""
+        self.peak_equity = risk.peak_equity + extra_equity
+        self.day_start_equity = risk.day_start_equity + extra_equity
+        self.day = risk.day
 
     def on_equity(self, now_ms: int, equity: float) -> str | None:
         """Update the account's peak/day; returns the halt reason when it is breached now."""

@@ -138,9 +138,9 @@ class Engine:
             if desk.trades(key.symbol):
                 desk.strategy.preload(key, self.book.all(key))
         self.desks.append(desk)
-        if self._solo and desk.account:  # the account's own tracking starts now
-            self._solo = False
-            self.account.reset(self.account_equity())
+        if self._solo and desk.account:  # the account's own tracking starts now, from the
+            self._solo = False            # main desk's history (it held the account alone)
+            self.account.take_over(self.main.risk, desk.broker.equity())
 
     def desk(self, instance: str) -> Desk | None:
         return next((d for d in self.desks if d.instance == instance), None)
@@ -151,11 +151,12 @@ class Engine:
         Returns what moved (0 when ``source``'s broker cannot fund other instances)."""
         if amount <= 0 or not source.broker.funds_instances:
             return 0.0
+        before = source.broker.equity(), target.broker.equity()
         moved = source.broker.transfer(amount)
         if moved > 0:
             target.broker.transfer(-moved)
-            source.risk.rebase(-moved)
-            target.risk.rebase(moved)
+            source.risk.rebase(before[0], -moved)
+            target.risk.rebase(before[1], moved)
         return moved
 
     def remove_desk(self, instance: str, now_ms: int, reason: str) -> Desk:
@@ -230,7 +231,13 @@ class Engine:
         for desk in self.desks:  # (inlined: this runs for every candle of a replay)
             if (desk.timeframe or finest_tf) == tf and (desk.symbols is None
                                                          or symbol in desk.symbols):
-                equity = self._advance_desk(desk, symbol, candle, now_ms)
+                try:
+                    equity = self._advance_desk(desk, symbol, candle, now_ms)
+                except Exception as exc:  # another instance's failure is its own
+                    if desk is self.main:
+                        raise
+                    self._desk_failed(desk, exc, key, now_ms)
+                    continue
                 if desk is self.main:
                     main_equity = equity
         if finest:
@@ -270,8 +277,16 @@ class Engine:
         book = self.book
         for desk in self.desks:
             own = (desk.timeframe or finest_tf) == tf
-            if not (agg is not None or own) or not (desk.symbols is None
-                                                    or symbol in desk.symbols):
+            # the main desk also hears the ML signal's closes; another instance decides on
+            # its own timeframe's closes only (its orders fill at its next candle's open)
+            if not (own or (agg is not None and desk is self.main)) or not (
+                    desk.symbols is None or symbol in desk.symbols):
+                continue
+            if desk is not self.main:
+                try:
+                    self._decide(desk, key, index, candle, own, p_up, p_down, now_ms)
+                except Exception as exc:
+                    self._desk_failed(desk, exc, key, now_ms)
                 continue
             strategy = desk.strategy
             position = desk.broker.positions.get(symbol)
@@ -296,6 +311,32 @@ class Engine:
             self.stats.decision_ms.append((time.perf_counter() - started) * 1000)
         if self.learning is not None:
             self.learning.on_tick(now_ms)
+
+    def _decide(self, desk: Desk, key: SeriesKey, index: int, candle: Candle, own: bool,
+                p_up: float | None, p_down: float | None, now_ms: int) -> None:
+        """Another instance's decision on a close of its own timeframe."""
+        symbol, strategy = key.symbol, desk.strategy
+        position = desk.broker.positions.get(symbol)
+        book = self.book
+        decision = strategy.decide(Context(
+            symbol, key.timeframe, own, self.gate.mode(symbol),
+            self.gate.held(symbol, models=strategy.needs_models), position is not None,
+            p_up, p_down, self.cfg.threshold, self.cfg.threshold - self.cfg.hysteresis,
+            lambda: book.window(key, index, strategy.history), index, candle.open_time,
+            None if position is None else position.entry_time_ms,
+            None if position is None else position.entry_price))
+        if decision is not None:
+            self._act(desk, symbol, decision, p_up if decision.action == "buy" else p_down,
+                      candle.close, now_ms)
+
+    def _desk_failed(self, desk: Desk, exc: Exception, key: SeriesKey, now_ms: int) -> None:
+        """An instance's error: recorded against it; the session and the other instances go
+        on (the main desk's errors hold the symbol, as before)."""
+        self.stats.errors += 1
+        log.exception("[%s @ %s] error in instance %s", key.symbol, key.timeframe,
+                      desk.instance)
+        desk.store.error(now_ms, type(exc).__name__, f"{desk.instance}: {exc}"[:2000],
+                         key.symbol, key.timeframe, "instance")
 
     def _advance_desk(self, desk: Desk, symbol: str, candle: Candle, now_ms: int) -> float:
         """Fills, stops and closed trades of one desk's book on a candle of its timeframe;
@@ -376,12 +417,18 @@ class Engine:
             return
         reason = f"signal ({decision.reason})"
         if decision.action == "buy" and not holding:
-            entry = desk.risk.check_entry(symbol, price, now_ms, broker.equity(), broker.cash,
-                                          set(broker.positions), broker.fee_rate)
-            refused = self.blacklist.get(symbol) or (None if entry.approved else entry.reason)
-            if refused is None and desk.account and not self._solo:
+            refused = self.blacklist.get(symbol)
+            entry = None
+            if refused is None:
+                entry = desk.risk.check_entry(symbol, price, now_ms, broker.equity(),
+                                              broker.cash, set(broker.positions),
+                                              broker.fee_rate)
+                refused = None if entry.approved else entry.reason
+            if refused is None and entry is not None and desk.account and not self._solo:
                 refused = self.account.check_entry(
                     symbol, entry.quantity * price, self._held(symbol), self.account_equity())
+                if refused is not None:
+                    desk.risk.cancel_entry()
             if refused is not None:
                 self.stats.refusals += 1
                 if desk.last_refusal.get(symbol) != refused:
@@ -391,6 +438,7 @@ class Engine:
                     log.info("[%s] order refused: %s%s", symbol, refused, self._tag(desk))
                 return
             desk.last_refusal.pop(symbol, None)
+            assert entry is not None
             self._submit(desk, OrderRequest(self._client_id(symbol, now_ms), symbol, Side.BUY,
                                             entry.quantity, now_ms, "signal", entry.stop_loss,
                                             entry.take_profit, confidence or 0.0),

@@ -5,6 +5,7 @@ session's, a rehearsal's id otherwise)."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +18,14 @@ from tradeloop.adapters.store.schema import (
     StrategyInstanceRow,
     StrategyTransitionRow,
 )
+from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.lifecycle.allocation import Allocation
 from tradeloop.lifecycle.catalogue import candidate
 from tradeloop.lifecycle.pipeline import Instance
 from tradeloop.lifecycle.stages import Stage, Transition
 
+log = logging.getLogger("tradeloop.graduation")
 LIVE = "live"
 TABLES = (StrategyInstanceRow, StrategyTransitionRow, StrategyAllocationRow)
 
@@ -122,7 +125,13 @@ class GraduationRecords:
                 StrategyTransitionRow.id)).all()
         out: list[Instance] = []
         for r in rows:
-            c = candidate(r.strategy, r.symbol, r.timeframe, json.loads(r.params), r.source)
+            try:
+                c = candidate(r.strategy, r.symbol, r.timeframe, json.loads(r.params),
+                              r.source)
+            except (TradeloopError, ValueError) as exc:  # a strategy or schema since changed
+                log.warning("graduation pipeline: stored instance %s skipped: %s",
+                            r.instance, exc)
+                continue
             inst = Instance(r.instance, c, Stage(r.stage), ms_of(r.stage_since),
                             ms_of(r.created_at),
                             judged_ms=ms_of(r.judged_at) if r.judged_at else None)

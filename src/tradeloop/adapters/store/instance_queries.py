@@ -46,16 +46,20 @@ def instance_trades(engine: Engine, instances: list[str] | None = None
 
 
 def performance(trades: list[Trade], capital: float, name: str) -> InstancePerformance:
+    """Figures of one instance's trades, each return its P&L over the book it was made on
+    (``capital`` where the row does not say)."""
     pnl = np.array([t[2] for t in trades], dtype=float)
     if not len(pnl):
         return InstancePerformance(name, 0, 0.0, None, None, 0.0)
+    rets = np.array([p / (b - p if b is not None and b - p > 0 else capital)
+                     for _, _, p, b in trades])
     first, last = trades[0][1] // DAY_MS, trades[-1][1] // DAY_MS
     daily = np.zeros(int(last - first) + 1)
-    for _, exit_, p, _book in trades:
-        daily[exit_ // DAY_MS - first] += p / capital
+    for (_, exit_, _, _), r in zip(trades, rets, strict=True):
+        daily[exit_ // DAY_MS - first] += r
     sd = float(np.std(daily, ddof=1)) if len(daily) > 1 else 0.0
     sharpe = float(np.mean(daily)) / sd * math.sqrt(365) if sd > 0 else None
-    curve = capital + np.concatenate(([0.0], np.cumsum(pnl)))
+    curve = np.concatenate(([1.0], np.cumprod(1.0 + rets)))
     peak = np.maximum.accumulate(curve)
     return InstancePerformance(name, len(pnl), float(pnl.sum()), float(np.mean(pnl > 0)),
                                sharpe, float(np.max(1.0 - curve / peak)))
@@ -68,13 +72,15 @@ def instance_performance(engine: Engine, capital: float,
             for k, t in sorted(instance_trades(engine, instances).items())]
 
 
-def symbol_results(engine: Engine, since_ms: int, until_ms: int
+def symbol_results(engine: Engine, since_ms: int, until_ms: int, modes: set[str]
                    ) -> dict[str, dict[str, list[float]]]:
     """Symbol -> instance -> the return of each of its trades closed in ``[since, until)``
-    (every instance, the session's own included)."""
+    in ``modes`` (every instance, the session's own included; a backtest's rows, mode
+    replay, are not a session's results)."""
     q = select(TradeOutcomeRow.symbol, TradeOutcomeRow.instance, TradeOutcomeRow.pnl_percent
                ).where(TradeOutcomeRow.exit_time >= ts(since_ms),
-                       TradeOutcomeRow.exit_time < ts(until_ms)).order_by(TradeOutcomeRow.id)
+                       TradeOutcomeRow.exit_time < ts(until_ms),
+                       TradeOutcomeRow.mode.in_(sorted(modes))).order_by(TradeOutcomeRow.id)
     out: dict[str, dict[str, list[float]]] = {}
     with engine.connect() as conn:
         for symbol, inst, pct in conn.execute(q):
