@@ -93,6 +93,7 @@ class Engine:
         self.notifier = notifier
         self.main = Desk(MAIN, strategy or MlStrategy(), broker, risk, store)
         self.desks: list[Desk] = [self.main]
+        self._others: list[Desk] = []  # the desks but the main one
         self._solo = True  # the main desk is the only one holding the account's capital
         # why trading is halted (the main desk's or the account's drawdown), or None; the
         # runner stops on it
@@ -138,6 +139,7 @@ class Engine:
             if desk.trades(key.symbol):
                 desk.strategy.preload(key, self.book.all(key))
         self.desks.append(desk)
+        self._others.append(desk)
         if self._solo and desk.account:  # the account's own tracking starts now, from the
             self._solo = False            # main desk's history (it held the account alone)
             self.account.take_over(self.main.risk, desk.broker.equity())
@@ -169,6 +171,7 @@ class Engine:
         if desk.account:
             self.move_cash(desk, self.main, desk.broker.cash)
         self.desks.remove(desk)
+        self._others.remove(desk)
         self._solo = not any(d.account for d in self.desks if d is not self.main)
         return desk
 
@@ -227,19 +230,15 @@ class Engine:
         log.info("[%s @ %s] Candle closed: O=%.2f C=%.2f", symbol, tf, candle.open, candle.close)
         finest_tf = self._finest[symbol]
         finest = tf == finest_tf
-        main_equity: float | None = None
-        for desk in self.desks:  # (inlined: this runs for every candle of a replay)
+        # the main desk trades every symbol on its finest timeframe; the others their own
+        main_equity = self._advance_desk(self.main, symbol, candle, now_ms) if finest else None
+        for desk in self._others:
             if (desk.timeframe or finest_tf) == tf and (desk.symbols is None
                                                          or symbol in desk.symbols):
                 try:
-                    equity = self._advance_desk(desk, symbol, candle, now_ms)
+                    self._advance_desk(desk, symbol, candle, now_ms)
                 except Exception as exc:  # another instance's failure is its own
-                    if desk is self.main:
-                        raise
                     self._desk_failed(desk, exc, key, now_ms)
-                    continue
-                if desk is self.main:
-                    main_equity = equity
         if finest:
             self._watch_account(symbol, now_ms, main_equity)
         prediction = None
@@ -274,52 +273,45 @@ class Engine:
             direction = "up" if p_up > p_down else "down" if p_down > p_up else "flat"
             self.store.confidence(now_ms, symbol, p_up, direction,
                                   str(self.gate.mode(symbol)), self.cfg.threshold)
-        book = self.book
-        for desk in self.desks:
-            own = (desk.timeframe or finest_tf) == tf
-            # the main desk also hears the ML signal's closes; another instance decides on
-            # its own timeframe's closes only (its orders fill at its next candle's open)
-            if not (own or (agg is not None and desk is self.main)) or not (
-                    desk.symbols is None or symbol in desk.symbols):
-                continue
-            if desk is not self.main:
-                try:
-                    self._decide(desk, key, index, candle, own, p_up, p_down, now_ms)
-                except Exception as exc:
-                    self._desk_failed(desk, exc, key, now_ms)
-                continue
-            strategy = desk.strategy
-            position = desk.broker.positions.get(symbol)
-            decision = strategy.decide(Context(
-                symbol, tf, own, self.gate.mode(symbol),
-                self.gate.held(symbol, models=strategy.needs_models),
+        if agg is not None or finest:  # the main desk also hears the ML signal's closes
+            main = self.main
+            book, history = self.book, main.strategy.history
+            position = main.broker.positions.get(symbol)
+            decision = main.strategy.decide(Context(
+                symbol, tf, finest, self.gate.mode(symbol),
+                self.gate.held(symbol, models=main.strategy.needs_models),
                 position is not None, p_up, p_down, self.cfg.threshold,
                 self.cfg.threshold - self.cfg.hysteresis,
-                # made and read within this iteration (B023: the loop variable is not late)
-                lambda: book.window(key, index, strategy.history),  # noqa: B023
-                index, candle.open_time,
+                lambda: book.window(key, index, history), index, candle.open_time,
                 None if position is None else position.entry_time_ms,
                 None if position is None else position.entry_price))
             if decision is not None:
-                if agg is not None and decision.action == "buy" and desk is self.main:
+                if agg is not None and decision.action == "buy":
                     log.info("[%s] %d timeframe predictions aggregated", symbol,
                              agg.timeframes)
-                self._act(desk, symbol, decision,
+                self._act(main, symbol, decision,
                           p_up if decision.action == "buy" else p_down, candle.close, now_ms)
+        for desk in self._others:  # on their own timeframe's closes only (their orders fill
+            if (desk.timeframe or finest_tf) == tf and (  # at their next candle's open)
+                    desk.symbols is None or symbol in desk.symbols):
+                try:
+                    self._decide(desk, key, index, candle, p_up, p_down, now_ms)
+                except Exception as exc:
+                    self._desk_failed(desk, exc, key, now_ms)
         if agg is not None:
             self.stats.decisions += 1
             self.stats.decision_ms.append((time.perf_counter() - started) * 1000)
         if self.learning is not None:
             self.learning.on_tick(now_ms)
 
-    def _decide(self, desk: Desk, key: SeriesKey, index: int, candle: Candle, own: bool,
+    def _decide(self, desk: Desk, key: SeriesKey, index: int, candle: Candle,
                 p_up: float | None, p_down: float | None, now_ms: int) -> None:
         """Another instance's decision on a close of its own timeframe."""
         symbol, strategy = key.symbol, desk.strategy
         position = desk.broker.positions.get(symbol)
         book = self.book
         decision = strategy.decide(Context(
-            symbol, key.timeframe, own, self.gate.mode(symbol),
+            symbol, key.timeframe, True, self.gate.mode(symbol),
             self.gate.held(symbol, models=strategy.needs_models), position is not None,
             p_up, p_down, self.cfg.threshold, self.cfg.threshold - self.cfg.hysteresis,
             lambda: book.window(key, index, strategy.history), index, candle.open_time,
@@ -503,7 +495,7 @@ class Engine:
         LEARNING (the main broker is reset by its owner)."""
         self.trades.clear()
         self.equity_curve.clear()
-        self.desks, self._solo = [self.main], True
+        self.desks, self._others, self._solo = [self.main], [], True
         self.main.last_refusal.clear()
         self._failing.clear()
         self.aggregator.clear()
