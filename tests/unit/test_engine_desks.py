@@ -13,6 +13,7 @@ from tests.fakes import (
     MemoryStore,
     ScriptedStrategy,
 )
+from tests.unit.test_engine_loop import limits as loop_limits
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import EngineError
@@ -33,12 +34,11 @@ HOURLY = SeriesKey("fake", SYMBOL, "1h")
 
 
 def limits(**kw: object) -> RiskLimits:
-    base: dict[str, object] = dict(
-        max_drawdown=0.5, daily_loss_limit=0.9, max_position_fraction=0.25, risk_per_trade=1.0,
-        max_open_positions=3, stop_loss=0.5, take_profit=10.0, max_consecutive_losses=9,
-        loss_pause_ms=H, blacklist=frozenset(), blocked_hours=frozenset())
-    base.update(kw)
-    return RiskLimits(**base)  # type: ignore[arg-type]
+    """The engine loop's test limits, opened up: wide halts, a quarter of the book a trade."""
+    return loop_limits(**{"max_drawdown": 0.5, "daily_loss_limit": 0.9,
+                          "max_position_fraction": 0.25, "risk_per_trade": 1.0,
+                          "stop_loss": 0.5, "take_profit": 10.0,
+                          "max_consecutive_losses": 9, **kw})
 
 
 def bars(prices: list[float], start: int, step: int) -> list[Candle]:
@@ -183,8 +183,9 @@ def test_funding_a_desk_is_a_transfer_not_a_drawdown_and_the_account_keeps_its_h
     assert eng.account.peak_equity == 11_000.0
     assert eng.move_cash(eng.main, funded, 4_500.0) == 4_500.0
     assert broker.cash == 5_500.0 and funded.broker.cash == 4_500.0
-    # the main desk's drawdown is unchanged by the transfer (scaled, not shifted)
-    assert 1 - broker.equity() / eng.risk.peak_equity == pytest.approx(1 - 10_000 / 11_000)
+    # the main desk's peak scales with its book (11,000 x 5,500 / 10,000), not shifted by
+    # 4,500: its drawdown stays 9.1 % and no halt follows
+    assert eng.risk.peak_equity == pytest.approx(6_050.0)
     assert eng.risk.on_equity(T0, broker.equity()) is None
     assert funded.risk.peak_equity == 4_500.0
     assert eng.account_equity() == 10_000.0

@@ -4,6 +4,7 @@ exception: the loop goes on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -34,23 +35,26 @@ class EntryDecision:
     take_profit: float | None = None
 
 
-class RiskManager:
-    """Sizes entries and refuses the ones the limits forbid; tracks the state they need."""
+class DrawdownLimit(Protocol):
+    """Limits with a max-drawdown halt (an instance's, the account's)."""
 
-    def __init__(self, limits: RiskLimits, initial_equity: float) -> None:
-        self.limits = limits
-        self.reset(initial_equity)
+    @property
+    def max_drawdown(self) -> float: ...
 
-    def reset(self, initial_equity: float) -> None:
-        """A fresh start (Wipe Data): new peak, no halt, no loss streak."""
-        self.peak_equity = initial_equity
+
+class EquityWatch:
+    """The peak, the day's start and the max-drawdown halt of one equity series (an
+    instance's book, the account): what both risk managers track."""
+
+    HALT = "max drawdown"  # how its halt reads
+    limits: DrawdownLimit
+
+    def _watch_from(self, equity: float) -> None:
+        self.peak_equity = equity
         self.worst_drawdown = 0.0  # of the per-candle equity, what the halt watches
-        self.day_start_equity = initial_equity
+        self.day_start_equity = equity
         self.day = -1
         self.halted_reason: str | None = None
-        self.consecutive_losses = 0
-        self.last_loss_ms: int | None = None
-        self.entries_day, self.entries_today = -1, 0
 
     def rebase(self, equity: float, delta: float) -> None:
         """Cash moved into (> 0) or out of (< 0) the book it watches, whose equity was
@@ -63,10 +67,8 @@ class RiskManager:
         self.peak_equity *= f
         self.day_start_equity *= f
 
-    def cancel_entry(self) -> None:
-        """An approved entry that was not placed (refused account-wide): it does not count
-        toward the day's entries."""
-        self.entries_today = max(0, self.entries_today - 1)
+    def day_loss(self, equity: float) -> float:
+        return 1.0 - equity / self.day_start_equity if self.day_start_equity > 0 else 0.0
 
     def on_equity(self, now_ms: int, equity: float) -> str | None:
         """Update peak/day state; returns the halt reason when max drawdown is breached now."""
@@ -76,11 +78,34 @@ class RiskManager:
         self.peak_equity = max(self.peak_equity, equity)
         drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
         self.worst_drawdown = max(self.worst_drawdown, drawdown)
-        if self.halted_reason is None and drawdown >= self.limits.max_drawdown:
-            self.halted_reason = (f"max drawdown {drawdown:.2%} >= "
-                                  f"{self.limits.max_drawdown:.2%} limit: trading halted")
+        limit = self.limits.max_drawdown
+        if self.halted_reason is None and drawdown >= limit:
+            self.halted_reason = (f"{self.HALT} {drawdown:.2%} >= {limit:.2%} limit: "
+                                  f"trading halted")
             return self.halted_reason
         return None
+
+
+class RiskManager(EquityWatch):
+    """Sizes entries and refuses the ones the limits forbid; tracks the state they need."""
+
+    limits: RiskLimits
+
+    def __init__(self, limits: RiskLimits, initial_equity: float) -> None:
+        self.limits = limits
+        self.reset(initial_equity)
+
+    def reset(self, initial_equity: float) -> None:
+        """A fresh start (Wipe Data): new peak, no halt, no loss streak."""
+        self._watch_from(initial_equity)
+        self.consecutive_losses = 0
+        self.last_loss_ms: int | None = None
+        self.entries_day, self.entries_today = -1, 0
+
+    def cancel_entry(self) -> None:
+        """An approved entry that was not placed (refused account-wide): it does not count
+        toward the day's entries."""
+        self.entries_today = max(0, self.entries_today - 1)
 
     def on_trade_closed(self, won: bool, now_ms: int) -> None:
         if won:
@@ -104,7 +129,7 @@ class RiskManager:
         if len(open_symbols) >= lim.max_open_positions:
             return EntryDecision(False, f"{len(open_symbols)} positions open "
                                         f"(max {lim.max_open_positions})")
-        day_loss = 1.0 - equity / self.day_start_equity if self.day_start_equity > 0 else 0.0
+        day_loss = self.day_loss(equity)
         if day_loss >= lim.daily_loss_limit:
             return EntryDecision(False, f"daily loss {day_loss:.2%} >= "
                                         f"{lim.daily_loss_limit:.2%} limit: no new entries today")
@@ -139,7 +164,7 @@ class AccountLimits:
     max_symbol_exposure: float  # fraction of account equity held in one symbol, all instances
 
 
-class AccountRisk:
+class AccountRisk(EquityWatch):
     """The account's rules across strategy instances: the drawdown halt and the daily loss
     limit on the summed equity, and the cap on what all instances together hold of a
     symbol. Per-instance rules (one position per symbol, sizing, loss streaks) stay with
@@ -149,11 +174,11 @@ class AccountRisk:
         self.limits = limits
         self.reset(initial_equity)
 
+    HALT = "account max drawdown"
+    limits: AccountLimits
+
     def reset(self, initial_equity: float) -> None:
-        self.peak_equity = initial_equity
-        self.day_start_equity = initial_equity
-        self.day = -1
-        self.halted_reason: str | None = None
+        self._watch_from(initial_equity)
 
     def take_over(self, risk: RiskManager, extra_equity: float = 0.0) -> None:
         """Start tracking from ``risk``'s history (the main desk's, while it held the account
@@ -162,19 +187,6 @@ class AccountRisk:
         self.day_start_equity = risk.day_start_equity + extra_equity
         self.day = risk.day
 
-    def on_equity(self, now_ms: int, equity: float) -> str | None:
-        """Update the account's peak/day; returns the halt reason when it is breached now."""
-        day = now_ms // DAY_MS
-        if day != self.day:
-            self.day, self.day_start_equity = day, equity
-        self.peak_equity = max(self.peak_equity, equity)
-        drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
-        if self.halted_reason is None and drawdown >= self.limits.max_drawdown:
-            self.halted_reason = (f"account max drawdown {drawdown:.2%} >= "
-                                  f"{self.limits.max_drawdown:.2%} limit: trading halted")
-            return self.halted_reason
-        return None
-
     def check_entry(self, symbol: str, notional: float, held: float, equity: float
                     ) -> str | None:
         """Why a new position of ``notional`` in ``symbol`` (``held`` already held there by
@@ -182,7 +194,7 @@ class AccountRisk:
         lim = self.limits
         if self.halted_reason:
             return self.halted_reason
-        day_loss = 1.0 - equity / self.day_start_equity if self.day_start_equity > 0 else 0.0
+        day_loss = self.day_loss(equity)
         if day_loss >= lim.daily_loss_limit:
             return (f"account daily loss {day_loss:.2%} >= {lim.daily_loss_limit:.2%} limit: "
                     f"no new entries today")

@@ -3,7 +3,6 @@ one query module the status command, the dashboard and the session's pipeline re
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,8 +10,7 @@ from sqlalchemy import Engine, select
 
 from tradeloop.adapters.store.schema import TradeOutcomeRow
 from tradeloop.domain.timestamps import ms_of, ts
-
-DAY_MS = 86_400_000
+from tradeloop.lifecycle.record import DAY_MS, from_trades
 
 
 @dataclass(frozen=True)
@@ -46,23 +44,16 @@ def instance_trades(engine: Engine, instances: list[str] | None = None
 
 
 def performance(trades: list[Trade], capital: float, name: str) -> InstancePerformance:
-    """Figures of one instance's trades, each return its P&L over the book it was made on
-    (``capital`` where the row does not say)."""
-    pnl = np.array([t[2] for t in trades], dtype=float)
-    if not len(pnl):
+    """Figures of one instance's trades: its track record (each trade's P&L over the book it
+    was made on, ``capital`` where the row does not say) from the first exit to the last."""
+    if not trades:
         return InstancePerformance(name, 0, 0.0, None, None, 0.0)
-    rets = np.array([p / (b - p if b is not None and b - p > 0 else capital)
-                     for _, _, p, b in trades])
-    first, last = trades[0][1] // DAY_MS, trades[-1][1] // DAY_MS
-    daily = np.zeros(int(last - first) + 1)
-    for (_, exit_, _, _), r in zip(trades, rets, strict=True):
-        daily[exit_ // DAY_MS - first] += r
-    sd = float(np.std(daily, ddof=1)) if len(daily) > 1 else 0.0
-    sharpe = float(np.mean(daily)) / sd * math.sqrt(365) if sd > 0 else None
-    curve = np.concatenate(([1.0], np.cumprod(1.0 + rets)))
-    peak = np.maximum.accumulate(curve)
+    start, end = trades[0][1], trades[-1][1] // DAY_MS * DAY_MS + DAY_MS
+    rec = from_trades(start, end, trades, capital)
+    w = rec.window(rec.origin_ms, rec.end_ms)
+    pnl = np.array([t[2] for t in trades], dtype=float)
     return InstancePerformance(name, len(pnl), float(pnl.sum()), float(np.mean(pnl > 0)),
-                               sharpe, float(np.max(1.0 - curve / peak)))
+                               w.sharpe, w.max_drawdown)
 
 
 def instance_performance(engine: Engine, capital: float,
