@@ -157,8 +157,8 @@ class Broker(Protocol):
     simulated account does, so its result is on record; an exchange account keeps its
     positions for the next run. :meth:`reset` is Wipe Data (an exchange account refuses unless
     it is flat). ``funds_instances``: whether :meth:`transfer` can move its cash to other
-    strategy instances' books (a simulated account can; splitting an exchange balance between
-    instances is not built)."""
+    strategy instances' books of the same account (a simulated account's books, an exchange
+    account's sub-ledgers)."""
 
     fee_rate: float
     cash: float
@@ -192,10 +192,17 @@ Recovery = Callable[["Broker", int], BrokerEvents]
 
 @dataclass
 class BrokerSetup:
-    """A run's broker and how it recovers what earlier runs left."""
+    """A run's broker and how it recovers what earlier runs left; ``books``: another
+    strategy instance's book of the same account (None: the account has one book)."""
 
     broker: Broker
     recover: Recovery
+    books: Books | None = None
+
+
+# a strategy instance's book of a run's account: (instance, its symbols, its store view) ->
+# its broker (empty, or as an earlier run left it) and its recovery; funded by transfers
+Books = Callable[[str, list[str], "Store"], BrokerSetup]
 
 
 # a run's broker: (symbols, deployment id, run id, the run's store) -> broker and recovery

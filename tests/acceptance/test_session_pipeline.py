@@ -16,6 +16,7 @@ from tests.acceptance.test_graduation import BAR, DAY, T0, market, table_with
 from tests.support.replay_db import InstantRunner
 from tradeloop.adapters.clock import SimClock
 from tradeloop.adapters.store.blacklist_records import Blacklist
+from tradeloop.adapters.store.dashboard_queries import activity
 from tradeloop.adapters.store.graduation_records import LIVE, GraduationRecords
 from tradeloop.adapters.store.instance_queries import instance_performance
 from tradeloop.adapters.store.schema import OrderRow, TradeOutcomeRow
@@ -26,6 +27,7 @@ from tradeloop.app.sessions import make_session
 from tradeloop.cli import main as cli
 from tradeloop.deploy.session import SessionResult
 from tradeloop.domain.candles import SeriesKey
+from tradeloop.domain.timestamps import ts
 from tradeloop.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -123,6 +125,11 @@ def test_the_session_runs_the_pipeline_restarts_with_it_and_wipe_data_starts_it_
     assert perf[planted].pnl > 0 and perf[planted].sharpe is not None
     # the session's own strategy keeps its own rows (what the deployment is validated on)
     assert by_instance.get("main", 0) == len(first.engine.trades)
+    # the Activity feed names another instance's orders
+    feed = activity(store.engine, None, ts(START), ts(START + 45 * DAY), limit=100_000)
+    signals = feed[feed["kind"] == "signal"]["event"]
+    assert any(f"— {planted}: " in e for e in signals)
+    assert any(f"— {planted}" not in e for e in signals)  # the session's own: unnamed
     # the operator's view: stages, the backtests' progress, each instance's figures
     capsys.readouterr()
     assert cli(["--config", str(settings.base_dir / "config.yaml"), "strategy",

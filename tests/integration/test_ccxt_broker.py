@@ -228,3 +228,76 @@ def test_wipe_refuses_unless_flat_and_tickers_are_cached(tmp_path: Path,
     acct.record(acct.broker.sync(clock.now))
     acct.broker.reset()  # flat: allowed, the balance is read again
     assert acct.broker.cash == pytest.approx(fx.balances["USDT"])
+
+
+def test_strategy_instances_split_one_exchange_account_and_a_restart_takes_it_up(
+        tmp_path: Path, fx: FakeExchange) -> None:
+    """The main desk and a funded instance on one account: each its own orders, positions,
+    exits and cash (the instance's from its transfers and fills on record); a crash between
+    an instance's fill and its record, then a restart, loses nothing and confuses nothing."""
+    clock = FakeClock(T0)
+    main = ExchangeAccount(fx, url(tmp_path), clock, 1, ledger=True)
+    inst = main.book("ma_cross:BTCUSDT:1h:abc")
+    reconcile(main.broker, T0)
+    reconcile(inst.broker, T0)
+    assert (main.broker.cash, inst.broker.cash) == (pytest.approx(10_000.0), 0.0)
+    assert main.broker.funds_instances
+    moved = main.broker.transfer(500.0)  # the pipeline's allocation, as Engine.move_cash
+    inst.broker.transfer(-moved)
+    assert moved == 500.0 and inst.broker.cash == 500.0
+    assert main.ledger is not None and main.ledger.cash(inst.broker.instance) == 500.0
+    main.broker.refresh_balance(T0)  # the exchange's free balance less the instance's cash
+    assert main.broker.cash == pytest.approx(9_500.0)
+
+    inst.order(Side.BUY, 0.01, stop=29_000.0)  # the instance's entry: $300 of its $500
+    inst.record(inst.broker.sync(T0))
+    main.order(Side.BUY, 0.1)  # the main desk's own: $3,000
+    main.record(main.broker.sync(T0))
+    cost = 0.01 * 30_000 * 1.001
+    assert inst.broker.cash == pytest.approx(500.0 - cost)
+    assert main.ledger.cash(inst.broker.instance) == pytest.approx(500.0 - cost)
+    main.broker.refresh_balance(T0)
+    assert main.broker.cash == pytest.approx(9_500.0 - 3_000 * 1.001)
+    rows = {r["client_order_id"]: r["instance"] for r in main.rows(OrderRow)}
+    assert sorted(rows.values()) == ["ma_cross:BTCUSDT:1h:abc", "main"]
+    assert len(set(rows)) == 2  # client ids never collide between the books
+
+    fx.order_faults.append("lost")  # the instance's exit is sent, then the process dies
+    exit_order = OrderRequest(inst.broker.client_id(T0, "x"), "BTC/USDT", Side.SELL, 0.01,
+                              T0, "signal")
+    inst.store.order(exit_order, "submitted", T0, "signal (down)")
+    inst.broker.submit(exit_order)
+    del main, inst
+
+    main = ExchangeAccount(fx, url(tmp_path), clock, 2, ledger=True)
+    inst = main.book("ma_cross:BTCUSDT:1h:abc")
+    rec = reconcile(main.broker, T0 + 1000)
+    main.store.adopt_positions(rec.position_ids)
+    main.record(rec.events)
+    # the main desk restores its own position only; the instance's BTC is not "outside"
+    assert list(main.broker.positions) == ["BTC/USDT"]
+    assert main.broker.positions["BTC/USDT"].quantity == pytest.approx(0.1)
+    assert not rec.problems and not any("outside" in line for line in rec.lines)
+    assert not rec.events.fills  # the instance's lost exit is the instance's to resolve
+    assert "BTC/USDT: holdings checked once the other instances' orders resolve" in rec.lines
+    rec = reconcile(inst.broker, T0 + 1000)
+    inst.store.adopt_positions(rec.position_ids)
+    inst.record(rec.events)
+    assert [(t.exit_reason, t.quantity) for t, _ in rec.events.closed] == [("signal", 0.01)]
+    assert not rec.problems  # the account's 0.1 BTC is the main desk's: it agrees
+    proceeds = 0.01 * fx.prices["BTCUSDT"] * 0.999
+    assert inst.broker.cash == pytest.approx(500.0 - cost + proceeds)
+    assert main.ledger is not None
+    assert main.ledger.cash(inst.broker.instance) == pytest.approx(inst.broker.cash)
+    assert fx.balances["BTC"] == pytest.approx(0.1)  # the main desk's position is intact
+    assert not inst.broker.positions and not fx.duplicate_client_ids()
+    assert disagreements(fx, main.rows(OrderRow)) == []
+
+    with pytest.raises(ExchangeRejectedError, match="cannot wipe while 1 position"):
+        main.broker.reset()
+    # retired: what it has goes back to the main desk; its sub-ledger is empty
+    back = inst.broker.transfer(inst.broker.cash)
+    main.broker.transfer(-back)
+    main.broker.refresh_balance(T0 + 2000)
+    assert main.ledger.cash(inst.broker.instance) == pytest.approx(0.0, abs=1e-9)
+    assert main.broker.cash == pytest.approx(fx.balances["USDT"])

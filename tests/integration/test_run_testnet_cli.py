@@ -5,6 +5,7 @@ without keys and of live without the config's consent."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,44 @@ def test_a_start_that_cannot_reconcile_fails_cleanly(tmp_path: Path, fx: FakeExc
     with db.connect() as conn:
         status, notes = conn.execute(text("SELECT status, notes FROM deployments")).one()
     assert status == "failed" and "start-up failed" in json.loads(notes)["stopped_by"]
+
+
+def test_a_live_candidate_trades_its_share_of_the_exchange_account(
+        tmp_path: Path, fx: FakeExchange, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A testnet session takes up a pipeline whose instance is a live candidate: it trades a
+    sub-ledger of the exchange account funded with its allocation from the main desk (a
+    recorded transfer); the next session finds its cash on record and moves nothing."""
+    from tradeloop.adapters.store.graduation_records import LIVE, GraduationRecords
+    from tradeloop.adapters.store.instance_ledger import InstanceLedger
+    from tradeloop.app import open_store
+    from tradeloop.lifecycle.allocation import Allocation
+    from tradeloop.lifecycle.catalogue import candidate
+    from tradeloop.lifecycle.pipeline import Instance
+    from tradeloop.lifecycle.stages import Stage
+    from tradeloop.settings import load_settings
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(CONFIG.format(url=fx.url))
+    monkeypatch.setenv("EXCHANGE_API_KEY", KEY)
+    monkeypatch.setenv("EXCHANGE_API_SECRET", SECRET)
+    handle = open_store(load_settings(cfg, env={}))
+    c = candidate("ma_cross", "BTC/USDT", "1m")
+    now = int(time.time() * 1000)
+    GraduationRecords(handle.engine, LIVE).save(
+        [Instance(c.key, c, Stage.LIVE_CANDIDATE, now - 86_400_000, now - 40 * 86_400_000)],
+        [], [Allocation(c.key, Stage.LIVE_CANDIDATE, 0.04, 1.0, "test")], now, 2_500.0)
+    caplog.set_level(logging.INFO)
+    for _ in range(2):
+        assert cli(["--config", str(cfg), "run", "--mode", "testnet", "--duration",
+                    "0.05m"]) == 0
+    ledger = InstanceLedger(handle.engine, "testnet")
+    with handle.engine.connect() as conn:
+        moves = conn.execute(text("SELECT instance, amount FROM instance_transfers")).all()
+        cash = conn.execute(text("SELECT cash FROM equity_history ORDER BY id DESC")).first()
+    assert moves == [(c.key, pytest.approx(100.0))]  # 4 % of $2,500, once
+    assert ledger.cash(c.key) == pytest.approx(100.0)
+    assert cash is not None and cash[0] == pytest.approx(2_400.0)  # the main desk's share
+    funded = [r.getMessage() for r in caplog.records if "of the account" in r.getMessage()]
+    assert funded == [f"strategy {c.key} trades 100.00 of the account (live_candidate)"] * 2
+    handle.close()

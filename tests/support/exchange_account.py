@@ -4,6 +4,7 @@ before sending, fills and trades recorded. For the broker tests and bench_faults
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import SecretStr
@@ -18,9 +19,10 @@ from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.exchange.tickers import TickerCache
 from tradeloop.adapters.store import database
+from tradeloop.adapters.store.instance_ledger import InstanceLedger
 from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.adapters.store.trading_store import TradingStore
-from tradeloop.domain.trading import BrokerEvents, OrderRequest, Side
+from tradeloop.domain.trading import MAIN_INSTANCE, BrokerEvents, OrderRequest, Side
 from tradeloop.ports import Clock
 from tradeloop.settings import ExchangeSettings, Secrets
 
@@ -28,13 +30,14 @@ KEY, SECRET = "tlkey-0123456789", "tlsecret-0123456789"
 
 
 class ExchangeAccount:
-    """A broker, its journal and store on one database: what a session wires."""
+    """A broker, its journal and store on one database: what a session wires (``ledger``:
+    the account can be split between strategy instances, see :meth:`book`)."""
 
     def __init__(self, fx: FakeExchange, db_url: str, clock: Clock, deployment: int,
                  config: ExecutionConfig | None = None, *,
                  symbols: tuple[str, ...] = ("BTC/USDT",), timeout_seconds: float = 1.0,
                  limiter: RateLimiter | None = None, breaker: CircuitBreaker | None = None,
-                 max_retries: int = 2) -> None:
+                 max_retries: int = 2, ledger: bool = False) -> None:
         self.db = database.make_engine(db_url)
         database.upgrade(self.db)
         exchange = make_exchange(ExchangeSettings(base_url=fx.url,
@@ -46,13 +49,28 @@ class ExchangeAccount:
             breaker=breaker or CircuitBreaker(clock, threshold=3, cooldown_seconds=10))
         self.store = TradingStore(self.db, "testnet", deployment)
         self.errors: list[str] = []
-        self.broker = CcxtBroker(
-            self.gateway, OrderJournal(self.db, "testnet", deployment),
-            TickerCache(self.gateway, 2.0), list(symbols),
-            config or ExecutionConfig("limit", 0.005, 30_000, 15_000),
-            run_tag=f"testnet-d{deployment}",
-            on_error=lambda kind, msg, sym: self.errors.append(f"{kind}: {msg}"))
-        self.clock = clock
+        self.ledger = InstanceLedger(self.db, "testnet") if ledger else None
+        self.tickers, self.symbols = TickerCache(self.gateway, 2.0), list(symbols)
+        self.config = config or ExecutionConfig("limit", 0.005, 30_000, 15_000)
+        self.deployment, self.clock = deployment, clock
+        self.broker = self._broker(MAIN_INSTANCE)
+
+    def _broker(self, instance: str) -> CcxtBroker:
+        tag = f"testnet-d{self.deployment}" + ("" if instance == MAIN_INSTANCE
+                                               else f"-{instance}")
+        return CcxtBroker(
+            self.gateway, OrderJournal(self.db, "testnet", self.deployment, instance),
+            self.tickers, self.symbols, self.config, run_tag=tag,
+            on_error=lambda kind, msg, sym: self.errors.append(f"{kind}: {msg}"),
+            ledger=self.ledger)
+
+    def book(self, instance: str) -> ExchangeAccount:
+        """Strategy instance ``instance``'s sub-ledger of the same account (its own broker
+        and store view on the same gateway, database and ledger)."""
+        other = copy.copy(self)
+        other.store = self.store.for_instance(instance)
+        other.broker = self._broker(instance)
+        return other
 
     def order(self, side: Side, qty: float, symbol: str = "BTC/USDT", **kw: float
               ) -> OrderRequest:

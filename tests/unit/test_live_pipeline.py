@@ -16,6 +16,7 @@ from tests.unit.test_engine_desks import SYMBOL, T0, engine, limits
 from tradeloop.deploy.live_pipeline import LivePipeline, PipelineParts
 from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.risk import RiskManager
+from tradeloop.domain.trading import BrokerEvents
 from tradeloop.engine.desks import Desk
 from tradeloop.engine.engine import Engine
 from tradeloop.lifecycle.allocation import Allocation
@@ -46,6 +47,12 @@ class MemoryLog:
     def load(self) -> tuple[list[Instance], int]:
         return self.stored
 
+    def fractions(self) -> dict[str, float]:
+        last: dict[str, float] = {}
+        for _, _, allocations in self.saved:
+            last.update({a.instance: a.fraction for a in allocations})
+        return last
+
 
 def record(start: int, days: int, mean: float, seed: int) -> TrackRecord:
     rng = np.random.default_rng(seed)
@@ -64,6 +71,7 @@ class Parts:
         self.threads: set[str] = set()
         self.calls = 0
         self.log = MemoryLog()
+        self.recovered: list[str] = []
 
     def backtest(self, c: Candidate, start: int, end: int) -> TrackRecord:
         self.calls += 1
@@ -82,6 +90,14 @@ class Parts:
         return Desk(c.key, ScriptedStrategy(set()), broker, RiskManager(limits(), broker.cash),
                     self.eng.store.for_instance(c.key, "paper"), frozenset({c.symbol}),
                     c.timeframe, account=False)
+
+    def fund(self, c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:
+        """A book of the account: empty; its recovery (what an earlier run left) noted."""
+        self.recovered.append(c.key)
+        broker = FakeBroker(0.0)
+        return Desk(c.key, ScriptedStrategy(set()), broker, RiskManager(limits(), 0.0),
+                    self.eng.store.for_instance(c.key), frozenset({c.symbol}),
+                    c.timeframe), BrokerEvents([], [])
 
     def make(self) -> PipelineParts:
         return PipelineParts(lambda: [GOOD, BAD], self.backtest, self.records, self.desk,
@@ -207,13 +223,8 @@ def test_real_money_stages_trade_a_funded_book_of_the_account() -> None:
     parts.records = lambda since, now: {  # type: ignore[method-assign]
         k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
 
-    def fund(c: Candidate) -> Desk:
-        broker = FakeBroker(0.0)
-        return Desk(c.key, ScriptedStrategy(set()), broker, RiskManager(limits(), 0.0),
-                    eng.store.for_instance(c.key), frozenset({c.symbol}), c.timeframe)
-
     made = parts.make()
-    made.fund = fund
+    made.fund = parts.fund
     pipe = LivePipeline(CFG, eng, made, background=False)
     pipe.arm(T0)
     pipe.step(T0 + 60_000)
@@ -236,20 +247,34 @@ def test_real_money_stages_trade_a_funded_book_of_the_account() -> None:
     assert pipe.pipe.instances[GOOD.key].stage is Stage.LIVE
     assert desk.broker.cash == pytest.approx(2_500.0)  # the live band's maximum (25 %)
     assert main_broker.cash == pytest.approx(7_500.0)
+    # a restarted session takes it up on its book of the account at once, funded to its
+    # last allocation (a simulated book starts empty)
+    eng2, main2, _ = engine(ScriptedStrategy(set()))
+    parts2 = Parts(eng2)
+    parts2.log.stored = ([pipe.pipe.instances[GOOD.key]], 2)
+    parts2.log.saved = parts.log.saved
+    made2 = parts2.make()
+    made2.fund = parts2.fund
+    pipe2 = LivePipeline(CFG, eng2, made2, background=False)
+    assert pipe2.restore(T0 + 31 * DAY_MS)
+    again = eng2.desk(GOOD.key)
+    assert again is not None and again.account and parts2.recovered == [GOOD.key]
+    assert again.broker.cash == pytest.approx(2_500.0) and main2.cash == pytest.approx(7_500.0)
     # stopped, it gives its cash back
     eng.remove_desk(GOOD.key, T0 + 40 * DAY_MS, "retired")
     assert main_broker.cash == pytest.approx(10_000.0)
 
 
-def test_an_exchange_account_leaves_the_real_money_stages_on_their_simulated_books() -> None:
+def test_an_account_that_cannot_fund_instances_leaves_them_on_their_simulated_books(
+        ) -> None:
     eng, main_broker, _ = engine(ScriptedStrategy(set()))
-    main_broker.funds_instances = False  # as CcxtBroker
+    main_broker.funds_instances = False  # an account with one book
     parts = Parts(eng)
     parts.release.set()
     parts.records = lambda since, now: {  # type: ignore[method-assign]
         k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
     made = parts.make()
-    made.fund = parts.desk
+    made.fund = parts.fund
     pipe = LivePipeline(CFG, eng, made, background=False)
     pipe.arm(T0)
     for day in range(0, 12):

@@ -15,12 +15,14 @@ from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.exchange.tickers import TickerCache
 from tradeloop.adapters.market_data.ccxt_source import CcxtCandleSource
 from tradeloop.adapters.market_data.ws_candles import WebsocketCandles
+from tradeloop.adapters.store.instance_ledger import InstanceLedger
 from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app.feeds import live_feed
 from tradeloop.app.recovery import ExchangeRecovery
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError, EngineError
+from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.ports import (
     BrokerFactory,
     BrokerSetup,
@@ -95,14 +97,25 @@ def live_parts(settings: Settings, handle: StoreHandle, clock: Clock, mode: str,
                              int(ex.unknown_order_grace_seconds * 1000))
     tickers = TickerCache(gateway, settings.exchange.ticker_ttl_seconds)
 
+    ledger = InstanceLedger(handle.engine, mode)
+
     def broker(symbols: list[str], deployment_id: int, run_id: str, store: Store
                ) -> BrokerSetup:
-        assert isinstance(store, TradingStore)
+        def book(instance: str, traded: list[str], view: Store, tag: str) -> BrokerSetup:
+            assert isinstance(view, TradingStore)
+            whose = "" if instance == MAIN_INSTANCE else f"strategy {instance}: "
 
-        def on_error(kind: str, message: str, symbol: str | None) -> None:
-            store.error(clock.now_ms(), kind, message, symbol, None, "broker")
-        b = CcxtBroker(gateway, OrderJournal(handle.engine, mode, deployment_id), tickers,
-                       symbols, config, run_tag=run_id, on_error=on_error)
-        return BrokerSetup(b, ExchangeRecovery(b, store, notifier))
+            def on_error(kind: str, message: str, symbol: str | None) -> None:
+                view.error(clock.now_ms(), kind, whose + message, symbol, None, "broker")
+            b = CcxtBroker(gateway, OrderJournal(handle.engine, mode, deployment_id, instance),
+                           tickers, traded, config, run_tag=tag, on_error=on_error,
+                           ledger=ledger)
+            return BrokerSetup(b, ExchangeRecovery(b, view, notifier))
+
+        def books(instance: str, traded: list[str], view: Store) -> BrokerSetup:
+            return book(instance, traded, view, f"{run_id}-{instance}")
+
+        main = book(MAIN_INSTANCE, symbols, store, run_id)
+        return BrokerSetup(main.broker, main.recover, books)
 
     return LiveParts(gateway, feed, broker)

@@ -39,13 +39,14 @@ from tradeloop.deploy.session import SessionStore
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import ConfigError
 from tradeloop.domain.timestamps import ts
+from tradeloop.domain.trading import BrokerEvents
 from tradeloop.engine.engine import Engine
 from tradeloop.lifecycle.allocation import Allocation
 from tradeloop.lifecycle.catalogue import Candidate, candidate, catalogue
 from tradeloop.lifecycle.pipeline import Pipeline
 from tradeloop.lifecycle.record import DAY_MS, TrackRecord, TradeMark, Window
 from tradeloop.lifecycle.stages import Stage, Transition
-from tradeloop.ports import Notifier, StoreHandle
+from tradeloop.ports import Books, Notifier, StoreHandle
 from tradeloop.research.walk_forward import daily_returns
 from tradeloop.settings import Settings
 from tradeloop.strategies.catalog import spec_of
@@ -396,10 +397,12 @@ def screen_symbols(settings: Settings, handle: StoreHandle, modes: set[str]
 
 def session_pipeline(settings: Settings, handle: StoreHandle, *, background: bool,
                      notifier: Notifier | None = None
-                     ) -> Callable[[Engine, SessionStore, list[str]], LivePipeline]:
+                     ) -> Callable[[Engine, SessionStore, list[str], Books | None], LivePipeline]:
     """The graduation pipeline of a session: candidates on the session's series, backtested
     on the stored candles, paper desks on SimBroker books of the configured initial balance
-    (their rows in mode ``paper``, under the live pipeline's id)."""
+    (their rows in mode ``paper``, under the live pipeline's id); the real-money stages on
+    books of the session's account (``books``: its simulated books or its exchange
+    sub-ledgers)."""
     from tradeloop.adapters.broker.sim import SimBroker
     from tradeloop.adapters.store.instance_queries import instance_trades
     from tradeloop.domain.risk import RiskManager
@@ -411,7 +414,8 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
     t = settings.trading
     capital = t.initial_balance
 
-    def make(engine: Engine, store: SessionStore, symbols: list[str]) -> LivePipeline:
+    def make(engine: Engine, store: SessionStore, symbols: list[str], books: Books | None
+             ) -> LivePipeline:
         def candidates() -> list[Candidate]:
             tfs = set(settings.timeframes.names)
             return [c for c in catalogue(settings) if c.symbol in symbols and c.timeframe in tfs]
@@ -440,18 +444,21 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
             found, trials, _ = variants(settings, candidates(), start_ms, end_ms, LIVE)
             return found, trials
 
-        def fund(c: Candidate) -> Desk:
-            return Desk(c.key, make_strategy(c.strategy, c.params),
-                        SimBroker(0.0, t.fee_bps, t.slippage_bps),
-                        RiskManager(risk_limits(settings, c.strategy), 0.0),
-                        store.for_instance(c.key), frozenset({c.symbol}), c.timeframe)
+        def fund(c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:
+            assert books is not None
+            view = store.for_instance(c.key)
+            setup = books(c.key, [c.symbol], view)
+            events = setup.recover(setup.broker, now_ms)  # what an earlier run left
+            return Desk(c.key, make_strategy(c.strategy, c.params), setup.broker,
+                        RiskManager(risk_limits(settings, c.strategy), setup.broker.equity()),
+                        view, frozenset({c.symbol}), c.timeframe), events
 
         parts = PipelineParts(candidates, backtest, records, desk,
                               GraduationRecords(handle.engine, LIVE), progress,
                               screen_symbols(settings, handle, {store.mode, "paper"})
                               if settings.risk.auto_blacklist.enabled else None,
                               optimised if settings.graduation.optimise_trials else None,
-                              fund)
+                              fund if books is not None else None)
         return LivePipeline(settings.graduation, engine, parts, background=background,
                             notifier=notifier)
     return make

@@ -86,17 +86,21 @@ class StoredControls:
 
 def simulated_broker(settings: Settings, handle: StoreHandle, mode: str) -> BrokerFactory:
     """SimBroker: a replay starts empty; a paper account takes over what a crashed paper
-    run left open."""
+    run left open. Other instances' books of the account start empty (funded by
+    transfers)."""
     t = settings.trading
+
+    def books(instance: str, symbols: list[str], store: Store) -> BrokerSetup:
+        return BrokerSetup(SimBroker(0.0, t.fee_bps, t.slippage_bps), nothing_to_recover)
 
     def make(symbols: list[str], deployment_id: int, run_id: str, store: Store
              ) -> BrokerSetup:
         broker = SimBroker(t.initial_balance, t.fee_bps, t.slippage_bps)
         if mode == "replay":
-            return BrokerSetup(broker, nothing_to_recover)
+            return BrokerSetup(broker, nothing_to_recover, books)
         assert isinstance(store, TradingStore)
         return BrokerSetup(broker, PaperRecovery(handle.engine, broker, store, mode, symbols,
-                                                 deployment_id))
+                                                 deployment_id), books)
     return make
 
 

@@ -11,10 +11,10 @@ through the stages, and the capital of the real-money stages is rebalanced; a re
 instance's desk is stopped. Every transition is a row and an alert.
 
 Instances in the real-money stages (live candidate, live, under review) trade a book of the
-account's, funded with their allocation from the main desk at each rebalance, where the
-account can fund them (a simulated one: paper, replay). An exchange account cannot yet (its
-balance is not split between instances): there they stay on their simulated books and their
-allocations are recorded as what they would be.
+session's account, funded with their allocation from the main desk at each rebalance: a
+simulated book of a paper session's account, a sub-ledger of a testnet or live session's
+exchange account (its own orders, positions and exits on the exchange; its cash in the
+records, so a restart takes it up as it was).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.timestamps import ts
+from tradeloop.domain.trading import BrokerEvents
 from tradeloop.engine.desks import Desk
 from tradeloop.engine.engine import Engine
 from tradeloop.lifecycle.allocation import Allocation
@@ -56,6 +57,9 @@ class PipelineLog(Protocol):
 
     def load(self) -> tuple[list[Instance], int]: ...
 
+    def fractions(self) -> dict[str, float]:
+        """Each instance's latest allocation (a fraction of the account)."""
+
 
 @dataclass
 class PipelineParts:
@@ -78,9 +82,10 @@ class PipelineParts:
     # optimised variants on [start, end): (the studies' best candidates, trials run); every
     # ``optimise_days`` at a discovery, on the pipeline's thread
     variants: Callable[[int, int], tuple[list[Candidate], int]] | None = None
-    # a desk for a candidate in a real-money stage: an empty book of the account's, funded
-    # by the pipeline with its allocation from the main desk
-    fund: Callable[[Candidate], Desk] | None = None
+    # a desk for a candidate in a real-money stage at a time: its book of the account's
+    # (empty, or as an earlier run left it, with what its recovery found), funded by the
+    # pipeline with its allocation from the main desk
+    fund: Callable[[Candidate, int], tuple[Desk, BrokerEvents]] | None = None
 
 
 @dataclass
@@ -111,6 +116,7 @@ class LivePipeline:
         self._generation = 0  # a Wipe Data while backtests run makes their results stale
         self._optimised: int | None = None  # when the last studies ran
         self._unfunded = False  # said that the account cannot fund instances
+        self._funded: set[str] = set()  # instances whose book had money (said once)
         self._cancel = threading.Event()  # set: the running backtests stop
 
     @property
@@ -131,12 +137,17 @@ class LivePipeline:
             self.pipe.instances[inst.key] = inst
             if inst.stage in TRADING:
                 try:
-                    self.engine.add_desk(self.parts.desk(inst.candidate))
+                    if inst.stage in REAL_CAPITAL and self._fundable:
+                        self._book(inst.candidate, now_ms)
+                    else:
+                        self.engine.add_desk(self.parts.desk(inst.candidate))
                 except Exception as exc:  # e.g. parameters a newer version refuses
                     log.exception("graduation pipeline: %s cannot trade", inst.key)
                     self.engine.store.error(now_ms, type(exc).__name__,
                                             f"{inst.key}: {exc}"[:2000], None, None,
                                             "graduation")
+        if self._fundable:  # books that start empty (a simulated account) get their share
+            self._rebalance(now_ms, self.parts.log.fractions())
         self._schedule_discovery(now_ms)
         self._next_review = now_ms + self._review_ms
         if self.pipe.untested(now_ms):  # a round the restart interrupted: again, soon
@@ -317,38 +328,53 @@ class LivePipeline:
         self._fund(now_ms, allocations)
         self._record(now_ms, moved, allocations)
 
+    @property
+    def _fundable(self) -> bool:
+        return self.parts.fund is not None and self.engine.main.broker.funds_instances
+
+    def _book(self, c: Candidate, now_ms: int) -> Desk:
+        """``c`` trades its book of the account (as an earlier run left it, if it did)."""
+        assert self.parts.fund is not None
+        desk, recovered = self.parts.fund(c, now_ms)
+        self.engine.add_desk(desk)
+        self.engine.apply(recovered, now_ms, desk)
+        return desk
+
     def _fund(self, now_ms: int, allocations: list[Allocation]) -> None:
         """Give each instance of a real-money stage its allocated share of the account: its
         paper book is sold and it trades a book of the account's, funded from (and giving
-        back to) the main desk at each rebalance. An account that cannot fund instances (an
-        exchange's) leaves them on their simulated books."""
-        main = self.engine.main
-        if self.parts.fund is None or not main.broker.funds_instances:
+        back to) the main desk at each rebalance. An account that cannot fund instances
+        leaves them on their simulated books."""
+        if not self._fundable:
             if allocations and not self._unfunded:
                 self._unfunded = True
-                log.warning("graduation pipeline: this account cannot fund instances (an "
-                            "exchange balance is not split between them): live-candidate "
-                            "and live instances stay on their simulated books")
+                log.warning("graduation pipeline: this account cannot fund instances: "
+                            "live-candidate and live instances stay on their simulated books")
             return
+        self._rebalance(now_ms, {a.instance: a.fraction for a in allocations})
+
+    def _rebalance(self, now_ms: int, fractions: Mapping[str, float]) -> None:
+        main = self.engine.main
         equity = self.engine.account_equity()
-        want = {a.instance: a.fraction * equity for a in allocations}
         for key, inst in self.pipe.instances.items():
             desk = self.engine.desk(key)
             if desk is None or inst.stage not in REAL_CAPITAL or desk.risk.halted_reason:
                 continue
-            target = want.get(key, 0.0)
+            target = fractions.get(key, 0.0) * equity
             if not desk.account:
                 if target <= 0:
                     continue
                 self.engine.remove_desk(key, now_ms, "funded")  # its paper book is sold
-                desk = self.parts.fund(inst.candidate)
-                self.engine.add_desk(desk)
-                log.info("strategy %s trades %.2f of the account (%s)", key, target, inst.stage)
+                desk = self._book(inst.candidate, now_ms)
             diff = target - desk.broker.equity()
             if diff > 0:
                 self.engine.move_cash(main, desk, diff)
             elif diff < 0:
                 self.engine.move_cash(desk, main, -diff)
+            if target > 0 and key not in self._funded:
+                self._funded.add(key)
+                log.info("strategy %s trades %.2f of the account (%s)", key,
+                         desk.broker.equity(), inst.stage)
 
     def _record(self, at_ms: int, moved: list[Transition], allocations: list[Allocation]
                 ) -> None:

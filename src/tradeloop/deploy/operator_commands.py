@@ -125,11 +125,14 @@ class OperatorCommands:
         deployment record stay. The graduation pipeline then starts afresh."""
         engine = self.engine
         self.store.flush()
-        engine.broker.reset()  # an exchange account refuses unless it is flat
+        for desk in engine.desks:  # an exchange account refuses unless each book is flat
+            if desk.account:
+                desk.broker.reset()
         engine.reset(now, frozenset({PAUSED}))
         self.learning.reset()
         self.store.forget()
         removed = self.controls.wipe()
+        engine.broker.reset()  # the instances' sub-ledgers are gone: the account is its own
         self.monitor.restart(now)
         b = engine.broker
         self.store.snapshot(now, b.equity(), b.cash, len(b.positions), engine.stats.events,

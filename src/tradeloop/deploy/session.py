@@ -33,6 +33,7 @@ from tradeloop.engine.runner import HALT, Runner
 from tradeloop.monitoring.health_checks import HealthMonitor
 from tradeloop.monitoring.schedules import BackgroundSchedule, SimulatedSchedule
 from tradeloop.ports import (
+    Books,
     BrokerFactory,
     Clock,
     FeedFactory,
@@ -112,8 +113,10 @@ class SessionParts:
     notifier: Notifier | None = None
     exchange_metrics: Callable[[SessionStore, int], None] | None = None
     on_deployment: Callable[[int], None] | None = None
-    # the graduation pipeline inside the session: (engine, store, symbols) -> its hook
-    pipeline: Callable[[Engine, SessionStore, list[str]], LivePipeline] | None = None
+    # the graduation pipeline inside the session: (engine, store, symbols, the account's
+    # books for the funded instances) -> its hook
+    pipeline: Callable[[Engine, SessionStore, list[str], Books | None], LivePipeline] | None \
+        = None
     # the symbols blacklisted now (the stored list: automatic and the operator's) -> why
     blacklist: Callable[[int], dict[str, str]] | None = None
 
@@ -288,13 +291,17 @@ class DeploymentSession:
             notifier=parts.notifier, equity_sample_ms=self.snapshot_ms, strategy=strategy,
             history_limit=SESSION_HISTORY)
         engine.apply(recovered, started)
-        self.notes["initial_equity"] = broker.equity()  # an exchange account's own balance
+        pipeline = parts.pipeline(engine, tstore, self.symbols, setup.books) \
+            if parts.pipeline else None
+        if pipeline is not None:
+            pipeline = self._start_pipeline(pipeline, tstore, started)
+        # an exchange account's own balance, with what its instances hold
+        self.notes["initial_equity"] = engine.account_equity()
         parts.deployments.update(deployment_id, notes=self.notes)
         keys = [SeriesKey(settings.exchange.name, s, tf) for s in self.symbols
                 for tf in settings.timeframes.names]
         result = SessionResult(deployment_id, self.mode, "", started, started, engine, learning)
-        monitor = parts.health(deployment_id, started, broker.equity())
-        pipeline = parts.pipeline(engine, tstore, self.symbols) if parts.pipeline else None
+        monitor = parts.health(deployment_id, started, engine.account_equity())
         commands = OperatorCommands(settings, self.symbols, parts.controls, engine, learning,
                                     tstore, monitor, deployment_id, pipeline)
         hooks: _DeploymentHooks | None = None
@@ -307,8 +314,6 @@ class DeploymentSession:
                             [hooks] if pipeline is None else [hooks, pipeline])
             runner.open()
             self.refresh_blacklist(engine, started)
-            if pipeline is not None and not pipeline.restore(started):
-                pipeline.arm(started)  # an empty pipeline (a fresh or wiped store) starts
             for s in self.activate_after:
                 engine.gate.hold(s, NOT_DEPLOYED, started)
             for s in sorted(parts.controls.paused() & set(self.symbols)):
@@ -355,6 +360,23 @@ class DeploymentSession:
                      result.status, result.stopped_by or "error", engine.stats.events,
                      engine.stats.orders, engine.stats.trades)
         return result
+
+    @staticmethod
+    def _start_pipeline(pipeline: LivePipeline, store: SessionStore, now: int
+                        ) -> LivePipeline | None:
+        """A restarted session's pipeline takes its instances up (the funded ones on their
+        books of the account); an empty one (a fresh or wiped store) starts. One that cannot
+        be read is left alone (its rows stay as they are) and the session trades without."""
+        try:
+            if not pipeline.restore(now):
+                pipeline.arm(now)
+        except Exception as exc:
+            log.exception("graduation pipeline cannot start: the session runs without it")
+            store.error(now, type(exc).__name__, f"graduation pipeline: {exc}"[:2000], None,
+                        None, "graduation")
+            pipeline.close()
+            return None
+        return pipeline
 
     def refresh_blacklist(self, engine: Engine, now: int) -> None:
         """The stored blacklist into the engine (an operator's lift reaches it within a

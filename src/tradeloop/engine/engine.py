@@ -484,10 +484,11 @@ class Engine:
             if events.fills or events.closed:
                 self._handle(desk, events, now_ms)
 
-    def apply(self, events: BrokerEvents, now_ms: int) -> None:
-        """Record fills and closed trades that the main broker reports outside a candle."""
+    def apply(self, events: BrokerEvents, now_ms: int, desk: Desk | None = None) -> None:
+        """Record fills and closed trades that a desk's broker (the main one's by default)
+        reports outside a candle (start-up recovery)."""
         if events.fills or events.closed:
-            self._handle(self.main, events, now_ms)
+            self._handle(desk or self.main, events, now_ms)
 
     def reset(self, now_ms: int, drop_holds: frozenset[str]) -> None:
         """Wipe Data: forget trades, equity, signals, refusals and risk state and stop the

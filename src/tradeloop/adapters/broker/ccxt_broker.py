@@ -17,6 +17,12 @@ take-profit are watched on every closed candle of the finest timeframe (software
 At start-up :meth:`reconcile` matches the database with the exchange: open positions are
 restored, unresolved orders are resolved by client order id, unknown open orders with our
 prefix are adopted and others reported, and holdings that disagree are reported.
+
+Several strategy instances can trade one account: the main desk's broker and one per funded
+instance, each with its own orders, positions and exits, sharing the gateway and an
+:class:`InstanceLedger`. An instance's cash is its sub-ledger's (what it was given plus what
+its fills brought, from its records); the main desk's is the exchange's free balance less
+the instances' cash. :meth:`transfer` moves cash between them, as a recorded row.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from tradeloop.adapters.broker.market_rules import check_limits, net_of_fees
 from tradeloop.adapters.broker.order_tracker import ExecutionConfig, PendingOrder
 from tradeloop.adapters.exchange.gateway import ExchangeGateway
 from tradeloop.adapters.exchange.tickers import TickerCache
+from tradeloop.adapters.store.instance_ledger import InstanceLedger
 from tradeloop.adapters.store.order_journal import OrderJournal
 from tradeloop.domain.candles import Candle
 from tradeloop.domain.errors import (
@@ -41,6 +48,7 @@ from tradeloop.domain.errors import (
     UnknownSymbolError,
 )
 from tradeloop.domain.trading import (
+    MAIN_INSTANCE,
     BrokerEvents,
     ClosedTrade,
     Fill,
@@ -56,17 +64,21 @@ BALANCE_REFRESH_MS = 60_000
 
 
 class CcxtBroker:
-    """The Broker port on an exchange account (spot, long only). A stop keeps the positions
-    open: they are restored and reconciled at the next start."""
+    """The Broker port on an exchange account (spot, long only): the main desk's share of it
+    or, with ``journal.instance`` another, that instance's sub-ledger. A stop keeps the
+    positions open: they are restored and reconciled at the next start. Without a ``ledger``
+    the account is the main desk's alone (``funds_instances`` false)."""
 
     _balance: dict[str, Any]
     close_on_stop = False
-    funds_instances = False  # the exchange's balance is not split between instances
 
     def __init__(self, gateway: ExchangeGateway, journal: OrderJournal, tickers: TickerCache,
                  symbols: list[str], config: ExecutionConfig, *, run_tag: str,
-                 on_error: Callable[[str, str, str | None], None] | None = None) -> None:
+                 on_error: Callable[[str, str, str | None], None] | None = None,
+                 ledger: InstanceLedger | None = None) -> None:
         self.gateway, self.journal, self.tickers = gateway, journal, tickers
+        self.instance, self.ledger = journal.instance, ledger
+        self.funds_instances = ledger is not None
         self.ex = gateway.exchange
         self.clock = gateway.clock
         self.symbols, self.cfg = symbols, config
@@ -123,7 +135,7 @@ class CcxtBroker:
             except TransientExchangeError as exc:
                 log.warning("[%s] order %s still unresolved: %s", p.order.symbol,
                             p.order.client_order_id, exc)
-        if now_ms - self._balance_at >= BALANCE_REFRESH_MS:
+        if self.main and now_ms - self._balance_at >= BALANCE_REFRESH_MS:
             try:
                 self.refresh_balance(now_ms)
             except TransientExchangeError as exc:
@@ -149,14 +161,30 @@ class CcxtBroker:
         return self.drain()
 
     def transfer(self, amount: float) -> float:
-        """Nothing moves: the balance is the exchange's, not split between instances."""
-        return 0.0
+        """Cash out of (> 0, at most the free cash) or into (< 0) this share of the account;
+        an instance's sub-ledger records it (the main desk's cash follows from it)."""
+        if self.ledger is None:
+            return 0.0
+        moved = min(amount, max(self.cash, 0.0)) if amount > 0 else amount
+        if moved == 0:
+            return 0.0
+        self.cash -= moved
+        if not self.main:
+            self.ledger.transfer(self.instance, -moved, self.clock.now_ms(),
+                                 "allocation" if moved < 0 else "returned to the main desk")
+        return moved
+
+    @property
+    def main(self) -> bool:
+        """Whether this is the main desk's share (the free balance less the instances')."""
+        return self.instance == MAIN_INSTANCE
 
     def reset(self) -> None:
         """Wipe Data on an exchange account: only allowed flat (nothing held, nothing open)."""
         if self.positions or self.pending:
+            whose = "" if self.main else f"strategy {self.instance}: "
             raise ExchangeRejectedError(
-                f"cannot wipe while {len(self.positions)} position(s) are open and "
+                f"{whose}cannot wipe while {len(self.positions)} position(s) are open and "
                 f"{len(self.pending)} order(s) pending on the exchange; close them first")
         self.refresh_balance(self.clock.now_ms())
 
@@ -284,8 +312,8 @@ class CcxtBroker:
         quantity, fee = self._net_of_fees(p, o, filled, average)
         final: dict[str, Any] = {"exchange_order_id": p.exchange_id}
         if status != "closed":  # canceled / expired after a partial fill
-            final.update(status="canceled", filled_quantity=filled, average_price=average,
-                         fee=fee)
+            final.update(status="canceled", filled_quantity=quantity, average_price=average,
+                         fee=fee)  # as received (net of a fee in the base asset), as a fill
         self.journal.update(cid, now, **final)
         when = int(o.get("lastTradeTimestamp") or o.get("timestamp") or now)
         self._filled(p, quantity, average, fee, when)
@@ -383,10 +411,27 @@ class CcxtBroker:
         return price
 
     def refresh_balance(self, now: int) -> None:
+        """Read the account's balance; the main desk's cash is its free quote currency less
+        the instances' cash (an instance's own cash is its sub-ledger's: :meth:`load_cash`)."""
         balance = self.gateway.call(self.ex.fetch_balance, f"{self.ex.id}: balance")
-        self.cash = float((balance.get("free") or {}).get(self.quote) or 0.0)
         self._balance = balance
         self._balance_at = now
+        if self.main:
+            free = float((balance.get("free") or {}).get(self.quote) or 0.0)
+            self.cash = free - (self.ledger.reserved() if self.ledger is not None else 0.0)
+
+    def load_cash(self) -> None:
+        """An instance's cash from its records (at start-up, before its orders resolve)."""
+        if not self.main and self.ledger is not None:
+            self.cash = self.ledger.cash(self.instance)
+
+    def held_elsewhere(self, symbol: str) -> float:
+        """What the account's other instances hold of ``symbol`` (their open positions)."""
+        return self.ledger.held(symbol, self.instance) if self.ledger is not None else 0.0
+
+    def unresolved_elsewhere(self, symbol: str) -> int:
+        """The account's other instances' orders of ``symbol`` whose fate is not known."""
+        return self.ledger.unresolved(symbol, self.instance) if self.ledger is not None else 0
 
     def holding(self, symbol: str) -> float:
         """The account's total of ``symbol``'s base asset (at the last balance read)."""

@@ -6,6 +6,11 @@ it opens or closes); open orders on the exchange that the database does not know
 when their client order id is ours and reported otherwise; holdings that disagree with the
 positions on record are reported (a position the exchange no longer holds is closed on
 record).
+
+A funded strategy instance's broker is reconciled the same way on its own rows: its cash comes
+from its sub-ledger, its holdings are checked against what the account holds less the other
+instances' positions (left to the last book to reconcile while another's orders of the symbol
+are unresolved), and only the main desk adopts unknown open orders.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ def reconcile(b: CcxtBroker, now: int) -> Reconciliation:
     b.quote = quotes.pop()
     b.fee_rate = float(b.markets[b.symbols[0]].get("taker") or b.fee_rate)
     b.refresh_balance(now)
+    b.load_cash()
     rec = Reconciliation(BrokerEvents([], []), {})
     for jp in b.journal.open_positions():
         if jp.symbol not in b.symbols:
@@ -70,7 +76,8 @@ def reconcile(b: CcxtBroker, now: int) -> Reconciliation:
     resolved = b.sync(now)
     if resolved.fills:
         b.refresh_balance(now)
-    _adopt_open_orders(b, now, rec)
+    if b.main:
+        _adopt_open_orders(b, now, rec)
     for symbol in b.symbols:
         if symbol not in b.pending:
             _check_holding(b, symbol, now, rec)
@@ -126,7 +133,14 @@ def _adopt_open_orders(b: CcxtBroker, now: int, rec: Reconciliation) -> None:
 
 
 def _check_holding(b: CcxtBroker, symbol: str, now: int, rec: Reconciliation) -> None:
-    held = b.holding(symbol)
+    if b.unresolved_elsewhere(symbol):  # the book that resolves them checks the account
+        rec.lines.append(f"{symbol}: holdings checked once the other instances' orders "
+                         f"resolve")
+        return
+    others = b.held_elsewhere(symbol)
+    held = max(b.holding(symbol) - others, 0.0)  # the account's, less the other instances'
+    whose = f"strategy {b.instance}: " if not b.main else ""
+    of_it = f" (less {others:.8g} of the other instances)" if others else ""
     market = b.markets[symbol]
     step = (market.get("precision") or {}).get("amount") or 0.0
     min_amount = ((market.get("limits") or {}).get("amount") or {}).get("min") or 0.0
@@ -134,8 +148,8 @@ def _check_holding(b: CcxtBroker, symbol: str, now: int, rec: Reconciliation) ->
     mine = pos.quantity if pos is not None else 0.0
     tolerance = max(float(step), mine * 1e-6)
     if pos is not None and held + tolerance < mine:
-        rec.problems.append(f"{symbol}: the database holds {mine:.8g} but the exchange "
-                            f"{held:.8g}: sold outside tradeloop?")
+        rec.problems.append(f"{whose}{symbol}: the database holds {mine:.8g} but the "
+                            f"exchange {held:.8g}{of_it}: sold outside tradeloop?")
         if held < min_amount:  # nothing left: close the position on record
             b.write_off(symbol, now, "not held on the exchange")
         else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from tradeloop.adapters.store.monitor_queries import View, collect
@@ -288,13 +288,16 @@ def models(settings: Settings, engine: Engine, deployment: DeploymentRow | None,
 def activity(engine: Engine, deployment: DeploymentRow | None, since: datetime,
              now: datetime, *, symbol: str | None = None, limit: int = 200) -> pd.DataFrame:
     """Signals, refusals, mode changes, retrains, errors, alerts and operator commands,
-    newest first."""
+    newest first (another strategy instance's orders name it)."""
     did = deployment.id if deployment is not None else None
     o, s, r, e, a, c = (OrderRow, LearningStateRow, RetrainingHistoryRow, ErrorLogRow,
                         AlertRow, ControlCommandRow)
     parts = [
         select(o.created_at.label("time"), o.symbol.label("symbol"), o.status.label("a"),
-               o.side.label("b"), o.reason.label("c"), o.quantity.label("n"))
+               o.side.label("b"),
+               case((o.instance == MAIN_INSTANCE, o.reason),  # another instance's: named
+                    else_=o.instance + ": " + func.coalesce(o.reason, "")).label("c"),
+               o.quantity.label("n"))
         .where(o.created_at >= since, o.created_at <= now)
         .where(o.deployment_id == did if did is not None else o.id.is_not(None)),
         select(s.timestamp, s.symbol, s.mode, s.previous_mode, s.reason, s.confidence)

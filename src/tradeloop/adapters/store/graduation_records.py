@@ -96,15 +96,20 @@ class GraduationRecords:
                     stage=a.stage.value, fraction=a.fraction, capital=a.fraction * equity,
                     score=a.score if math.isfinite(a.score) else 0.0, reason=a.reason))
 
-    def status(self) -> list[InstanceStatus]:
+    def fractions(self) -> dict[str, float]:
+        """Each instance's latest allocation (a fraction of the account)."""
         last = select(StrategyAllocationRow.instance,
                       func.max(StrategyAllocationRow.id).label("id")).where(
             StrategyAllocationRow.pipeline == self.pipeline).group_by(
             StrategyAllocationRow.instance).subquery()
+        latest = select(last.c.instance, StrategyAllocationRow.fraction).join(
+            StrategyAllocationRow, StrategyAllocationRow.id == last.c.id)
         with self.engine.connect() as conn:
-            latest = select(last.c.instance, StrategyAllocationRow.fraction).join(
-                StrategyAllocationRow, StrategyAllocationRow.id == last.c.id)
-            fractions: dict[str, float] = dict(conn.execute(latest).all())
+            return {k: float(v) for k, v in conn.execute(latest).all()}
+
+    def status(self) -> list[InstanceStatus]:
+        fractions = self.fractions()
+        with self.engine.connect() as conn:
             rows = conn.execute(select(StrategyInstanceRow).where(
                 StrategyInstanceRow.pipeline == self.pipeline).order_by(
                 StrategyInstanceRow.id)).all()

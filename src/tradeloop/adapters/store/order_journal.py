@@ -57,10 +57,13 @@ class JournalPosition:
 
 
 class OrderJournal:
-    """Order and position rows of one mode (``testnet`` or ``live``)."""
+    """Order and position rows of one mode (``testnet`` or ``live``) and strategy instance
+    (the main desk's, or a funded instance's on its sub-ledger of the account)."""
 
-    def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None) -> None:
+    def __init__(self, engine: Engine, mode: str, deployment_id: int | None = None,
+                 instance: str = MAIN_INSTANCE) -> None:
         self.engine, self.mode, self.deployment_id = engine, mode, deployment_id
+        self.instance = instance
 
     def create(self, client_order_id: str, symbol: str, side: str, quantity: float,
                now_ms: int, reason: str, *, order_type: str = "market",
@@ -73,7 +76,8 @@ class OrderJournal:
             if exists is None:
                 conn.execute(insert(OrderRow).values(
                     client_order_id=client_order_id, deployment_id=self.deployment_id,
-                    symbol=symbol, mode=self.mode, side=side, order_type=order_type,
+                    symbol=symbol, mode=self.mode, instance=self.instance, side=side,
+                    order_type=order_type,
                     quantity=quantity, price=price, status=status, reason=reason[:200],
                     exchange_order_id=exchange_order_id,
                     created_at=ts(now_ms), updated_at=ts(now_ms)))
@@ -89,11 +93,11 @@ class OrderJournal:
                          .values(updated_at=ts(now_ms), **values))
 
     def unresolved(self) -> list[JournalOrder]:
-        """Orders of this mode whose fate is not final, oldest first."""
+        """This instance's orders whose fate is not final, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(OrderRow.__table__).where(
                 OrderRow.mode == self.mode, OrderRow.status.in_(UNRESOLVED),
-                OrderRow.instance == MAIN_INSTANCE)
+                OrderRow.instance == self.instance)
                 .order_by(OrderRow.id)).all()
         return [JournalOrder(r.client_order_id, r.symbol, r.side, r.order_type, r.quantity,
                              r.price, r.stop_loss, r.take_profit, r.status, r.reason or "",
@@ -108,11 +112,11 @@ class OrderJournal:
                 OrderRow.client_order_id.in_(client_order_ids))).scalars())
 
     def open_positions(self) -> list[JournalPosition]:
-        """Open positions of this mode, from any deployment."""
+        """This instance's open positions, from any deployment."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(PositionRow.__table__).where(
                 PositionRow.mode == self.mode, PositionRow.status == "open",
-                PositionRow.instance == MAIN_INSTANCE)
+                PositionRow.instance == self.instance)
                 .order_by(PositionRow.id)).all()
         return [JournalPosition(r.id, r.symbol, r.quantity, r.entry_price, ms_of(r.entry_time),
                                 r.fees, r.stop_loss, r.take_profit, r.entry_client_order_id,

@@ -505,3 +505,17 @@ class LatestPriceRow(Base):
     price: Mapped[float] = mapped_column(Float)
     time: Mapped[datetime] = mapped_column()  # of the price (the exchange's)
     updated_at: Mapped[datetime] = mapped_column()  # when the session wrote it
+
+
+class InstanceTransferRow(Base):
+    """Cash the main desk moved into (``amount`` > 0) or out of a strategy instance's
+    sub-ledger of an exchange account; with the instance's fills it gives its cash."""
+
+    __tablename__ = "instance_transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance: Mapped[str] = mapped_column(String(120), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[float] = mapped_column(Float)
+    timestamp: Mapped[datetime] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(200))

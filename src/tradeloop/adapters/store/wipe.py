@@ -1,8 +1,9 @@
 """Wipe Data (seed 000): clear the trading state for a fresh start.
 
 Cleared: positions, orders, trades, predictions, confidence history, mode changes, retraining
-records, drift checks, equity snapshots, operator pauses and the live graduation pipeline's
-strategy records (instances, transitions, allocations; a rehearsal's are research and stay).
+records, drift checks, equity snapshots, the instances' transfers, operator pauses and the
+live graduation pipeline's strategy records (instances, transitions, allocations; a
+rehearsal's are research and stay).
 Kept: candles (and their read cache), the models and their registry history, deployments
 with their verdicts, health checks, alerts, the error log and the control commands (the
 audit trail, including the wipe itself). One transaction: either everything listed is
@@ -20,6 +21,7 @@ from tradeloop.adapters.store.schema import (
     ConfidenceHistoryRow,
     DriftCheckRow,
     EquityHistoryRow,
+    InstanceTransferRow,
     LearningStateRow,
     OrderRow,
     PositionRow,
@@ -30,7 +32,8 @@ from tradeloop.adapters.store.schema import (
 )
 
 WIPED = (PositionRow, OrderRow, TradeOutcomeRow, PredictionRow, ConfidenceHistoryRow,
-         LearningStateRow, RetrainingHistoryRow, DriftCheckRow, EquityHistoryRow)
+         LearningStateRow, RetrainingHistoryRow, DriftCheckRow, EquityHistoryRow,
+         InstanceTransferRow)
 
 
 def wipe_trading_state(engine: Engine) -> dict[str, int]:
