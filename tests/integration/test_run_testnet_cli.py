@@ -118,5 +118,5 @@ def test_a_live_candidate_trades_its_share_of_the_exchange_account(
     assert ledger.cash(c.key) == pytest.approx(100.0)
     assert cash is not None and cash[0] == pytest.approx(2_400.0)  # the main desk's share
     funded = [r.getMessage() for r in caplog.records if "of the account" in r.getMessage()]
-    assert funded == [f"strategy {c.key} trades 100.00 of the account (live_candidate)"] * 2
+    assert funded == [f"strategy {c.key} trades 100.00 of the account (live_candidate)"]
     handle.close()

@@ -20,6 +20,7 @@ from tradeloop.domain.errors import EngineError
 from tradeloop.domain.gate import Gate
 from tradeloop.domain.risk import AccountLimits, AccountRisk, RiskLimits, RiskManager
 from tradeloop.domain.signals import Aggregator
+from tradeloop.domain.trading import BrokerEvents, OrderRequest, Side
 from tradeloop.engine.candle_book import CandleBook
 from tradeloop.engine.desks import Desk
 from tradeloop.engine.engine import Engine, EngineConfig
@@ -169,6 +170,35 @@ def test_removing_an_instance_sells_what_it_holds_and_wipe_data_stops_the_others
     eng.add_desk(desk(eng, "c", ScriptedStrategy(set())))
     eng.reset(T0 + 5 * M15, frozenset())
     assert [d.instance for d in eng.desks] == ["main"]
+
+
+def test_an_instance_whose_exit_is_unresolved_stays_closing_until_it_is_flat() -> None:
+    class SlowExit(FakeBroker):  # an exchange account: the exit's answer comes later
+        def close_all(self, time_ms: int, reason: str) -> BrokerEvents:
+            for symbol, pos in self.positions.items():
+                self.submit(OrderRequest(f"{pos.client_order_id}-x", symbol, Side.SELL,
+                                         pos.quantity, time_ms, reason))
+            return BrokerEvents([], [])
+
+        def sync(self, now_ms: int) -> BrokerEvents:  # resolved: filled at the last price
+            return self.on_candle(SYMBOL, Candle(now_ms, 110.0, 110.0, 110.0, 110.0, 1.0),
+                                  now_ms) if self.has_pending(SYMBOL) else BrokerEvents([], [])
+
+    eng, main_broker, store = engine(ScriptedStrategy(set()))
+    other = desk(eng, "b", ScriptedStrategy({T0}), timeframe=None)
+    other.broker = SlowExit()
+    run(eng, [100.0, 100.0, 110.0], [other])
+    assert SYMBOL in other.broker.positions
+    assert eng.remove_desk("b", T0 + 3 * M15, "retired") is None  # not flat: it stays
+    assert other.closing and eng.desk("b") is other
+    eng.heartbeat(T0 + 3 * M15 + 1000)  # the exit's answer: filled
+    assert not other.broker.positions and store.views["b"].trades[-1].exit_reason == "retired"
+    book = other.broker.cash
+    assert book > 10_000.0  # it sold with a gain
+    assert eng.remove_desk("b", T0 + 4 * M15, "retired") is other  # flat: removed
+    assert [d.instance for d in eng.desks] == ["main"]
+    assert main_broker.cash == pytest.approx(10_000.0 + book)  # its cash went back
+    assert other.broker.cash == 0.0
 
 
 def test_funding_a_desk_is_a_transfer_not_a_drawdown_and_the_account_keeps_its_history(

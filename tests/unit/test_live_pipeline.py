@@ -309,3 +309,36 @@ def test_a_restart_during_the_first_backtests_runs_them_again() -> None:
     assert pipe.restore(T0 + DAY_MS)
     pipe.step(T0 + DAY_MS + 60_000)  # the start delay after the restart, not a day
     assert pipe.pipe.instances[GOOD.key].stage is Stage.PAPER
+
+
+def test_a_book_that_cannot_be_opened_leaves_the_instance_on_paper_until_it_can() -> None:
+    eng, main_broker, store = engine(ScriptedStrategy(set()))
+    parts = Parts(eng)
+    parts.release.set()
+    parts.records = lambda since, now: {  # type: ignore[method-assign]
+        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    failures = [RuntimeError("exchange unreachable")]
+
+    def fund(c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:
+        if failures:
+            raise failures.pop()
+        return parts.fund(c, now_ms)
+
+    made = parts.make()
+    made.fund = fund
+    pipe = LivePipeline(CFG, eng, made, background=False)
+    pipe.arm(T0)
+    pipe.step(T0 + 60_000)
+    day = 1
+    while pipe.pipe.instances[GOOD.key].stage is not Stage.LIVE_CANDIDATE and day < 12:
+        pipe.step(T0 + 60_000 + day * DAY_MS)
+        day += 1
+    # promoted and on record, but its book failed: it keeps trading its paper book
+    assert parts.log.saved[-1][0].count("live_candidate") == 1
+    desk = eng.desk(GOOD.key)
+    assert desk is not None and not desk.account
+    assert store.errors == [("RuntimeError", f"{GOOD.key}: exchange unreachable")]
+    pipe.step(T0 + 60_000 + day * DAY_MS)  # the next review opens it
+    desk = eng.desk(GOOD.key)
+    assert desk is not None and desk.account and desk.broker.cash == pytest.approx(500.0)
+    assert main_broker.cash == pytest.approx(9_500.0)

@@ -446,12 +446,14 @@ def session_pipeline(settings: Settings, handle: StoreHandle, *, background: boo
 
         def fund(c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:
             assert books is not None
+            strategy, limits = make_strategy(c.strategy, c.params), risk_limits(settings,
+                                                                                c.strategy)
             view = store.for_instance(c.key)
             setup = books(c.key, [c.symbol], view)
             events = setup.recover(setup.broker, now_ms)  # what an earlier run left
-            return Desk(c.key, make_strategy(c.strategy, c.params), setup.broker,
-                        RiskManager(risk_limits(settings, c.strategy), setup.broker.equity()),
-                        view, frozenset({c.symbol}), c.timeframe), events
+            return Desk(c.key, strategy, setup.broker,
+                        RiskManager(limits, setup.broker.equity()), view,
+                        frozenset({c.symbol}), c.timeframe), events
 
         parts = PipelineParts(candidates, backtest, records, desk,
                               GraduationRecords(handle.engine, LIVE), progress,

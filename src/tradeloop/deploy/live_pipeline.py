@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -147,7 +148,7 @@ class LivePipeline:
                                             f"{inst.key}: {exc}"[:2000], None, None,
                                             "graduation")
         if self._fundable:  # books that start empty (a simulated account) get their share
-            self._rebalance(now_ms, self.parts.log.fractions())
+            self._rebalance(now_ms, self.parts.log.fractions(), empty_only=True)
         self._schedule_discovery(now_ms)
         self._next_review = now_ms + self._review_ms
         if self.pipe.untested(now_ms):  # a round the restart interrupted: again, soon
@@ -321,25 +322,38 @@ class LivePipeline:
             return
         records = self.parts.records(since, now_ms)
         moved = self.pipe.review(now_ms, records)
-        for t in moved:
-            if t.after is Stage.RETIRED and self.engine.desk(t.instance) is not None:
-                self.engine.remove_desk(t.instance, now_ms, "retired")
         allocations = self.pipe.allocate(now_ms, records)
+        self._record(now_ms, moved, allocations)  # decided: on record before anything moves
+        for key, inst in self.pipe.instances.items():  # retired, or still closing
+            if inst.stage is Stage.RETIRED and self.engine.desk(key) is not None:
+                self._guarded(now_ms, key, partial(self.engine.remove_desk, key, now_ms,
+                                                   "retired"))
         self._fund(now_ms, allocations)
-        self._record(now_ms, moved, allocations)
 
     @property
     def _fundable(self) -> bool:
         return self.parts.fund is not None and self.engine.main.broker.funds_instances
 
-    def _book(self, c: Candidate, now_ms: int) -> Desk:
-        """``c`` trades its book of the account (as an earlier run left it, if it did)."""
+    def _open_book(self, c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:
+        """``c``'s book of the account (as an earlier run left it, if it did)."""
         assert self.parts.fund is not None
-        desk, recovered = self.parts.fund(c, now_ms)
+        return self.parts.fund(c, now_ms)
+
+    def _book(self, c: Candidate, now_ms: int) -> Desk:
+        """``c`` trades its book of the account."""
+        desk, recovered = self._open_book(c, now_ms)
         self.engine.add_desk(desk)
         self.engine.apply(recovered, now_ms, desk)
         return desk
 
+    def _guarded(self, now_ms: int, key: str, action: Callable[[], object]) -> None:
+        """One instance's step: its error is recorded against it and the others go on."""
+        try:
+            action()
+        except Exception as exc:
+            log.exception("graduation pipeline: %s", key)
+            self.engine.store.error(now_ms, type(exc).__name__, f"{key}: {exc}"[:2000], None,
+                                    None, "graduation")
     def _fund(self, now_ms: int, allocations: list[Allocation]) -> None:
         """Give each instance of a real-money stage its allocated share of the account: its
         paper book is sold and it trades a book of the account's, funded from (and giving
@@ -353,28 +367,44 @@ class LivePipeline:
             return
         self._rebalance(now_ms, {a.instance: a.fraction for a in allocations})
 
-    def _rebalance(self, now_ms: int, fractions: Mapping[str, float]) -> None:
-        main = self.engine.main
+    def _rebalance(self, now_ms: int, fractions: Mapping[str, float],
+                   empty_only: bool = False) -> None:
+        """Move each real-money instance's book to its fraction of the account (``empty_only``:
+        only books without money, as a restarted simulated account's); an instance whose
+        book fails is recorded and the others go on (it is tried again next time)."""
         equity = self.engine.account_equity()
         for key, inst in self.pipe.instances.items():
-            desk = self.engine.desk(key)
-            if desk is None or inst.stage not in REAL_CAPITAL or desk.risk.halted_reason:
+            if inst.stage not in REAL_CAPITAL:
                 continue
             target = fractions.get(key, 0.0) * equity
-            if not desk.account:
-                if target <= 0:
-                    continue
-                self.engine.remove_desk(key, now_ms, "funded")  # its paper book is sold
-                desk = self._book(inst.candidate, now_ms)
-            diff = target - desk.broker.equity()
-            if diff > 0:
-                self.engine.move_cash(main, desk, diff)
-            elif diff < 0:
-                self.engine.move_cash(desk, main, -diff)
-            if target > 0 and key not in self._funded:
-                self._funded.add(key)
-                log.info("strategy %s trades %.2f of the account (%s)", key,
-                         desk.broker.equity(), inst.stage)
+            self._guarded(now_ms, key, partial(self._rebalance_one, now_ms, key, inst, target,
+                                               empty_only))
+
+    def _rebalance_one(self, now_ms: int, key: str, inst: Instance, target: float,
+                       empty_only: bool) -> None:
+        main, desk = self.engine.main, self.engine.desk(key)
+        if desk is not None and (desk.risk.halted_reason or desk.closing):
+            return
+        if desk is None or not desk.account:
+            if target <= 0 and desk is not None:
+                return
+            new, recovered = self._open_book(inst.candidate, now_ms)  # before anything stops
+            if desk is not None and self.engine.remove_desk(key, now_ms, "funded") is None:
+                return  # its paper book is not flat yet: funded at a later review
+            self.engine.add_desk(new)
+            self.engine.apply(recovered, now_ms, new)
+            desk = new
+        if empty_only and desk.broker.equity() > 0:
+            return
+        diff = target - desk.broker.equity()
+        if diff > 0:
+            self.engine.move_cash(main, desk, diff)
+        elif diff < 0:
+            self.engine.move_cash(desk, main, -diff)
+        if target > 0 and key not in self._funded:
+            self._funded.add(key)
+            log.info("strategy %s trades %.2f of the account (%s)", key,
+                     desk.broker.equity(), inst.stage)
 
     def _record(self, at_ms: int, moved: list[Transition], allocations: list[Allocation]
                 ) -> None:

@@ -128,11 +128,11 @@ class OperatorCommands:
         for desk in engine.desks:  # an exchange account refuses unless each book is flat
             if desk.account:
                 desk.broker.reset()
-        engine.reset(now, frozenset({PAUSED}))
-        self.learning.reset()
         self.store.forget()
         removed = self.controls.wipe()
         engine.broker.reset()  # the instances' sub-ledgers are gone: the account is its own
+        engine.reset(now, frozenset({PAUSED}))  # its risk baselines from that balance
+        self.learning.reset()
         self.monitor.restart(now)
         b = engine.broker
         self.store.snapshot(now, b.equity(), b.cash, len(b.positions), engine.stats.events,

@@ -294,7 +294,15 @@ class DeploymentSession:
         pipeline = parts.pipeline(engine, tstore, self.symbols, setup.books) \
             if parts.pipeline else None
         if pipeline is not None:
-            pipeline = self._start_pipeline(pipeline, tstore, started)
+            try:  # a restarted pipeline takes its instances up (the funded ones on their
+                if not pipeline.restore(started):  # books of the account); an empty one
+                    pipeline.arm(started)  # (a fresh or wiped store) starts
+            except Exception as exc:
+                pipeline.close()
+                self.notes["stopped_by"] = f"start-up failed: graduation pipeline: {exc}"
+                parts.deployments.update(deployment_id, status="failed",
+                                         ended_ms=clock.now_ms(), notes=self.notes)
+                raise
         # an exchange account's own balance, with what its instances hold
         self.notes["initial_equity"] = engine.account_equity()
         parts.deployments.update(deployment_id, notes=self.notes)
@@ -360,23 +368,6 @@ class DeploymentSession:
                      result.status, result.stopped_by or "error", engine.stats.events,
                      engine.stats.orders, engine.stats.trades)
         return result
-
-    @staticmethod
-    def _start_pipeline(pipeline: LivePipeline, store: SessionStore, now: int
-                        ) -> LivePipeline | None:
-        """A restarted session's pipeline takes its instances up (the funded ones on their
-        books of the account); an empty one (a fresh or wiped store) starts. One that cannot
-        be read is left alone (its rows stay as they are) and the session trades without."""
-        try:
-            if not pipeline.restore(now):
-                pipeline.arm(now)
-        except Exception as exc:
-            log.exception("graduation pipeline cannot start: the session runs without it")
-            store.error(now, type(exc).__name__, f"graduation pipeline: {exc}"[:2000], None,
-                        None, "graduation")
-            pipeline.close()
-            return None
-        return pipeline
 
     def refresh_blacklist(self, engine: Engine, now: int) -> None:
         """The stored blacklist into the engine (an operator's lift reaches it within a

@@ -33,6 +33,7 @@ class Desk:
     account: bool = True
     last_refusal: dict[str, str] = field(default_factory=dict)
     orders: int = 0  # submitted by this desk (the engine's stats count every desk's)
+    closing: bool = False  # being stopped: no new decisions, its exit followed up
 
     def trades(self, symbol: str) -> bool:
         return self.symbols is None or symbol in self.symbols

@@ -138,11 +138,14 @@ class Engine:
         for key in self.book.series():
             if desk.trades(key.symbol):
                 desk.strategy.preload(key, self.book.all(key))
+        before = self.account_equity()
         self.desks.append(desk)
         self._others.append(desk)
         if self._solo and desk.account:  # the account's own tracking starts now, from the
             self._solo = False            # main desk's history (it held the account alone)
             self.account.take_over(self.main.risk, desk.broker.equity())
+        elif desk.account and desk.broker.equity() > 0:  # a book taken up with its money:
+            self.account.rebase(before, desk.broker.equity())  # not a gain of the account
 
     def desk(self, instance: str) -> Desk | None:
         return next((d for d in self.desks if d.instance == instance), None)
@@ -161,13 +164,22 @@ class Engine:
             target.risk.rebase(before[1], moved)
         return moved
 
-    def remove_desk(self, instance: str, now_ms: int, reason: str) -> Desk:
-        """Stop an instance: what it holds is sold at the last price (its trades recorded);
-        a desk holding the account's capital gives its cash back to the main desk."""
+    def remove_desk(self, instance: str, now_ms: int, reason: str) -> Desk | None:
+        """Stop an instance: what it holds is sold (its trades recorded); a desk holding the
+        account's capital gives its cash back to the main desk. A desk whose exit is not
+        resolved yet (an exchange order) stays, ``closing`` (no new entries, its orders
+        followed up), until a later call finds it flat; returns the removed desk or None."""
         desk = self.desk(instance)
         if desk is None or desk is self.main:
             raise EngineError(f"no strategy instance {instance} to stop")
+        desk.closing = True
         self._handle(desk, desk.broker.close_all(now_ms, reason), now_ms)
+        symbols = desk.symbols if desk.symbols is not None else self.cfg.symbols
+        left = [s for s in symbols if s in desk.broker.positions or desk.broker.has_pending(s)]
+        if left:
+            log.warning("strategy %s: %s not flat yet (its exit is unresolved): it stays, "
+                        "closing, until it is", instance, ", ".join(sorted(left)))
+            return None
         if desk.account:
             self.move_cash(desk, self.main, desk.broker.cash)
         self.desks.remove(desk)
@@ -307,6 +319,8 @@ class Engine:
     def _decide(self, desk: Desk, key: SeriesKey, index: int, candle: Candle,
                 p_up: float | None, p_down: float | None, now_ms: int) -> None:
         """Another instance's decision on a close of its own timeframe."""
+        if desk.closing:
+            return
         symbol, strategy = key.symbol, desk.strategy
         position = desk.broker.positions.get(symbol)
         book = self.book

@@ -168,10 +168,10 @@ class CcxtBroker:
         moved = min(amount, max(self.cash, 0.0)) if amount > 0 else amount
         if moved == 0:
             return 0.0
-        self.cash -= moved
-        if not self.main:
+        if not self.main:  # on record first: a failed write moves nothing
             self.ledger.transfer(self.instance, -moved, self.clock.now_ms(),
                                  "allocation" if moved < 0 else "returned to the main desk")
+        self.cash -= moved
         return moved
 
     @property
@@ -324,6 +324,7 @@ class CcxtBroker:
         order, symbol = p.order, p.order.symbol
         self.last_price[symbol] = price
         if order.side is Side.BUY:
+            self.cash -= quantity * price + fee  # this fill's cost (before any merge)
             if symbol in self.positions:  # a second entry can only come from reconciliation
                 self.report("DuplicateEntry", f"{order.client_order_id} filled while a "
                              f"position is open; quantities merged", symbol)
@@ -336,7 +337,6 @@ class CcxtBroker:
             self.positions[symbol] = Position(symbol, quantity, price, when, fee, stop, take,
                                               order.confidence, order.client_order_id)
             self._risk[symbol] = quantity * (price - stop) if stop is not None else 0.0
-            self.cash -= quantity * price + fee
             self._fills.append(Fill(order.client_order_id, symbol, Side.BUY, quantity, price,
                                     fee, when))
             log.info("[%s] bought %.8f @ %.2f (fee %.4f %s)", symbol, quantity, price, fee,

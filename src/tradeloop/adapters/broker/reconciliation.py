@@ -150,6 +150,8 @@ def _check_holding(b: CcxtBroker, symbol: str, now: int, rec: Reconciliation) ->
     if pos is not None and held + tolerance < mine:
         rec.problems.append(f"{whose}{symbol}: the database holds {mine:.8g} but the "
                             f"exchange {held:.8g}{of_it}: sold outside tradeloop?")
+        if others:  # which book lost it cannot be told: reported, nothing written off
+            return
         if held < min_amount:  # nothing left: close the position on record
             b.write_off(symbol, now, "not held on the exchange")
         else:
