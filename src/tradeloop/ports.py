@@ -217,6 +217,16 @@ class DriftReference(Protocol):
     def score(self, recent: np.ndarray) -> float: ...
 
 
+class NewsFeatures(Protocol):
+    """Sentiment features of a symbol's candles (``ml/sentiment_features.py``) from the news
+    on record scored by sentiment model ``model``: one row per close time, from the items
+    published strictly before it."""
+
+    model: str
+
+    def features(self, symbol: str, close_ms: np.ndarray) -> np.ndarray: ...
+
+
 class Predictor(Protocol):
     """Calibrated forecasts from the champion of each series; never raises — a series
     without a prediction has its reason in ``errors``. :meth:`preload` may precompute a whole

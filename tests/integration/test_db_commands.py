@@ -18,7 +18,7 @@ def test_upgrade_check_backup(project: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--config", cfg, "db", "check"]) == 1  # empty database: schema not current
     assert "tradeloop db upgrade" in capsys.readouterr().out
     assert main(["--config", cfg, "db", "upgrade"]) == 0
-    assert "empty -> 0011" in capsys.readouterr().out
+    assert "empty -> 0012" in capsys.readouterr().out
     assert main(["--config", cfg, "db", "check"]) == 0
     out = capsys.readouterr().out
     assert "Database integrity: OK" in out and "up to date" in out

@@ -24,6 +24,7 @@ from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.registry.local_registry import LocalRegistry
 from tradeloop.adapters.store.backtest_store import BacktestStore
 from tradeloop.adapters.store.deployments import Deployments
+from tradeloop.app.news import news_features
 from tradeloop.app.retrain_jobs import retrain_runner
 from tradeloop.deploy.parity import RecordingStore
 from tradeloop.domain.candles import SeriesKey
@@ -97,8 +98,9 @@ def run_backtest(settings: Settings, store: StoreHandle, symbols: list[str], sta
         if strategy.needs_models:  # walk-forward: the first models see only the past
             initial = train_initial(worker, tstore, [(k.symbol, k.timeframe) for k in keys],
                                     start_ms)
-        predictor = ChampionPredictor(LocalRegistry(folder / "models")) if strategy.needs_models \
-            else None
+        predictor = ChampionPredictor(LocalRegistry(folder / "models"),
+                                      news_features(settings, store)) \
+            if strategy.needs_models else None
         t = settings.trading
         engine, learning = wire_engine(
             settings, symbols, book=CandleBook(), predictor=predictor,

@@ -16,6 +16,7 @@ from tradeloop.adapters.market_data.replay import ReplayMarketData
 from tradeloop.adapters.registry.champion_files import ChampionFiles
 from tradeloop.adapters.store.deployment_records import DeploymentRecords
 from tradeloop.adapters.store.parity_records import ParityRecords
+from tradeloop.app.news import news_features
 from tradeloop.deploy.parity import RecordedRetrains, RecordingStore, ServedVersions
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.deployment_metrics import initial_equity
@@ -68,7 +69,8 @@ def run_parity(settings: Settings, handle: StoreHandle, deployment_id: int
     broker = SimBroker(initial_equity(row.notes, t.initial_balance), t.fee_bps,
                        t.slippage_bps)
     engine, _ = wire_engine(settings, symbols, book=CandleBook(),
-                            predictor=ChampionPredictor(registry), broker=broker, store=store,
+                            predictor=ChampionPredictor(registry, news_features(settings, handle)),
+                            broker=broker, store=store,
                             runner=RecordedRetrains(records.retrains(deployment_id), clock),
                             run_id=f"parity-d{deployment_id}",
                             strategy=str(notes.get("strategy") or t.strategy),

@@ -16,6 +16,7 @@ def run_job(settings: Settings, registry_root: str | None, job: RetrainJob) -> R
     None for the production registry (MLflow)."""
     import torch
 
+    from tradeloop.app.news import news_features
     from tradeloop.app.stores import model_registry, open_store
     from tradeloop.ml.promotion import retrain
 
@@ -30,7 +31,7 @@ def run_job(settings: Settings, registry_root: str | None, job: RetrainJob) -> R
         registry = model_registry(settings)
     try:
         return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
-                       job.triggered_ms)
+                       job.triggered_ms, news_features(settings, store))
     finally:
         store.close()
 
@@ -47,10 +48,12 @@ def retrain_here(settings: Settings, handle: StoreHandle, symbol: str, timeframe
     """A manual retrain in this process (no engine running), against the production
     registry; recorded in ``retraining_history`` (trigger ``manual``)."""
     from tradeloop.adapters.store.trading_store import TradingStore
+    from tradeloop.app.news import news_features
     from tradeloop.app.stores import model_registry
     from tradeloop.ml.promotion import retrain
 
-    res = retrain(settings, handle.candles, model_registry(settings), symbol, timeframe, now_ms)
+    res = retrain(settings, handle.candles, model_registry(settings), symbol, timeframe, now_ms,
+                  news_features(settings, handle))
     job = RetrainJob(symbol, timeframe, "manual", now_ms)
     TradingStore(handle.engine, "manual").retraining(
         retraining_row(job, res, now_ms + int(res.seconds * 1000)))

@@ -20,6 +20,7 @@ from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
 from tradeloop.app.graduation import session_pipeline
+from tradeloop.app.news import news_features
 from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
 from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionStore
@@ -149,7 +150,8 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
     return SessionParts(
         clock=clock, simulated=simulated, feed=feed,
         broker=broker or simulated_broker(settings, handle, mode), runner=runner,
-        predictor=predictor or ChampionPredictor(registry), registry=registry,
+        predictor=predictor or ChampionPredictor(registry, news_features(settings, handle)),
+        registry=registry,
         lock=engine_lock(settings), deployments=Deployments(handle.engine),
         controls=StoredControls(handle), store=store, health=health, notifier=notifier,
         exchange_metrics=metrics, on_deployment=on_deployment, pipeline=graduation,

@@ -14,6 +14,7 @@ from tradeloop.cli import (
     data_cmd,
     db_cmd,
     graduation_cmd,
+    news_cmd,
     optimize_cmd,
     parity_cmd,
     run_cmd,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_cmd.register(groups)
     optimize_cmd.register(groups)
     graduation_cmd.register(groups)
+    news_cmd.register(groups)
     return parser
 
 

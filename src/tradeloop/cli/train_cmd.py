@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from tradeloop.app import model_registry, open_store
+from tradeloop.app.news import news_features
 from tradeloop.cli.common import console, err_console, fmt_ms, settings_from
 from tradeloop.domain.errors import TradeloopError
 from tradeloop.domain.symbols import parse_symbol
@@ -53,7 +54,7 @@ def train(args: argparse.Namespace) -> int:
                         f"Val Conf={_pct(m['val_confidence'])}")
 
                 res = train_series(settings, store.candles, registry, symbol, tf,
-                                   on_epoch=on_epoch)
+                                   on_epoch=on_epoch, news=news_features(settings, store))
             except TradeloopError as exc:
                 failed += 1
                 err_console.print(f"✗ {label} {exc}")

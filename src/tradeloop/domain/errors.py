@@ -90,3 +90,15 @@ class AlreadyRunningError(EngineError):
 
 class DeploymentError(TradeloopError):
     """A rollout step cannot go ahead (no approved phase 1, nothing to replay, ...)."""
+
+
+class SentimentModelError(ModelError):
+    """The sentiment model cannot be loaded or run (sentiment features are then off)."""
+
+
+class NewsError(TradeloopError):
+    """A news source refused a request or answered something unusable."""
+
+
+class NewsUnavailableError(NewsError):
+    """A news source cannot be reached now (timeout, 5xx, rate limit, open circuit)."""

@@ -56,7 +56,8 @@ class Samples:
 
 
 def build_samples(candles: CandleArrays, horizon: int, band: float,
-                  step_ms: int | None = None, labels: LabelSource | None = None) -> Samples:
+                  step_ms: int | None = None, labels: LabelSource | None = None,
+                  extra: np.ndarray | None = None) -> Samples:
     """Rows with a full feature lookback and a known label, in time order.
 
     Labels: the move ``horizon`` bars later on the series' own closes, or, with ``labels``,
@@ -65,8 +66,12 @@ def build_samples(candles: CandleArrays, horizon: int, band: float,
     label horizon) are contiguous candles: a gap in the data never passes for adjacent bars.
     Auxiliary labels (:func:`aux_horizons`, band scaled by the square root of the horizon
     share) come from the series' own closes; labels from another series have none.
+    ``extra``: more input columns per candle (the news sentiment features), after the
+    candle features.
     """
     X = compute_features(candles)
+    if extra is not None:
+        X = np.concatenate([X, extra], axis=1)
     aux: list[np.ndarray] = []
     if labels is None:
         y, fwd = make_labels(candles.close, horizon, band)

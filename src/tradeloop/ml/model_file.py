@@ -18,6 +18,10 @@ import numpy as np
 from tradeloop.domain.errors import ModelLoadError
 from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.features import FEATURE_NAMES
+from tradeloop.ml.sentiment_features import SENTIMENT_FEATURES
+
+# the inputs a model can be trained on: the candle features, and the news sentiment ones
+INPUTS = (list(FEATURE_NAMES), [*FEATURE_NAMES, *SENTIMENT_FEATURES])
 
 FORMAT = "tradeloop-classifier/2"
 MODEL_SUFFIX = ".npz"
@@ -50,6 +54,12 @@ class ModelArtifact:
     # the traded event (domain/horizon.py): the move this long after a close, read from this series
     horizon_ms: int = 0  # 0: files from before the shared horizon, horizon_bars of their own
     label_timeframe: str = ""
+    # the sentiment model whose scores its news features read ("" : no sentiment features)
+    sentiment_model: str = ""
+
+    @property
+    def uses_sentiment(self) -> bool:
+        return len(self.feature_names) > len(FEATURE_NAMES)
 
     @property
     def horizon_span_ms(self) -> int:
@@ -88,8 +98,9 @@ class ModelArtifact:
             art = cls(state_dict=weights, **header)
         except TypeError as exc:
             raise ModelLoadError(f"incompatible model file {path}: {exc}") from None
-        if list(art.feature_names) != list(FEATURE_NAMES):
+        if list(art.feature_names) not in INPUTS:
             raise ModelLoadError(
                 f"incompatible model file {path}: trained on features {art.feature_names}, "
-                f"this version computes {list(FEATURE_NAMES)}; retrain it")
+                f"this version computes {list(FEATURE_NAMES)} (+ {list(SENTIMENT_FEATURES)} "
+                f"with news sentiment); retrain it")
         return art

@@ -17,11 +17,12 @@ from scipy.special import erf
 from tradeloop.domain.candles import CandleArrays, SeriesKey
 from tradeloop.domain.errors import ModelLoadError, TradeloopError
 from tradeloop.domain.signals import CLASS_NAMES, Prediction
+from tradeloop.domain.timeframes import Timeframe
 from tradeloop.ml.calibration import Calibration
 from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import LOOKBACK, compute_features
 from tradeloop.ml.model_file import ModelArtifact
-from tradeloop.ports import ModelRef, ModelRegistry
+from tradeloop.ports import ModelRef, ModelRegistry, NewsFeatures
 
 log = logging.getLogger(__name__)
 _SQRT_HALF = 0.7071067811865476
@@ -40,6 +41,7 @@ class ServedModel:
     linear_layers: list[tuple[np.ndarray, np.ndarray]] | None = None
     net: Any = None  # torch module (GRU): torch is imported only when one is served
     drift: FeatureDrift | None = None  # fitted on the model's training window
+    sentiment_model: str = ""  # its news features' sentiment model ("": it has none)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class logits (float64) for one input row (MLP) or sequence (GRU)."""
@@ -126,15 +128,16 @@ def load_model(ref: ModelRef) -> ServedModel:
     return ServedModel(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
-                   art.sequence_length, linear, net, drift)
+                   art.sequence_length, linear, net, drift, art.sentiment_model)
 
 
 class ChampionPredictor:
     """Predicts with the champion of each (symbol, timeframe), reloading when it changes (the
-    Predictor port)."""
+    Predictor port). A model trained with news sentiment features is served only with
+    ``news`` of the same sentiment model; otherwise it is refused with the reason."""
 
-    def __init__(self, registry: ModelRegistry) -> None:
-        self.registry = registry
+    def __init__(self, registry: ModelRegistry, news: NewsFeatures | None = None) -> None:
+        self.registry, self.news = registry, news
         self.errors: dict[tuple[str, str], str] = {}
         self._models: dict[tuple[str, str], ServedModel] = {}
         self._features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -185,6 +188,9 @@ class ChampionPredictor:
                 raise ModelLoadError(f"{symbol} {timeframe}: {len(candles)} candles given, "
                                      f"{need} needed for a prediction")
             feats = self._feature_rows(key, candles, need, loaded.sequence_length)
+            if loaded.sentiment_model:
+                feats = np.concatenate([feats, self._news_rows(
+                    loaded, symbol, candles, timeframe, loaded.sequence_length)], axis=1)
             rows = ((feats - loaded.mean) / loaded.std).astype(np.float32)
             if not np.isfinite(rows).all():
                 raise ModelLoadError(f"{symbol} {timeframe}: non-finite features at "
@@ -202,6 +208,19 @@ class ChampionPredictor:
         cls = max(range(3), key=probs.__getitem__)
         return Prediction(symbol, timeframe, int(candles.open_time[-1]), CLASS_NAMES[cls],
                           probs, probs[cls], loaded.ref.version)
+
+    def _news_rows(self, loaded: ServedModel, symbol: str, candles: CandleArrays,
+                   timeframe: str, rows: int) -> np.ndarray:
+        """The sentiment features at the closes of the last ``rows`` candles."""
+        if self.news is None:
+            raise ModelLoadError(f"{symbol} {timeframe}: champion v{loaded.ref.version} uses "
+                                 f"news sentiment features, and no news is configured here")
+        if self.news.model != loaded.sentiment_model:
+            raise ModelLoadError(f"{symbol} {timeframe}: champion v{loaded.ref.version} was "
+                                 f"trained on scores of {loaded.sentiment_model!r}, the news "
+                                 f"here is scored by {self.news.model!r}; retrain it")
+        step = Timeframe.parse(timeframe).ms
+        return self.news.features(symbol, candles.open_time[-rows:] + step)
 
     def _fail(self, key: tuple[str, str], message: str) -> None:
         if self.errors.get(key) != message:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from tradeloop.domain.candles import CandleArrays, SeriesKey
-from tradeloop.domain.errors import TradeloopError
+from tradeloop.domain.errors import ModelError, TradeloopError
 from tradeloop.domain.horizon import LabelPlan, label_plan
 from tradeloop.domain.retraining import RetrainResult
 from tradeloop.domain.timeframes import Timeframe
@@ -19,7 +19,7 @@ from tradeloop.ml.dataset import LabelSource, Samples, build_samples, load_label
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import ServedModel, load_model
-from tradeloop.ports import CandleReader, ModelRecorder, ModelRef
+from tradeloop.ports import CandleReader, ModelRecorder, ModelRef, NewsFeatures
 from tradeloop.settings import Settings
 
 WARMUP_BARS = 200  # candles before the fresh window: feature lookback and sequences
@@ -28,7 +28,7 @@ WARMUP_BARS = 200  # candles before the fresh window: feature lookback and seque
 def probabilities(model: ServedModel, samples: Samples, rows: np.ndarray) -> np.ndarray:
     """A model's calibrated probabilities on ``samples`` rows ``rows`` (earlier rows feed a
     sequence model's window)."""
-    X = ((samples.X - model.mean) / model.std).astype(np.float32)
+    X = ((samples.X[:, :len(model.mean)] - model.mean) / model.std).astype(np.float32)
     if model.sequence_length > 1:
         logits = model.logits_batch(sequences(X, model.sequence_length)[
             rows - (model.sequence_length - 1)])
@@ -39,10 +39,18 @@ def probabilities(model: ServedModel, samples: Samples, rows: np.ndarray) -> np.
 
 def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays,
                  labels: LabelSource | None, plan: LabelPlan, band: float, from_ms: int,
-                 rule: PromotionRule) -> Comparison:
-    """Both models on the same fresh rows (``open_time >= from_ms``) and the same labels."""
-    samples = build_samples(candles, plan.bars, band, step_ms=plan.timeframe.ms, labels=labels)
+                 rule: PromotionRule, news: NewsFeatures | None = None) -> Comparison:
+    """Both models on the same fresh rows (``open_time >= from_ms``) and the same labels
+    (the sentiment features beside the candle features where either model reads them)."""
     old, new = load_model(champion), load_model(challenger)
+    extra = None
+    if old.sentiment_model or new.sentiment_model:
+        if news is None or {m.sentiment_model for m in (old, new)} - {"", news.model}:
+            raise ModelError(f"{champion.symbol} {champion.timeframe}: the models read news "
+                             f"sentiment scores that are not available here")
+        extra = news.features(champion.symbol, candles.open_time + plan.timeframe.ms)
+    samples = build_samples(candles, plan.bars, band, step_ms=plan.timeframe.ms, labels=labels,
+                            extra=extra)
     rows = np.flatnonzero(samples.open_time >= from_ms)
     rows = rows[rows >= max(old.sequence_length, new.sequence_length) - 1]
     return compare(probabilities(old, samples, rows), probabilities(new, samples, rows),
@@ -50,7 +58,7 @@ def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays
 
 
 def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, symbol: str,
-            timeframe: str, until_ms: int) -> RetrainResult:
+            timeframe: str, until_ms: int, news: NewsFeatures | None = None) -> RetrainResult:
     """Train a challenger on data up to ``until_ms`` and promote it or not, with the reason."""
     from tradeloop.ml.training_job import train_series  # Lightning: only where training runs
 
@@ -72,7 +80,8 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
                                      f"not trained: {fresh} new candles since champion "
                                      f"v{champion.version} was trained")
     try:
-        summary = train_series(settings, reader, registry, symbol, timeframe, until_ms=until_ms)
+        summary = train_series(settings, reader, registry, symbol, timeframe, until_ms=until_ms,
+                               news=news)
     except TradeloopError as exc:
         return RetrainResult(symbol, timeframe, None, None, False, "training failed",
                              error=str(exc))
@@ -98,8 +107,12 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
     warmup = max(WARMUP_BARS, LOOKBACK + settings.model.sequence_length)
     candles, labels = load_labelled(reader, key, plan, until_ms, start_ms=start - warmup * tf.ms)
     p = settings.continuous_learning.promotion
-    cmp = paired_score(champion, challenger_ref, candles, labels, plan, new.dead_band, start,
-                       PromotionRule(p.min_samples, p.min_improvement, p.alpha))
+    try:
+        cmp = paired_score(champion, challenger_ref, candles, labels, plan, new.dead_band,
+                           start, PromotionRule(p.min_samples, p.min_improvement, p.alpha),
+                           news)
+    except TradeloopError as exc:  # e.g. the champion reads scores no longer here
+        return result(False, f"not compared: {exc}")
     registry.log_promotion(summary.run_id, cmp.metrics())
     ll = cmp.log_loss
     detail = (f"log loss {cmp.challenger_log_loss:.4f} vs champion v{champion.version} "

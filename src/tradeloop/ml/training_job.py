@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import tradeloop
 from tradeloop.domain.candles import SeriesKey
-from tradeloop.domain.errors import InsufficientDataError
+from tradeloop.domain.errors import InsufficientDataError, ModelError
 from tradeloop.domain.horizon import label_plan
 from tradeloop.domain.signals import CLASS_NAMES
 from tradeloop.domain.symbols import symbol_slug
@@ -28,8 +30,9 @@ from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
+from tradeloop.ml.sentiment_features import SENTIMENT_FEATURES
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
-from tradeloop.ports import CandleReader, ModelRecorder
+from tradeloop.ports import CandleReader, ModelRecorder, NewsFeatures
 from tradeloop.settings import Settings
 
 
@@ -67,6 +70,17 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def inputs(settings: Settings, news: NewsFeatures | None, symbol: str, close_ms: np.ndarray
+           ) -> tuple[list[str], np.ndarray | None]:
+    """The model's input names and the columns beyond the candle features (None: none)."""
+    if not settings.model.features.sentiment:
+        return list(FEATURE_NAMES), None
+    if news is None:
+        raise ModelError("model.features.sentiment is on but no news sentiment is available "
+                         "(configure news sources and a sentiment model, or turn it off)")
+    return [*FEATURE_NAMES, *SENTIMENT_FEATURES], news.features(symbol, close_ms)
+
+
 def train_series(
     settings: Settings,
     candles: CandleReader,
@@ -76,8 +90,10 @@ def train_series(
     *,
     until_ms: int | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    news: NewsFeatures | None = None,
 ) -> TrainingSummary:
-    """Train, record and (for a series' first model) promote one classifier."""
+    """Train, record and (for a series' first model) promote one classifier; with
+    ``model.features.sentiment`` its inputs include ``news``' sentiment features."""
     cfg = settings.model
     tf = Timeframe.parse(timeframe)
     key = SeriesKey(settings.exchange.name, symbol, tf.name)
@@ -90,7 +106,8 @@ def train_series(
             f"({LOOKBACK} lookback + {plan.bars} horizon + {cfg.min_samples:,} samples); "
             f"import or download more")
     band = dead_band(cfg.fee_bps, cfg.slippage_bps)
-    samples = build_samples(data, plan.bars, band, step_ms=tf.ms, labels=labels)
+    features, extra = inputs(settings, news, symbol, data.open_time + tf.ms)
+    samples = build_samples(data, plan.bars, band, step_ms=tf.ms, labels=labels, extra=extra)
     if len(samples) < cfg.min_samples:
         where = "" if plan.own else f" with a {plan.label_timeframe} candle {plan.horizon} later"
         raise InsufficientDataError(
@@ -113,13 +130,14 @@ def train_series(
         arch_params=outcome.arch_params,
         state_dict={k: v.detach().cpu().numpy().copy()
                     for k, v in outcome.net.state_dict().items()},
-        feature_names=list(FEATURE_NAMES), scaler_mean=outcome.scaler.mean.tolist(),
+        feature_names=features, scaler_mean=outcome.scaler.mean.tolist(),
         scaler_std=outcome.scaler.std.tolist(), temperature=outcome.calibration.temperature,
         class_bias=list(outcome.calibration.bias), sequence_length=outcome.sequence_length,
         horizon_bars=plan.bars, dead_band=band, horizon_ms=plan.horizon.ms,
         label_timeframe=plan.label_timeframe.name,
         trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
-        metrics=metrics, drift_reference=drift)
+        metrics=metrics, drift_reference=drift,
+        sentiment_model=news.model if extra is not None and news is not None else "")
     staging = artifact.save(folder / ".staging" / f"model{MODEL_SUFFIX}")
     params = {
         "symbol": symbol, "timeframe": tf.name, "exchange": key.exchange,
@@ -130,8 +148,10 @@ def train_series(
         "n_train": outcome.n_train, "n_val": outcome.n_val, "n_test": outcome.n_test,
         "data_first_candle": _iso(int(data.open_time[0])),
         "data_last_candle": _iso(int(data.open_time[-1])),
-        "features": ",".join(FEATURE_NAMES), "classes": ",".join(CLASS_NAMES),
+        "features": ",".join(features), "classes": ",".join(CLASS_NAMES),
     }
+    if extra is not None and news is not None:
+        params["sentiment_model"] = news.model
     report = {"validation": outcome.val.__dict__, "test": outcome.test.__dict__,
               "calibration": outcome.calibration.__dict__, "stop_reason": outcome.stop_reason,
               "history": outcome.history}
@@ -139,7 +159,7 @@ def train_series(
         symbol, tf.name, model_path=staging, params=params, history=outcome.history,
         metrics=metrics,
         tags={"code_version": code_version(), "stop_reason": outcome.stop_reason},
-        artifacts={"features.json": json.dumps(list(FEATURE_NAMES)),
+        artifacts={"features.json": json.dumps(features),
                    "report.json": json.dumps(report, indent=2, default=str)})
     final = folder / f"v{version}{MODEL_SUFFIX}"
     staging.replace(final)

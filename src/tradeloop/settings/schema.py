@@ -29,6 +29,7 @@ from tradeloop.settings.graduation import (
     PaperStageSettings,
     ReviewSettings,
 )
+from tradeloop.settings.news import NewsSettings
 
 __all__ = ["BacktestStageSettings", "CapitalBand", "GraduationSettings",
            "LiveCandidateStageSettings", "LiveStageSettings", "PaperStageSettings",
@@ -41,6 +42,7 @@ SECRET_ENV_VARS = (
     "TELEGRAM_BOT_TOKEN",
     "ALERT_WEBHOOK_URL",
     "TRADELOOP_DATABASE_URL",
+    "CRYPTOPANIC_TOKEN",
 )
 
 
@@ -239,6 +241,13 @@ class TimeframeSettings(_Section):
         return [i.interval for i in self.intervals]
 
 
+class ModelFeatureSettings(_Section):
+    """Inputs beside the candle features (recorded with each model; serving refuses a model
+    whose inputs it cannot compute)."""
+
+    sentiment: bool = False  # the news sentiment features (``news.features``)
+
+
 class ModelSettings(_Section):
     """The per-(symbol, timeframe) classifier: architecture, labels, data window, training."""
 
@@ -263,6 +272,7 @@ class ModelSettings(_Section):
     # weight of the auxiliary losses on a quarter and a half of the horizon (own series only;
     # training targets, not traded): the same move seen with less of the later bars' noise
     aux_weight: Annotated[float, Field(ge=0, le=10)] = 1.0
+    features: ModelFeatureSettings = ModelFeatureSettings()
     seed: int = 42
 
     @model_validator(mode="before")
@@ -415,6 +425,7 @@ class Settings(_Section):
     deployment: DeploymentSettings = DeploymentSettings()
     alerts: AlertSettings = AlertSettings()
     graduation: GraduationSettings = GraduationSettings()
+    news: NewsSettings = NewsSettings()
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     secrets: Secrets = Field(default_factory=lambda: Secrets(), exclude=True)
@@ -499,6 +510,7 @@ class Secrets(BaseModel):
     telegram_bot_token: SecretStr | None = None
     alert_webhook_url: SecretStr | None = None
     database_url: SecretStr | None = None
+    cryptopanic_token: SecretStr | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Secrets:

@@ -519,3 +519,30 @@ class InstanceTransferRow(Base):
     amount: Mapped[float] = mapped_column(Float)
     timestamp: Mapped[datetime] = mapped_column()
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class NewsRow(Base):
+    """A headline: its source, the symbols it mentions (``,BTC/USDT,ETH/USDT,``), when it
+    was published (None: no trustworthy time, never a feature) and its sentiment with the
+    model id and revision that scored it."""
+
+    __tablename__ = "news"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    uid: Mapped[str] = mapped_column(String(500), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(500))
+    title_key: Mapped[str] = mapped_column(String(500), unique=True)  # normalised title
+    summary: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    fetched_at: Mapped[datetime] = mapped_column()
+    symbols: Mapped[str] = mapped_column(String(500))
+    sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)  # positive - negative
+    sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    p_positive: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_negative: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_neutral: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    model_revision: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scored_at: Mapped[datetime | None] = mapped_column(nullable=True)
