@@ -25,6 +25,7 @@ from plotly.subplots import make_subplots
 from tradeloop.app import StoreHandle, open_store
 from tradeloop.app import research_views as rv
 from tradeloop.app.graduation import read_pipeline
+from tradeloop.app.news import sentiment_view
 from tradeloop.app.operator import LABELS, Operator
 from tradeloop.app.views import dashboard_queries as dd
 from tradeloop.cli.common import fmt_ms
@@ -247,7 +248,8 @@ def mode_badge(mode: str, seconds: float, paused: bool) -> str:
             f"&nbsp; for {fmt_duration(seconds)}{extra}")
 
 
-def symbol_view(settings: Settings, b: dd.Board, engine: Any) -> None:
+def symbol_view(settings: Settings, b: dd.Board, handle: StoreHandle) -> None:
+    engine = handle.engine
     syms = list(b.view.data["symbols"]) or list(settings.symbols)
     symbol = st.selectbox("Symbol", syms, key="symbol")
     info = b.view.data["symbols"].get(symbol, {})
@@ -320,6 +322,37 @@ def symbol_view(settings: Settings, b: dd.Board, engine: Any) -> None:
         df.update_layout(title=f"{symbol}: drift indicators", height=300, margin=CHART_MARGIN)
         st.plotly_chart(df, key="chart_drift")
     calibration_panel(b, symbol)
+    sentiment_panel(settings, handle, symbol, b)
+
+
+def sentiment_panel(settings: Settings, handle: StoreHandle, symbol: str, b: dd.Board
+                    ) -> None:
+    """News sentiment (seed 002): the symbol's newest headlines with their scores, and the
+    decayed sentiment at each candle close beside the price."""
+    st.subheader("News sentiment")
+    if not (settings.news.configured or settings.model.features.sentiment):
+        st.caption("No news source configured (news.feeds, news.cryptopanic): see the "
+                   "README's news section.")
+        return
+    v = sentiment_view(settings, handle, symbol, ms_of(b.view.since), ms_of(b.view.now))
+    if v.times_ms:
+        fig = make_subplots(specs=[[{"secondary_y": True}]])
+        when = [ts(t) for t in v.times_ms]
+        fig.add_trace(go.Scatter(x=when, y=v.price, mode="lines", name="price",
+                                 line={"color": "#888"}), secondary_y=False)
+        fig.add_trace(go.Scatter(x=when, y=v.decayed, mode="lines", name="decayed sentiment",
+                                 line={"color": "#1a9850"}), secondary_y=True)
+        fig.update_yaxes(range=[-1, 1], secondary_y=True, title_text="sentiment")
+        fig.update_layout(title=f"{symbol}: news sentiment ({v.model}) beside the price",
+                          height=300, margin=CHART_MARGIN)
+        st.plotly_chart(fig, key="chart_sentiment")
+    if not v.headlines:
+        st.caption(f"No headline mentions {symbol} yet (tradeloop news fetch / import).")
+        return
+    st.dataframe(pd.DataFrame([{
+        "published (UTC)": h["published"], "source": h["source"], "title": h["title"],
+        "sentiment": h["sentiment"], "label": h["label"] or "not scored"}
+        for h in v.headlines]), hide_index=True, key="headlines_table")
 
 
 def calibration_panel(b: dd.Board, symbol: str) -> None:
@@ -827,7 +860,7 @@ def main() -> None:
     if view == "Overview":
         overview(settings, b, engine)
     elif view == "Symbols":
-        symbol_view(settings, b, engine)
+        symbol_view(settings, b, handle)
     elif view == "Activity":
         activity_view(b, engine)
     elif view == "Controls":

@@ -99,6 +99,15 @@ def render(view: View, refresh: float | None) -> Group:
                 f"  {flag}{name}: {r['samples']} known, hit rate {_pct(r['hit_rate'])}, "
                 f"directional ECE {_pct(r['directional_ece'])} (P(up) {_pct(r['mean_p_up'])} "
                 f"vs up {_pct(r['observed_up'])})" + ("" if judged else " — too few to judge")))
+    news = d.get("sentiment")
+    if news is not None:
+        parts = [f"{sym.split('/')[0]} " + (f"{v['mean']:+.2f}" if v["mean"] is not None
+                                              else "—") + f" ({v['items']})"
+                 + ("" if v["fresh"] else " stale") for sym, v in news["symbols"].items()]
+        lines += [Text(""), Text(f"📰 News sentiment ({news['model']}, last "
+                                 f"{news['window_hours']:g}h, mean score (items)): "
+                                 + " · ".join(parts)
+                                 + ("" if news["features_on"] else "  [not a model input]"))]
     for symbol, s in d["symbols"].items():
         lines += [Text(""), Text(RULE), Text(f"📈 {symbol}"), Text(RULE)]
         mode_icon = "🎯" if s["mode"] == "TRADING" else "📚"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tradeloop.domain.candles import Candle, CandleArrays, SeriesKey
 from tradeloop.domain.decisions import Context, Decision
 from tradeloop.domain.errors import TradeloopError
@@ -37,6 +39,7 @@ from tradeloop.ports import (
     MarketData,
     ModelRecorder,
     ModelRef,
+    NewsFeatures,
     Notifier,
     Predictor,
     Store,
@@ -369,6 +372,30 @@ _registry: ModelRecorder = MemoryRegistry()
 _notifier: Notifier = MemoryNotifier()
 _learning: Learning = RecordingLearning()
 _hooks: FeedHooks = RecordingFeedHooks()
+
+
+class MemoryNews:
+    """Scored headlines per symbol in memory (the NewsFeatures port)."""
+
+    def __init__(self, model: str, window_ms: int = 24 * 3_600_000,
+                 half_life_ms: int = 6 * 3_600_000) -> None:
+        self.model, self.window_ms, self.half_life_ms = model, window_ms, half_life_ms
+        self.items: dict[str, list[tuple[int, float]]] = {}
+
+    def add(self, symbol: str, published_ms: int, score: float) -> None:
+        self.items.setdefault(symbol, []).append((published_ms, score))
+        self.items[symbol].sort()
+
+    def features(self, symbol: str, close_ms: np.ndarray) -> np.ndarray:
+        from tradeloop.ml.sentiment_features import sentiment_features
+
+        rows = self.items.get(symbol, [])
+        return sentiment_features(close_ms, np.array([t for t, _ in rows], dtype=np.int64),
+                                  np.array([v for _, v in rows]), window_ms=self.window_ms,
+                                  half_life_ms=self.half_life_ms)
+
+
+_news: NewsFeatures = MemoryNews("fake")
 
 
 class ScriptedStrategy:

@@ -99,7 +99,7 @@ TABLES = {  # a column that tells each table apart
     "symbols_table": "time in mode", "tf_signals": "age", "models_table": "champion",
     "retraining_table": "mlflow_run_id", "symbol_trades": "exit_reason",
     "activity_feed": "event", "coverage": "gaps", "commands_table": "requested",
-    "calibration_table": "directional ECE",
+    "calibration_table": "directional ECE", "headlines_table": "label",
 }
 
 
@@ -362,3 +362,39 @@ def test_overview_shows_the_exchange_edge_of_a_live_deployment(
     assert m["Requests / min"] == "12" and m["Circuit"] == "closed"
     assert m["API errors (1 h)"] == "6.67%"  # (40 - 0) / (700 - 100) over the last hour
     assert (m["Ticker cache hits"], m["Websocket uptime"]) == ("87.5%", "50.0%")
+
+
+def test_symbol_view_shows_the_news_sentiment_beside_the_price(
+        fresh: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    from tradeloop.adapters.store.news_store import NewsStore
+    from tradeloop.domain.candles import SeriesKey
+    from tradeloop.domain.news import NewsItem, Sentiment
+
+    cfg = fresh / "config.yaml"
+    cfg.write_text(cfg.read_text() + "news: {feeds: ['http://127.0.0.1:9/feed.xml'], "
+                                     "sentiment: {model: tiny-test}}\n")
+    settings = load_settings(cfg, env={})
+    store = open_store(settings)
+    candles = store.candles.load(SeriesKey(settings.exchange.name, "ETH/USDT", "1h"))
+    start = int(candles.open_time[-48])
+    news = NewsStore(store.engine)
+    news.add([NewsItem("wire", f"u{i}", f"https://n.test/{i}", f"Ether story {i}", "",
+                       start + i * 3_600_000, start, ("ETH/USDT",)) for i in range(6)])
+    news.score([(nid, Sentiment(0.8, 0.1, 0.1) if nid % 2 else Sentiment(0.1, 0.7, 0.2))
+                for nid, _ in news.unscored()], "tiny-test", "r1", start)
+    store.close()
+    app = open_app(fresh, monkeypatch, view="Symbols")
+    app.selectbox(key="symbol").select("ETH/USDT").run()
+    assert not app.exception, app.exception
+    assert "ETH/USDT: news sentiment (tiny-test) beside the price" in charts(app)
+    heads = table(app, "headlines_table")
+    assert len(heads) == 6 and heads["title"].iloc[0] == "Ether story 5"  # newest first
+    assert set(heads["label"]) == {"positive", "negative"}
+    # the terminal monitor's line and the JSON report's section
+    from tests.acceptance.test_entry_points import load_entry
+
+    monitor = load_entry("monitor_production.py")
+    assert monitor(["--config", str(cfg), "--hours", "10000"]) == 0
+    out = capsys.readouterr().out
+    assert "📰 News sentiment (tiny-test, last 24h" in out and "[not a model input]" in out

@@ -111,6 +111,21 @@ def test_fetch_stores_each_story_once_with_its_symbols_and_scores(
 
     f = feats.features("BTC/USDT", np.array([T1, T1 + 1, T1 + 3_600_000]))
     assert f[0, 0] == 0.0 and f[1, 0] == pytest.approx(np.log(2)) and f[2, 1] > 0.3
+    # the pre-deployment check: scored headlines of every symbol within news.fresh_hours
+    from tradeloop.app.rollout import sentiment_check
+
+    ok = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], T3 + 3_600_000)
+    assert ok.passed and "fresh for BTC/USDT, ETH/USDT" in ok.detail
+    late = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], T3 + 7 * 3_600_000)
+    assert not late.passed and "in the last 6 h for BTC/USDT" in late.detail
+    # the monitor's JSON report: the last 24 h of each symbol's scores
+    from tradeloop.adapters.store.monitor_queries import news_summary
+    from tradeloop.domain.timestamps import ts
+
+    with store.engine.connect() as conn:
+        summary = news_summary(conn, settings, ["BTC/USDT", "ETH/USDT"], ts(T3 + 1))
+    assert summary is not None and summary["symbols"]["ETH/USDT"]["items"] == 2
+    assert summary["symbols"]["BTC/USDT"]["mean"] > 0.3
     store.close()
     assert cli(["--config", str(cfg), "news", "status"]) == 0
     status = capsys.readouterr().out

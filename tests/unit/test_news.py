@@ -64,3 +64,61 @@ def test_features_at_t_do_not_change_when_later_news_is_added() -> None:
     assert cut > 200
     np.testing.assert_array_equal(before[:cut], after[:cut])
     assert not np.array_equal(before[cut:], after[cut:])
+
+
+def test_the_session_news_job_runs_off_the_loop_and_a_failed_round_is_recorded() -> None:
+    import threading
+
+    from tests.fakes import MemoryStore
+    from tradeloop.deploy.news_job import NewsJob
+
+    calls: list[str] = []
+    release = threading.Event()
+
+    def fetch() -> str:
+        calls.append(threading.current_thread().name)
+        release.wait(5)
+        if len(calls) == 2:
+            raise RuntimeError("feed down")
+        return "3 items, 1 new, 1 scored"
+
+    store = MemoryStore()
+    job = NewsJob(fetch, 15 * 60_000, store)
+    job.step(0)  # the first round starts at once, on the job's thread
+    job.step(1000)  # still running: the loop goes on, no second round
+    release.set()
+    for _ in range(500):
+        job.step(2000)
+        if job.rounds:
+            break
+        threading.Event().wait(0.01)
+    assert job.rounds == 1 and calls == [calls[0]] and calls[0].startswith("news")
+    job.step(15 * 60_000)  # due again: a round that fails
+    for _ in range(500):
+        job.step(15 * 60_000 + 1)
+        if job.rounds == 2:
+            break
+        threading.Event().wait(0.01)
+    assert store.errors == [("RuntimeError", "news: feed down")]
+    job.close()
+
+
+def test_a_model_reads_sentiment_only_when_configured_and_never_without_news() -> None:
+    from tests.fakes import MemoryNews
+    from tradeloop.domain.errors import ModelError
+    from tradeloop.ml.features import FEATURE_NAMES
+    from tradeloop.ml.training_job import inputs
+    from tradeloop.settings import Settings
+
+    off = Settings()
+    on = off.rebuilt({**off.model_dump(), "model": {**off.model.model_dump(),
+                                                    "features": {"sentiment": True}}})
+    news = MemoryNews("tiny")
+    news.add("BTC/USDT", 5 * H, 0.9)
+    closes = np.array([5 * H, 6 * H])
+    assert inputs(off, news, "BTC/USDT", closes) == (list(FEATURE_NAMES), None)
+    names, extra = inputs(on, news, "BTC/USDT", closes)
+    assert names[-5:] == list(SENTIMENT_FEATURES) and extra is not None
+    assert extra[0, 0] == 0.0 and extra[1, 1] == pytest.approx(0.9)
+    with pytest.raises(ModelError, match="no news sentiment is available"):
+        inputs(on, None, "BTC/USDT", closes)

@@ -127,3 +127,37 @@ def news_status(settings: Settings, handle: StoreHandle, now_ms: int) -> dict[st
             "items": store.count(), "undated": store.count(undated=True),
             "unscored": len(store.unscored(100_000, settings.news.sentiment.model)),
             "symbols": per_symbol, "fresh_hours": settings.news.fresh_hours}
+
+
+@dataclass
+class SentimentView:
+    """A symbol's news for the dashboard: the newest headlines with their scores and the
+    decayed sentiment at each candle close of the window beside the price."""
+
+    headlines: list[dict[str, Any]]
+    times_ms: list[int]
+    price: list[float]
+    decayed: list[float]
+    count: list[float]
+    model: str
+
+
+def sentiment_view(settings: Settings, handle: StoreHandle, symbol: str, since_ms: int,
+                   now_ms: int, limit: int = 30) -> SentimentView:
+    import numpy as np
+
+    from tradeloop.domain.candles import SeriesKey
+    from tradeloop.domain.timeframes import Timeframe
+
+    store = NewsStore(handle.engine)
+    tf = max(settings.timeframes.names, key=lambda t: Timeframe.parse(t).ms) \
+        if len(settings.timeframes.names) else "1h"
+    step = Timeframe.parse(tf).ms
+    candles = handle.candles.load(SeriesKey(settings.exchange.name, symbol, tf),
+                                  since_ms, now_ms)
+    closes = candles.open_time + step
+    feats = StoredSentiment(store, settings.news).features(symbol, closes) if len(closes) \
+        else np.zeros((0, 5))
+    return SentimentView(store.headlines(symbol, limit), closes.tolist(),
+                         candles.close.tolist(), feats[:, 2].tolist(),
+                         np.expm1(feats[:, 0]).tolist(), settings.news.sentiment.model)

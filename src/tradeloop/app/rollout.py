@@ -18,6 +18,7 @@ from tradeloop.adapters.store.deployments import Deployments
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.app.exchange import live_parts
 from tradeloop.app.feeds import replay_feed
+from tradeloop.app.news import news_status
 from tradeloop.app.retrain_jobs import retrain_runner
 from tradeloop.app.sessions import session_parts
 from tradeloop.app.stores import (
@@ -26,6 +27,7 @@ from tradeloop.app.stores import (
     exchange_for,
     model_registry,
     notifier_for,
+    wall_clock,
 )
 from tradeloop.deploy import rollback as rollback_flow
 from tradeloop.deploy import rollout, validation
@@ -61,7 +63,30 @@ def pre_deployment_checks(settings: Settings, handle: StoreHandle, symbols: list
     return rollout.pre_deployment_checks(
         settings, handle.candles, symbols, replay, say, exchange=lambda: exchange_for(settings),
         champions=champion_files(settings), database=database_check(handle),
-        paper_validation=paper_validation)
+        paper_validation=paper_validation,
+        sentiment=sentiment_check(settings, handle, symbols,
+                                  replay.start_ms if replay is not None
+                                  else wall_clock().now_ms()))
+
+
+def sentiment_check(settings: Settings, handle: StoreHandle, symbols: list[str], at_ms: int
+                    ) -> CheckResult:
+    """News sentiment configured, and scored headlines of every symbol no older than
+    ``news.fresh_hours`` at ``at_ms`` (a replay: its start)."""
+    n = settings.news
+    used = "a model input" if settings.model.features.sentiment else "not a model input"
+    if not n.configured:
+        return CheckResult("sentiment", False, f"Sentiment: no news source configured "
+                                               f"({used})")
+    status = news_status(settings, handle, at_ms)
+    stale = [s for s in symbols if not status["symbols"].get(s, {}).get("fresh")]
+    if stale:
+        return CheckResult("sentiment", False,
+                           f"Sentiment: no headline scored by {n.sentiment.model} in the last "
+                           f"{n.fresh_hours:g} h for {', '.join(stale)} ({used}; "
+                           f"tradeloop news fetch)")
+    return CheckResult("sentiment", True, f"Sentiment: fresh for {', '.join(symbols)} "
+                                          f"({n.sentiment.model}, {used})")
 
 
 def run_phase(settings: Settings, handle: StoreHandle, symbols: list[str], *, phase: int,

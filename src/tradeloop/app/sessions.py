@@ -5,6 +5,7 @@ exchange broker). The only place a session's adapters are chosen."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tradeloop.adapters.broker.sim import SimBroker
@@ -20,9 +21,10 @@ from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
 from tradeloop.app.graduation import session_pipeline
-from tradeloop.app.news import news_features
+from tradeloop.app.news import fetch_news, news_features, sentiment_scorer
 from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
+from tradeloop.deploy.news_job import NewsJob
 from tradeloop.deploy.session import DeploymentSession, SessionParts, SessionStore
 from tradeloop.domain.commands import ControlCommand
 from tradeloop.domain.errors import EngineError, TradeloopError
@@ -147,6 +149,19 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
         pipeline = settings.graduation.in_session and mode != "replay"
     graduation = session_pipeline(settings, handle, background=not simulated,
                                   notifier=notifier) if pipeline else None
+    news: Callable[[SessionStore], NewsJob] | None = None
+    if settings.news.configured and settings.news.fetch_minutes > 0 and mode != "replay":
+        scorer = sentiment_scorer(settings)  # loaded by the job's first round, on its thread
+
+        def fetch() -> str:
+            r = fetch_news(settings, handle, clock, scorer=scorer)
+            failed = f"; failed: {', '.join(r.errors)}" if r.errors else ""
+            unscored = f"; not scored: {r.score_error}" if r.score_error else ""
+            return f"{r.items} items, {r.added} new, {r.scored} scored{failed}{unscored}"
+
+        def news_job(s: SessionStore) -> NewsJob:
+            return NewsJob(fetch, int(settings.news.fetch_minutes * 60_000), s)
+        news = news_job
     return SessionParts(
         clock=clock, simulated=simulated, feed=feed,
         broker=broker or simulated_broker(settings, handle, mode), runner=runner,
@@ -155,7 +170,7 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
         lock=engine_lock(settings), deployments=Deployments(handle.engine),
         controls=StoredControls(handle), store=store, health=health, notifier=notifier,
         exchange_metrics=metrics, on_deployment=on_deployment, pipeline=graduation,
-        blacklist=Blacklist(handle.engine).active)
+        blacklist=Blacklist(handle.engine).active, news=news)
 
 
 def make_session(settings: Settings, handle: StoreHandle, symbols: list[str], *, mode: str,

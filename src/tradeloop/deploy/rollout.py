@@ -44,11 +44,14 @@ class ReplayWindow:
 def pre_deployment_checks(settings: Settings, candles: CandleWriter, symbols: list[str],
                           replay: ReplayWindow | None, say: Say, *,
                           exchange: Callable[[], Any], champions: ModelRegistry,
-                          database: CheckResult, paper_validation: bool = True) -> bool:
+                          database: CheckResult, paper_validation: bool = True,
+                          sentiment: CheckResult | None = None) -> bool:
     """The five checks (per symbol when there are several), printed as in the guide; True
     when all pass. ``paper_validation``: also report whether the guide's prerequisite (a
     passed paper-trading validation) exists; it counts as a check only with
-    ``deployment.require_paper_validation``, otherwise a missing one is a warning."""
+    ``deployment.require_paper_validation``, otherwise a missing one is a warning.
+    ``sentiment``: whether news sentiment is configured and fresh; a check when the models
+    read it (``model.features.sentiment``), otherwise a line of information."""
     say("Running pre-deployment checks...")
     window = (replay.start_ms, replay.end_ms) if replay is not None else None
     results: list[CheckResult] = []
@@ -63,8 +66,12 @@ def pre_deployment_checks(settings: Settings, candles: CandleWriter, symbols: li
         if paper_validation else None
     if prerequisite is not None and settings.deployment.require_paper_validation:
         results.append(prerequisite)
+    if sentiment is not None and settings.model.features.sentiment:
+        results.append(sentiment)
     for r in results:
         say(f"{'✓' if r.passed else '✗'} {r.detail}")
+    if sentiment is not None and not settings.model.features.sentiment:
+        say(f"ℹ {sentiment.detail}")
     if prerequisite is not None and not settings.deployment.require_paper_validation:
         say(f"{'✓' if prerequisite.passed else '⚠'} {prerequisite.detail}"
             + ("" if prerequisite.passed else " (a warning: deployment.require_paper_"

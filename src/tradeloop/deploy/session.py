@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tradeloop.deploy.live_pipeline import LivePipeline
+from tradeloop.deploy.news_job import NewsJob
 from tradeloop.deploy.operator_commands import PAUSED, OperatorCommands, SessionControls
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.errors import EngineError, TradeloopError
@@ -119,6 +120,8 @@ class SessionParts:
         = None
     # the symbols blacklisted now (the stored list: automatic and the operator's) -> why
     blacklist: Callable[[int], dict[str, str]] | None = None
+    # the news job (fetch and score on its own thread) of a session's store
+    news: Callable[[SessionStore], NewsJob] | None = None
 
 
 @dataclass
@@ -313,13 +316,16 @@ class DeploymentSession:
         commands = OperatorCommands(settings, self.symbols, parts.controls, engine, learning,
                                     tstore, monitor, deployment_id, pipeline)
         hooks: _DeploymentHooks | None = None
+        news: NewsJob | None = None
         try:
             market = parts.feed(keys, _Feed(engine, tstore, clock, parts.notifier))
             hooks = _DeploymentHooks(self, engine, tstore, monitor, commands, result,
                                      started, duration_ms, stop)
             hooks.market = market
-            runner = Runner(engine, market, clock,
-                            [hooks] if pipeline is None else [hooks, pipeline])
+            if parts.news is not None:
+                news = parts.news(tstore)
+            runner = Runner(engine, market, clock, [h for h in (hooks, pipeline, news)
+                                                    if h is not None])
             runner.open()
             self.refresh_blacklist(engine, started)
             for s in self.activate_after:
@@ -347,6 +353,8 @@ class DeploymentSession:
                 hooks.schedule.stop()
             if pipeline is not None:
                 pipeline.close()
+            if news is not None:
+                news.close()
             result.ended_ms = clock.now_ms()
             rolled_back = result.status == "rolled_back"
             # an exchange account keeps its positions across a stop (restored at the next

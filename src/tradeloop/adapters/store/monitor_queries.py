@@ -24,6 +24,7 @@ from tradeloop.adapters.store.schema import (
     ExchangeMetricsRow,
     HealthCheckRow,
     LearningStateRow,
+    NewsRow,
     ParityReportRow,
     RetrainingHistoryRow,
     TradeOutcomeRow,
@@ -100,6 +101,29 @@ def parity_view(conn: Any, deployment_id: int | None) -> dict[str, Any] | None:
             "report": r.report_path}
 
 
+def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetime
+                 ) -> dict[str, Any] | None:
+    """Per symbol: the headlines scored by the configured sentiment model in the feature
+    window before ``now``, their mean score and the newest one (None: news not in use)."""
+    n = settings.news
+    if not (n.configured or settings.model.features.sentiment):
+        return None
+    since = now - timedelta(hours=n.features.window_hours)
+    out: dict[str, Any] = {}
+    for s in symbols:
+        mine = (NewsRow.symbols.contains(f",{s},"), NewsRow.model == n.sentiment.model,
+                NewsRow.sentiment.is_not(None))
+        count, mean = conn.execute(select(func.count(), func.avg(NewsRow.sentiment)).where(
+            *mine, NewsRow.published_at >= since, NewsRow.published_at < now)).one()
+        newest = conn.execute(select(func.max(NewsRow.published_at)).where(*mine)).scalar()
+        out[s] = {"items": int(count), "mean": float(mean) if mean is not None else None,
+                  "newest": str(newest) if newest else None,
+                  "fresh": newest is not None
+                  and (now - newest).total_seconds() <= n.fresh_hours * 3600}
+    return {"model": n.sentiment.model, "features_on": settings.model.features.sentiment,
+            "window_hours": n.features.window_hours, "symbols": out}
+
+
 def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
             symbols: list[str] | None = None, deployment_id: int | None = None,
             running: bool | None = None, recent: int = 5) -> View:
@@ -150,6 +174,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
                       .order_by(HealthCheckRow.id.desc()).limit(5)) if did else []
         exchange = exchange_view(conn, did, since, now) if did else None
         parity = parity_view(conn, did)
+        sentiment = news_summary(conn, settings, syms, now)
         n_health = conn.execute(select(func.count(func.distinct(HealthCheckRow.timestamp)))
                                 .where(HealthCheckRow.deployment_id == did)).scalar_one() \
             if did else 0
@@ -223,6 +248,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         "exchange": exchange,
         "parity": parity,
         "calibration": calibration,
+        "sentiment": sentiment,
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
                     "exit_time": str(r.exit_time), "side": r.side,
