@@ -87,6 +87,7 @@ def test_fetch_stores_each_story_once_with_its_symbols_and_scores(
     out = capsys.readouterr().out
     assert "6 items, 5 new, 1 duplicates" in out and "scored 5 headlines" in out
     assert news.requests.count("/feed.xml") == 2
+    assert "4 requests, 1 failed, 1 retried, circuit closed" in out
     got = rows(cfg)
     assert set(got) == {"Bitcoin surges to a record high", "Ether plunges after hack",
                         "Crypto exchange publishes report", "Solana foundation names director",

@@ -70,6 +70,7 @@ class NewsRound:
     errors: dict[str, str] = field(default_factory=dict)  # by source
     rejected: list[str] = field(default_factory=list)  # import: "line N: why"
     score_error: str | None = None  # the sentiment model could not score
+    requests: str = ""  # the HTTP edge's counters (a fetch)
 
 
 def score_pending(settings: Settings, handle: StoreHandle, clock: Clock,
@@ -93,9 +94,13 @@ def score_pending(settings: Settings, handle: StoreHandle, clock: Clock,
 def fetch_news(settings: Settings, handle: StoreHandle, clock: Clock, *, score: bool = True,
                scorer: TransformersScorer | None = None) -> NewsRound:
     """One round over every configured source, stored once each, then scored."""
-    fetched = news_sources(settings, clock).fetch()
+    sources = news_sources(settings, clock)
+    fetched = sources.fetch()
     added, dup = NewsStore(handle.engine).add(fetched.items)
-    out = NewsRound(len(fetched.items), added, dup, errors=fetched.errors)
+    m = sources.http.snapshot()
+    out = NewsRound(len(fetched.items), added, dup, errors=fetched.errors,
+                    requests=f"{m.requests} requests, {m.errors} failed, {m.retries} retried, "
+                             f"circuit {m.circuit_state}")
     if score:
         out.scored, out.score_error = score_pending(settings, handle, clock, scorer)
     return out
@@ -109,6 +114,12 @@ def import_news(settings: Settings, handle: StoreHandle, path: Path, clock: Cloc
     if score:
         out.scored, out.score_error = score_pending(settings, handle, clock, scorer)
     return out
+
+
+def headlines(handle: StoreHandle, symbol: str | None = None, limit: int = 50
+              ) -> list[dict[str, Any]]:
+    """The newest stored headlines (of ``symbol``) with their scores."""
+    return NewsStore(handle.engine).headlines(symbol, limit)
 
 
 def news_status(settings: Settings, handle: StoreHandle, now_ms: int) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from typing import Any
 from rich.table import Table
 
 from tradeloop.app import open_store, wall_clock
-from tradeloop.app.news import NewsRound, fetch_news, import_news, news_status, score_pending
+from tradeloop.app.news import (
+    NewsRound,
+    fetch_news,
+    headlines,
+    import_news,
+    news_status,
+    score_pending,
+)
 from tradeloop.cli.common import console, err_console, fmt_ms, settings_from
 from tradeloop.domain.errors import ConfigError
 
@@ -42,7 +49,8 @@ def register(groups: Any) -> None:
 
 
 def _report(r: NewsRound, what: str) -> int:
-    console.print(f"✓ {what}: {r.items} items, {r.added} new, {r.duplicates} duplicates")
+    console.print(f"✓ {what}: {r.items} items, {r.added} new, {r.duplicates} duplicates"
+                  + (f" ({r.requests})" if r.requests else ""))
     for source, error in r.errors.items():
         err_console.print(f"✗ {source}: {error}")
     for line in r.rejected[:50]:
@@ -97,13 +105,11 @@ def score(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from tradeloop.adapters.store.news_store import NewsStore
-
     settings = settings_from(args)
     store = open_store(settings)
     try:
         st = news_status(settings, store, wall_clock().now_ms())
-        heads = NewsStore(store.engine).headlines(args.symbol, args.limit)
+        heads = headlines(store, args.symbol, args.limit)
     finally:
         store.close()
     console.print(f"news: {'configured' if st['configured'] else 'no source configured'}; "
