@@ -220,9 +220,11 @@ class DriftReference(Protocol):
 class NewsFeatures(Protocol):
     """Sentiment features of a symbol's candles (``ml/sentiment_features.py``) from the news
     on record scored by sentiment model ``model``: one row per close time, from the items
-    published strictly before it."""
+    available strictly before it, over ``window_ms`` with a ``half_life_ms`` decay."""
 
     model: str
+    window_ms: int
+    half_life_ms: int
 
     def features(self, symbol: str, close_ms: np.ndarray) -> np.ndarray: ...
 

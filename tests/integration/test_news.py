@@ -103,28 +103,38 @@ def test_fetch_stores_each_story_once_with_its_symbols_and_scores(
     assert got["Ether plunges after hack"].sentiment < -0.3
     assert cli(["--config", str(cfg), "news", "fetch"]) == 0  # nothing new the second time
     assert "6 items, 0 new, 6 duplicates" in capsys.readouterr().out
-    # the features read only dated, scored items published before each close
+    # the features read dated, scored items from when they were available here (fetched
+    # and scored: a live session could not have known them earlier)
     settings = load_settings(cfg, env={})
     store = open_store(settings)
     feats = news_features(settings, store)
     assert feats is not None
     import numpy as np
 
-    f = feats.features("BTC/USDT", np.array([T1, T1 + 1, T1 + 3_600_000]))
-    assert f[0, 0] == 0.0 and f[1, 0] == pytest.approx(np.log(2)) and f[2, 1] > 0.3
+    from tradeloop.domain.timestamps import ms_of
+
+    btc = got["Bitcoin surges to a record high"]
+    assert btc.historical is False and btc.available_at >= btc.scored_at >= btc.fetched_at
+    known = ms_of(btc.available_at)
+    f = feats.features("BTC/USDT", np.array([T1 + 3_600_000, known, known + 1]))
+    assert f[0, 0] == 0.0 and f[1, 0] == 0.0  # published then, but not yet known here
+    assert f[2, 0] == pytest.approx(np.log(2)) and f[2, 1] > 0.3
+    assert not feats.features("BTC/USDT", np.array([known - 1]))[0].any()
     # the pre-deployment check: scored headlines of every symbol within news.fresh_hours
     from tradeloop.app.rollout import sentiment_check
 
-    ok = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], T3 + 3_600_000)
+    ok = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], known + 3_600_000)
     assert ok.passed and "fresh for BTC/USDT, ETH/USDT" in ok.detail
-    late = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], T3 + 7 * 3_600_000)
+    late = sentiment_check(settings, store, ["BTC/USDT", "ETH/USDT"], known + 7 * 3_600_000)
     assert not late.passed and "in the last 6 h for BTC/USDT" in late.detail
-    # the monitor's JSON report: the last 24 h of each symbol's scores
+    early = sentiment_check(settings, store, ["BTC/USDT"], known - 60_000)
+    assert not early.passed  # a replay starting before the news was known: not fresh
+    # the monitor's JSON report: what the models read in the last 24 h
     from tradeloop.adapters.store.monitor_queries import news_summary
     from tradeloop.domain.timestamps import ts
 
     with store.engine.connect() as conn:
-        summary = news_summary(conn, settings, ["BTC/USDT", "ETH/USDT"], ts(T3 + 1))
+        summary = news_summary(conn, settings, ["BTC/USDT", "ETH/USDT"], ts(known + 60_000))
     assert summary is not None and summary["symbols"]["ETH/USDT"]["items"] == 2
     assert summary["symbols"]["BTC/USDT"]["mean"] > 0.3
     store.close()
@@ -168,6 +178,10 @@ def test_import_rejects_bad_rows_with_reasons_and_keeps_the_good_ones(
     assert "line 7: empty title" in captured.err
     got = rows(cfg)
     assert got["Ether slides on bearish outlook"].symbols == ",ETH/USDT,"
+    # history: available from when it was published (not from the import)
+    assert got["Ether slides on bearish outlook"].historical
+    assert got["Ether slides on bearish outlook"].available_at == \
+        got["Ether slides on bearish outlook"].published_at
     assert got["Bitcoin rallies as buyers return"].source == "headlines"
     assert got["Undated headline about bitcoin"].published_at is None
     assert cli(["--config", str(cfg), "news", "import", str(csv)]) == 3
@@ -192,3 +206,13 @@ def test_a_model_that_cannot_be_loaded_leaves_items_unscored_and_says_why(
     with store.engine.connect() as conn:
         assert not conn.execute(select(ErrorLogRow)).all()
     store.close()
+
+
+def test_a_model_whose_classes_are_not_sentiments_is_refused(tmp_path: Path) -> None:
+    from tradeloop.adapters.news.scorer import TransformersScorer
+    from tradeloop.domain.errors import SentimentModelError
+
+    generic = build(tmp_path / "generic", steps=1,
+                    labels={0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
+    with pytest.raises(SentimentModelError, match="each must read as positive, negative"):
+        TransformersScorer(str(generic), local_files_only=True).score(["bitcoin rallies"])

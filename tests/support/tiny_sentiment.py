@@ -18,8 +18,11 @@ NEUTRAL = ["bitcoin conference opens today", "ether developers meet on friday",
 LABELS = {0: "negative", 1: "neutral", 2: "positive"}
 
 
-def build(path: Path, steps: int = 60, seed: int = 0) -> Path:
-    """Write the model and tokenizer to ``path`` (a few seconds on one core)."""
+def build(path: Path, steps: int = 60, seed: int = 0,
+          labels: dict[int, str] | None = None) -> Path:
+    """Write the model and tokenizer to ``path`` (a few seconds on one core); ``labels``:
+    other class names than negative / neutral / positive."""
+    names = labels or LABELS
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
@@ -41,8 +44,8 @@ def build(path: Path, steps: int = 60, seed: int = 0) -> Path:
                                    model_max_length=64)
     config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=64, num_labels=3, id2label=LABELS,
-                        label2id={v: k for k, v in LABELS.items()})
+                        max_position_embeddings=64, num_labels=3, id2label=names,
+                        label2id={v: k for k, v in names.items()})
     model = BertForSequenceClassification(config)
     texts = POSITIVE + NEGATIVE + NEUTRAL
     labels = torch.tensor([2] * len(POSITIVE) + [0] * len(NEGATIVE) + [1] * len(NEUTRAL))

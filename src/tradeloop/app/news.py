@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradeloop.adapters.exchange.circuit_breaker import CircuitBreaker
 from tradeloop.adapters.exchange.rate_limit import RateLimiter
 from tradeloop.adapters.news.csv_import import read_news_csv
 from tradeloop.adapters.news.http_client import NewsHttp
@@ -33,9 +32,8 @@ def news_sources(settings: Settings, clock: Clock) -> NewsSources:
     n = settings.news
     http = NewsHttp(clock, timeout_seconds=n.timeout_seconds,
                     limiter=RateLimiter(n.rate_limit_per_minute, clock, burst=2),
-                    breaker=CircuitBreaker(clock, threshold=n.circuit_breaker_failures,
-                                           cooldown_seconds=n.circuit_breaker_cooldown_seconds,
-                                           name="news"),
+                    breaker_failures=n.circuit_breaker_failures,
+                    breaker_cooldown_seconds=n.circuit_breaker_cooldown_seconds,
                     max_retries=n.max_retries)
     token = settings.secrets.cryptopanic_token
     currencies = n.cryptopanic.currencies or sorted({s.split("/")[0] for s in settings.symbols})
@@ -92,9 +90,11 @@ def score_pending(settings: Settings, handle: StoreHandle, clock: Clock,
 
 
 def fetch_news(settings: Settings, handle: StoreHandle, clock: Clock, *, score: bool = True,
-               scorer: TransformersScorer | None = None) -> NewsRound:
-    """One round over every configured source, stored once each, then scored."""
-    sources = news_sources(settings, clock)
+               scorer: TransformersScorer | None = None, sources: NewsSources | None = None
+               ) -> NewsRound:
+    """One round over every configured source, stored once each, then scored (``sources``:
+    a session's, kept across rounds so its rate limit and circuit breakers span them)."""
+    sources = sources or news_sources(settings, clock)
     fetched = sources.fetch()
     added, dup = NewsStore(handle.engine).add(fetched.items)
     m = sources.http.snapshot()
@@ -109,7 +109,7 @@ def fetch_news(settings: Settings, handle: StoreHandle, clock: Clock, *, score: 
 def import_news(settings: Settings, handle: StoreHandle, path: Path, clock: Clock, *,
                 score: bool = True, scorer: TransformersScorer | None = None) -> NewsRound:
     items, rejected = read_news_csv(path, words(settings), clock.now_ms())
-    added, dup = NewsStore(handle.engine).add(items)
+    added, dup = NewsStore(handle.engine).add(items, historical=True)
     out = NewsRound(len(items), added, dup, rejected=rejected)
     if score:
         out.scored, out.score_error = score_pending(settings, handle, clock, scorer)
@@ -128,7 +128,7 @@ def news_status(settings: Settings, handle: StoreHandle, now_ms: int) -> dict[st
     fresh_ms = int(settings.news.fresh_hours * 3_600_000)
     per_symbol = {}
     for s in settings.symbols:
-        newest = store.newest(s)
+        newest = store.newest(s, settings.news.sentiment.model, now_ms)
         per_symbol[s] = {"newest_scored_ms": newest,
                          "fresh": newest is not None and now_ms - newest <= fresh_ms}
     return {"configured": settings.news.configured,

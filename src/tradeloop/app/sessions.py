@@ -21,7 +21,7 @@ from tradeloop.adapters.store.runtime_state import STRATEGY, RuntimeState
 from tradeloop.adapters.store.trading_store import TradingStore
 from tradeloop.adapters.store.wipe import summary, wipe_trading_state
 from tradeloop.app.graduation import session_pipeline
-from tradeloop.app.news import fetch_news, news_features, sentiment_scorer
+from tradeloop.app.news import fetch_news, news_features, news_sources, sentiment_scorer
 from tradeloop.app.recovery import PaperRecovery, nothing_to_recover
 from tradeloop.app.stores import champion_files, engine_lock
 from tradeloop.deploy.news_job import NewsJob
@@ -152,9 +152,10 @@ def session_parts(settings: Settings, handle: StoreHandle, *, mode: str, clock: 
     news: Callable[[SessionStore], NewsJob] | None = None
     if settings.news.configured and settings.news.fetch_minutes > 0 and mode != "replay":
         scorer = sentiment_scorer(settings)  # loaded by the job's first round, on its thread
+        sources = news_sources(settings, clock)  # its limit and breakers span the rounds
 
         def fetch() -> str:
-            r = fetch_news(settings, handle, clock, scorer=scorer)
+            r = fetch_news(settings, handle, clock, scorer=scorer, sources=sources)
             failed = f"; failed: {', '.join(r.errors)}" if r.errors else ""
             unscored = f"; not scored: {r.score_error}" if r.score_error else ""
             return f"{r.items} items, {r.added} new, {r.scored} scored{failed}{unscored}"

@@ -57,9 +57,11 @@ class Sentiment:
 
 
 def normalise_title(title: str) -> str:
-    """The title as compared for duplicates: case, accents, punctuation and spacing gone."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return " ".join(_WORD.sub(" ", text.lower()).split())
+    """The title as compared for duplicates: case, accents, punctuation and spacing gone
+    (letters of every script kept)."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", title)
+                   if not unicodedata.combining(c))
+    return " ".join(_WORD.sub(" ", text.casefold()).split())
 
 
 def aliases(symbols: Sequence[str], extra: Mapping[str, Sequence[str]] | None = None

@@ -55,7 +55,15 @@ class ModelArtifact:
     horizon_ms: int = 0  # 0: files from before the shared horizon, horizon_bars of their own
     label_timeframe: str = ""
     # the sentiment model whose scores its news features read ("" : no sentiment features)
+    # and their window and decay half-life
     sentiment_model: str = ""
+    sentiment_window_ms: int = 0
+    sentiment_half_life_ms: int = 0
+
+    @property
+    def sentiment_inputs(self) -> tuple[str, int, int]:
+        """What its sentiment features were computed with: (model, window, half-life)."""
+        return self.sentiment_model, self.sentiment_window_ms, self.sentiment_half_life_ms
 
     @property
     def uses_sentiment(self) -> bool:

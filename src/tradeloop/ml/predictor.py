@@ -22,6 +22,7 @@ from tradeloop.ml.calibration import Calibration
 from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import LOOKBACK, compute_features
 from tradeloop.ml.model_file import ModelArtifact
+from tradeloop.ml.sentiment_features import mismatch
 from tradeloop.ports import ModelRef, ModelRegistry, NewsFeatures
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class ServedModel:
     linear_layers: list[tuple[np.ndarray, np.ndarray]] | None = None
     net: Any = None  # torch module (GRU): torch is imported only when one is served
     drift: FeatureDrift | None = None  # fitted on the model's training window
-    sentiment_model: str = ""  # its news features' sentiment model ("": it has none)
+    # its news features' (sentiment model, window, half-life); ("", 0, 0): it has none
+    sentiment: tuple[str, int, int] = ("", 0, 0)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class logits (float64) for one input row (MLP) or sequence (GRU)."""
@@ -128,7 +130,7 @@ def load_model(ref: ModelRef) -> ServedModel:
     return ServedModel(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
-                   art.sequence_length, linear, net, drift, art.sentiment_model)
+                   art.sequence_length, linear, net, drift, art.sentiment_inputs)
 
 
 class ChampionPredictor:
@@ -188,7 +190,7 @@ class ChampionPredictor:
                 raise ModelLoadError(f"{symbol} {timeframe}: {len(candles)} candles given, "
                                      f"{need} needed for a prediction")
             feats = self._feature_rows(key, candles, need, loaded.sequence_length)
-            if loaded.sentiment_model:
+            if loaded.sentiment[0]:
                 feats = np.concatenate([feats, self._news_rows(
                     loaded, symbol, candles, timeframe, loaded.sequence_length)], axis=1)
             rows = ((feats - loaded.mean) / loaded.std).astype(np.float32)
@@ -212,13 +214,10 @@ class ChampionPredictor:
     def _news_rows(self, loaded: ServedModel, symbol: str, candles: CandleArrays,
                    timeframe: str, rows: int) -> np.ndarray:
         """The sentiment features at the closes of the last ``rows`` candles."""
-        if self.news is None:
+        why = mismatch(loaded.sentiment, self.news)
+        if why is not None or self.news is None:
             raise ModelLoadError(f"{symbol} {timeframe}: champion v{loaded.ref.version} uses "
-                                 f"news sentiment features, and no news is configured here")
-        if self.news.model != loaded.sentiment_model:
-            raise ModelLoadError(f"{symbol} {timeframe}: champion v{loaded.ref.version} was "
-                                 f"trained on scores of {loaded.sentiment_model!r}, the news "
-                                 f"here is scored by {self.news.model!r}; retrain it")
+                                 f"news sentiment features: {why}; retrain it")
         step = Timeframe.parse(timeframe).ms
         return self.news.features(symbol, candles.open_time[-rows:] + step)
 

@@ -19,6 +19,7 @@ from tradeloop.ml.dataset import LabelSource, Samples, build_samples, load_label
 from tradeloop.ml.features import LOOKBACK
 from tradeloop.ml.model_file import ModelArtifact
 from tradeloop.ml.predictor import ServedModel, load_model
+from tradeloop.ml.sentiment_features import mismatch
 from tradeloop.ports import CandleReader, ModelRecorder, ModelRef, NewsFeatures
 from tradeloop.settings import Settings
 
@@ -44,10 +45,12 @@ def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays
     (the sentiment features beside the candle features where either model reads them)."""
     old, new = load_model(champion), load_model(challenger)
     extra = None
-    if old.sentiment_model or new.sentiment_model:
-        if news is None or {m.sentiment_model for m in (old, new)} - {"", news.model}:
-            raise ModelError(f"{champion.symbol} {champion.timeframe}: the models read news "
-                             f"sentiment scores that are not available here")
+    if old.sentiment[0] or new.sentiment[0]:
+        why = next((w for m in (old, new) if m.sentiment[0]
+                    and (w := mismatch(m.sentiment, news)) is not None), None)
+        if why is not None or news is None:
+            raise ModelError(f"{champion.symbol} {champion.timeframe}: a model reads news "
+                             f"sentiment features that cannot be computed here: {why}")
         extra = news.features(champion.symbol, candles.open_time + plan.timeframe.ms)
     samples = build_samples(candles, plan.bars, band, step_ms=plan.timeframe.ms, labels=labels,
                             extra=extra)
@@ -69,6 +72,9 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
             current: ModelArtifact | None = ModelArtifact.load(champion.path)
         except TradeloopError as exc:
             current, unusable = None, exc
+        if current is not None and current.uses_sentiment and \
+                (why := mismatch(current.sentiment_inputs, news)) is not None:
+            current, unusable = None, ModelError(f"its sentiment features: {why}")
         if current is not None:
             # rows both models can be judged on: after every label the champion was fitted
             # on, with their own label known by now

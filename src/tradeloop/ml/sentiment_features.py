@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from tradeloop.ports import NewsFeatures
+
 SENTIMENT_FEATURES: tuple[str, ...] = ("news_count", "news_mean", "news_decayed",
                                        "news_pos_share", "news_neg_share")
 POLARITY = 0.2  # a score beyond this counts as positive / negative
+MIN_COVERAGE = 0.25  # of a training window's candles with news before them
+
+
+def mismatch(trained: tuple[str, int, int], here: NewsFeatures | None) -> str | None:
+    """Why a model whose sentiment features were computed with ``trained`` (model,
+    window, half-life) cannot be served with ``here``'s features (None: it can)."""
+    model, window, half_life = trained
+    if here is None:
+        return "no news sentiment is configured here"
+    if here.model != model:
+        return f"trained on scores of {model!r}, the news here is scored by {here.model!r}"
+    if (here.window_ms, here.half_life_ms) != (window, half_life):
+        return (f"trained with a {window / 3.6e6:g} h window and a {half_life / 3.6e6:g} h "
+                f"half-life, configured here: {here.window_ms / 3.6e6:g} h and "
+                f"{here.half_life_ms / 3.6e6:g} h")
+    return None
 
 
 def sentiment_features(close_ms: np.ndarray, published_ms: np.ndarray, scores: np.ndarray,

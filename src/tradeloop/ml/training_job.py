@@ -30,7 +30,7 @@ from tradeloop.ml.drift import FeatureDrift
 from tradeloop.ml.features import FEATURE_NAMES, LOOKBACK
 from tradeloop.ml.labels import dead_band
 from tradeloop.ml.model_file import MODEL_SUFFIX, ModelArtifact
-from tradeloop.ml.sentiment_features import SENTIMENT_FEATURES
+from tradeloop.ml.sentiment_features import MIN_COVERAGE, SENTIMENT_FEATURES
 from tradeloop.ml.training import TrainingLimits, TrainOutcome, train_classifier
 from tradeloop.ports import CandleReader, ModelRecorder, NewsFeatures
 from tradeloop.settings import Settings
@@ -78,7 +78,14 @@ def inputs(settings: Settings, news: NewsFeatures | None, symbol: str, close_ms:
     if news is None:
         raise ModelError("model.features.sentiment is on but no news sentiment is available "
                          "(configure news sources and a sentiment model, or turn it off)")
-    return [*FEATURE_NAMES, *SENTIMENT_FEATURES], news.features(symbol, close_ms)
+    extra = news.features(symbol, close_ms)
+    covered = float((extra[:, 0] > 0).mean()) if len(extra) else 0.0
+    if covered < MIN_COVERAGE:
+        raise ModelError(f"{symbol}: only {covered:.0%} of the training candles have news "
+                         f"scored by {news.model} before them ({MIN_COVERAGE:.0%} needed): "
+                         f"import or fetch headlines of that period, or turn "
+                         f"model.features.sentiment off")
+    return [*FEATURE_NAMES, *SENTIMENT_FEATURES], extra
 
 
 def train_series(
@@ -108,6 +115,8 @@ def train_series(
     band = dead_band(cfg.fee_bps, cfg.slippage_bps)
     features, extra = inputs(settings, news, symbol, data.open_time + tf.ms)
     samples = build_samples(data, plan.bars, band, step_ms=tf.ms, labels=labels, extra=extra)
+    sentiment = (news.model, news.window_ms, news.half_life_ms) \
+        if extra is not None and news is not None else ("", 0, 0)
     if len(samples) < cfg.min_samples:
         where = "" if plan.own else f" with a {plan.label_timeframe} candle {plan.horizon} later"
         raise InsufficientDataError(
@@ -137,7 +146,8 @@ def train_series(
         label_timeframe=plan.label_timeframe.name,
         trained_from=int(samples.open_time[0]), trained_to=int(samples.open_time[-1]),
         metrics=metrics, drift_reference=drift,
-        sentiment_model=news.model if extra is not None and news is not None else "")
+        sentiment_model=sentiment[0], sentiment_window_ms=sentiment[1],
+        sentiment_half_life_ms=sentiment[2])
     staging = artifact.save(folder / ".staging" / f"model{MODEL_SUFFIX}")
     params = {
         "symbol": symbol, "timeframe": tf.name, "exchange": key.exchange,
@@ -151,7 +161,9 @@ def train_series(
         "features": ",".join(features), "classes": ",".join(CLASS_NAMES),
     }
     if extra is not None and news is not None:
-        params["sentiment_model"] = news.model
+        params.update(sentiment_model=news.model,
+                      sentiment_window_hours=news.window_ms / 3_600_000,
+                      sentiment_half_life_hours=news.half_life_ms / 3_600_000)
     report = {"validation": outcome.val.__dict__, "test": outcome.test.__dict__,
               "calibration": outcome.calibration.__dict__, "stop_reason": outcome.stop_reason,
               "history": outcome.history}

@@ -15,6 +15,13 @@ class CryptoPanicSettings(_Section):
 
     enabled: bool = False
     base_url: str = "https://cryptopanic.com"
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
     # empty: the base assets of the configured symbols
     currencies: list[str] = Field(default_factory=list)
 

@@ -16,6 +16,16 @@ from tradeloop.domain.news import Sentiment
 
 log = logging.getLogger("tradeloop.news")
 POSITIVE, NEGATIVE = ("positive", "bullish", "pos"), ("negative", "bearish", "neg")
+NEUTRAL = ("neutral", "neu", "none", "mixed")
+
+
+def label_kind(label: str) -> str | None:
+    """``positive`` / ``negative`` / ``neutral`` of a class label, None when unknown."""
+    lab = label.strip().lower()
+    for kind, names in (("positive", POSITIVE), ("negative", NEGATIVE), ("neutral", NEUTRAL)):
+        if lab in names or lab.startswith(names[0]):
+            return kind
+    return None
 
 
 class TransformersScorer:
@@ -27,6 +37,7 @@ class TransformersScorer:
         self.batch_size, self.max_length = batch_size, max_length
         self.local_files_only = local_files_only
         self._pipe: Any = None
+        self.kinds: dict[str, str | None] = {}
         self.revision = revision or "unknown"
 
     def load(self) -> None:
@@ -54,11 +65,17 @@ class TransformersScorer:
                 f"{str(exc).splitlines()[0][:300]}); sentiment features are off until it "
                 f"can be (news.sentiment.model: a hub id reachable from here, or a local "
                 f"directory)") from None
-        labels = [str(v).lower() for v in (pipe.model.config.id2label or {}).values()]
-        if not any(lab.startswith(POSITIVE) for lab in labels) or \
-                not any(lab.startswith(NEGATIVE) for lab in labels):
-            raise SentimentModelError(f"sentiment model {self.model!r} has labels {labels}: "
-                                      f"no positive and negative class to read")
+        labels = [str(v) for v in (pipe.model.config.id2label or {}).values()]
+        kinds = {lab: label_kind(lab) for lab in labels}
+        unknown = [lab for lab, k in kinds.items() if k is None]
+        if unknown or {"positive", "negative"} - set(kinds.values()):
+            raise SentimentModelError(
+                f"sentiment model {self.model!r} has labels {labels}: each must read as "
+                f"positive, negative or neutral, with a positive and a negative class")
+        if getattr(pipe.model.config, "problem_type", None) == "multi_label_classification":
+            raise SentimentModelError(f"sentiment model {self.model!r} is multi-label: its "
+                                      f"class scores are not one distribution")
+        self.kinds = kinds
         commit = getattr(pipe.model.config, "_commit_hash", None)
         self.revision = str(commit or self.requested or "local")[:64]
         self._pipe = pipe
@@ -75,18 +92,12 @@ class TransformersScorer:
         except Exception as exc:
             raise SentimentModelError(f"sentiment model {self.model!r} failed: "
                                       f"{type(exc).__name__}: {exc}") from None
-        return [_reading(a) for a in answers]
+        return [self._reading(a) for a in answers]
 
-
-def _reading(answer: list[dict[str, Any]] | dict[str, Any]) -> Sentiment:
-    rows = answer if isinstance(answer, list) else [answer]
-    pos = neg = neu = 0.0
-    for r in rows:
-        label, p = str(r["label"]).lower(), float(r["score"])
-        if label.startswith(POSITIVE):
-            pos += p
-        elif label.startswith(NEGATIVE):
-            neg += p
-        else:
-            neu += p
-    return Sentiment(pos, neg, neu)
+    def _reading(self, answer: list[dict[str, Any]] | dict[str, Any]) -> Sentiment:
+        rows = answer if isinstance(answer, list) else [answer]
+        p = {"positive": 0.0, "negative": 0.0, "neutral": 0.0}
+        for r in rows:
+            p[self.kinds[str(r["label"])] or "neutral"] += float(r["score"])
+        total = sum(p.values()) or 1.0
+        return Sentiment(p["positive"] / total, p["negative"] / total, p["neutral"] / total)

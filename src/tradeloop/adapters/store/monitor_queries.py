@@ -103,8 +103,9 @@ def parity_view(conn: Any, deployment_id: int | None) -> dict[str, Any] | None:
 
 def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetime
                  ) -> dict[str, Any] | None:
-    """Per symbol: the headlines scored by the configured sentiment model in the feature
-    window before ``now``, their mean score and the newest one (None: news not in use)."""
+    """Per symbol: the headlines scored by the configured sentiment model that became
+    available in the feature window before ``now`` (what the models read), their mean score
+    and the newest one (None: news not in use)."""
     n = settings.news
     if not (n.configured or settings.model.features.sentiment):
         return None
@@ -114,8 +115,9 @@ def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetim
         mine = (NewsRow.symbols.contains(f",{s},"), NewsRow.model == n.sentiment.model,
                 NewsRow.sentiment.is_not(None))
         count, mean = conn.execute(select(func.count(), func.avg(NewsRow.sentiment)).where(
-            *mine, NewsRow.published_at >= since, NewsRow.published_at < now)).one()
-        newest = conn.execute(select(func.max(NewsRow.published_at)).where(*mine)).scalar()
+            *mine, NewsRow.available_at >= since, NewsRow.available_at < now)).one()
+        newest = conn.execute(select(func.max(NewsRow.available_at)).where(
+            *mine, NewsRow.available_at < now)).scalar()
         out[s] = {"items": int(count), "mean": float(mean) if mean is not None else None,
                   "newest": str(newest) if newest else None,
                   "fresh": newest is not None

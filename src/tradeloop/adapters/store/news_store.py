@@ -1,6 +1,7 @@
 """NewsStore: the ``news`` table. Items are stored once (by id/URL and by normalised title);
 scores are written with the model id and revision that made them; the feature path reads
-the scored items of one symbol and one model with a trustworthy publication time."""
+the scored items of one symbol and one model by when they were available (a fetched item:
+the latest of published, fetched and scored; an imported one: published)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, case, func, or_, select, update
 
 from tradeloop.adapters.store.schema import NewsRow
 from tradeloop.domain.news import NewsItem, Sentiment, normalise_title
 from tradeloop.domain.timestamps import ms_of, ts
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -34,37 +33,32 @@ class NewsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, items: list[NewsItem]) -> tuple[int, int]:
-        """Store the new items; returns (added, duplicates)."""
-        fresh: dict[str, NewsItem] = {}
+    def add(self, items: list[NewsItem], *, historical: bool = False) -> tuple[int, int]:
+        """Store the new items; returns (added, duplicates). A fetched item is available
+        from when it was fetched (and scored); a ``historical`` one (an import) from when it
+        was published. Safe beside another writer: a row someone else stored first is a
+        duplicate, never an error."""
+        rows: dict[str, dict[str, Any]] = {}
         keys: set[str] = set()
-        for item in items:
-            key = normalise_title(item.title)
-            if not key or item.uid in fresh or key in keys:
+        for i in items:
+            key = title_key(i.title)
+            if not key or i.uid in rows or key in keys:
                 continue
-            fresh[item.uid] = item
             keys.add(key)
+            available = None if i.published_ms is None else \
+                i.published_ms if historical else max(i.published_ms, i.fetched_ms)
+            rows[i.uid] = {
+                "source": i.source, "uid": i.uid, "url": i.url, "title": i.title,
+                "title_key": key, "summary": i.summary,
+                "published_at": ts(i.published_ms) if i.published_ms is not None else None,
+                "fetched_at": ts(i.fetched_ms),
+                "available_at": ts(available) if available is not None else None,
+                "historical": historical, "symbols": _symbols(i.symbols)}
         added = 0
         with self.engine.begin() as conn:
-            uids, titles = list(fresh), list(keys)
-            known_uids: set[str] = set()
-            known_titles: set[str] = set()
-            for i in range(0, max(len(uids), 1), CHUNK):
-                rows = conn.execute(select(NewsRow.uid, NewsRow.title_key).where(or_(
-                    NewsRow.uid.in_(uids[i:i + CHUNK]),
-                    NewsRow.title_key.in_(titles[i:i + CHUNK])))).all()
-                known_uids.update(r.uid for r in rows)
-                known_titles.update(r.title_key for r in rows)
-            new = [i for i in fresh.values() if i.uid not in known_uids
-                   and normalise_title(i.title) not in known_titles]
-            if new:
-                conn.execute(insert(NewsRow), [{
-                    "source": i.source, "uid": i.uid, "url": i.url, "title": i.title,
-                    "title_key": normalise_title(i.title)[:500], "summary": i.summary,
-                    "published_at": ts(i.published_ms) if i.published_ms is not None else None,
-                    "fetched_at": ts(i.fetched_ms), "symbols": _symbols(i.symbols)}
-                    for i in new])
-                added = len(new)
+            insert_new = _insert_ignoring_duplicates(self.engine)
+            for row in rows.values():
+                added += conn.execute(insert_new, row).rowcount or 0
         return added, len(items) - added
 
     def unscored(self, limit: int = 1000, model: str | None = None) -> list[tuple[int, str]]:
@@ -78,27 +72,31 @@ class NewsStore:
 
     def score(self, scores: list[tuple[int, Sentiment]], model: str, revision: str,
               now_ms: int) -> None:
+        """Write the scores; a fetched item is available from now on (with its score)."""
+        scored = ts(now_ms)
+        later = case((NewsRow.historical.is_(False) & NewsRow.available_at.is_not(None)
+                      & (NewsRow.available_at < scored), scored), else_=NewsRow.available_at)
         with self.engine.begin() as conn:
             for nid, s in scores:
                 conn.execute(update(NewsRow).where(NewsRow.id == nid).values(
                     sentiment=s.score, sentiment_label=s.label, p_positive=s.positive,
                     p_negative=s.negative, p_neutral=s.neutral, model=model,
-                    model_revision=revision, scored_at=ts(now_ms)))
+                    model_revision=revision, scored_at=scored, available_at=later))
 
     def series(self, symbol: str, model: str, start_ms: int | None = None,
                end_ms: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(published ms, sentiment) of ``symbol``'s items scored by ``model`` with a
-        publication time in ``[start, end)``, in time order."""
-        q = select(NewsRow.published_at, NewsRow.sentiment).where(
+        """(available ms, sentiment) of ``symbol``'s items scored by ``model`` that became
+        available in ``[start, end)``, in time order: what a live session had then."""
+        q = select(NewsRow.available_at, NewsRow.sentiment).where(
             NewsRow.symbols.contains(f",{symbol},"), NewsRow.model == model,
-            NewsRow.published_at.is_not(None), NewsRow.sentiment.is_not(None))
+            NewsRow.available_at.is_not(None), NewsRow.sentiment.is_not(None))
         if start_ms is not None:
-            q = q.where(NewsRow.published_at >= ts(start_ms))
+            q = q.where(NewsRow.available_at >= ts(start_ms))
         if end_ms is not None:
-            q = q.where(NewsRow.published_at < ts(end_ms))
+            q = q.where(NewsRow.available_at < ts(end_ms))
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(NewsRow.published_at)).all()
-        return (np.array([ms_of(r.published_at) for r in rows], dtype=np.int64),
+            rows = conn.execute(q.order_by(NewsRow.available_at, NewsRow.id)).all()
+        return (np.array([ms_of(r.available_at) for r in rows], dtype=np.int64),
                 np.array([r.sentiment for r in rows], dtype=np.float64))
 
     def headlines(self, symbol: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -123,11 +121,12 @@ class NewsStore:
                 .order_by(NewsRow.source)).all()
         return [SourceStatus(r[0], int(r[1]), int(r[2]), r[3]) for r in rows]
 
-    def newest(self, symbol: str | None = None) -> int | None:
-        """The newest publication time (ms) of a scored item (of ``symbol``)."""
-        q = select(func.max(NewsRow.published_at)).where(NewsRow.sentiment.is_not(None))
-        if symbol is not None:
-            q = q.where(NewsRow.symbols.contains(f",{symbol},"))
+    def newest(self, symbol: str, model: str, before_ms: int) -> int | None:
+        """When the newest item of ``symbol`` scored by ``model`` and available before
+        ``before_ms`` became available (ms)."""
+        q = select(func.max(NewsRow.available_at)).where(
+            NewsRow.sentiment.is_not(None), NewsRow.model == model,
+            NewsRow.symbols.contains(f",{symbol},"), NewsRow.available_at < ts(before_ms))
         with self.engine.connect() as conn:
             value = conn.execute(q).scalar_one()
         return ms_of(value) if value is not None else None
@@ -138,6 +137,22 @@ class NewsStore:
             q = q.where(NewsRow.published_at.is_(None))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+
+def title_key(title: str) -> str:
+    """The stored duplicate key of a title (normalised, at most the column's length)."""
+    return normalise_title(title)[:500]
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    """An INSERT that skips a row whose id or title is stored already (SQLite, PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(NewsRow).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(NewsRow).on_conflict_do_nothing()
 
 
 def _symbols(symbols: tuple[str, ...]) -> str:

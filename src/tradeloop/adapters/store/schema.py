@@ -523,8 +523,10 @@ class InstanceTransferRow(Base):
 
 class NewsRow(Base):
     """A headline: its source, the symbols it mentions (``,BTC/USDT,ETH/USDT,``), when it
-    was published (None: no trustworthy time, never a feature) and its sentiment with the
-    model id and revision that scored it."""
+    was published (None: no trustworthy time, never a feature), when it was available with
+    its score (a fetched one: the latest of published, fetched and scored; an imported,
+    ``historical`` one: published) and its sentiment with the model id and revision that
+    scored it."""
 
     __tablename__ = "news"
 
@@ -537,6 +539,8 @@ class NewsRow(Base):
     summary: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     fetched_at: Mapped[datetime] = mapped_column()
+    available_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    historical: Mapped[bool] = mapped_column(Boolean)
     symbols: Mapped[str] = mapped_column(String(500))
     sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)  # positive - negative
     sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.Column("fetched_at", sa.DateTime(), nullable=False),
+        sa.Column("available_at", sa.DateTime(), nullable=True),
+        sa.Column("historical", sa.Boolean(), nullable=False),
         sa.Column("symbols", sa.String(500), nullable=False),
         sa.Column("sentiment", sa.Float(), nullable=True),
         sa.Column("sentiment_label", sa.String(16), nullable=True),
@@ -40,8 +42,10 @@ def upgrade() -> None:
         sa.Column("scored_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_news_published_at", "news", ["published_at"])
+    op.create_index("ix_news_available_at", "news", ["available_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_news_available_at", "news")
     op.drop_index("ix_news_published_at", "news")
     op.drop_table("news")
