@@ -165,6 +165,15 @@ def overview(settings: Settings, b: dd.Board, engine: Any) -> None:
         c[2].metric("Ticker cache hits", pct(ex["cache_hit_rate"], 1))
         c[3].metric("Websocket uptime", pct(ex["websocket_uptime"], 1))
         c[4].metric("Circuit", ex["circuit"])
+    age = b.view.data.get("model_age")
+    if age is not None:  # the model-age budget (continuous_learning.retraining)
+        c = st.columns(3)
+        budget = age["budget_hours"]
+        c[0].metric("Oldest model", f"{age['oldest']['hours']:.1f} h",
+                    help=f"{age['oldest']['series']}, as of {age['as_of']} UTC")
+        c[1].metric("Model-age budget", f"{budget:g} h" if budget else "off")
+        c[2].metric("Over the budget", f"{len(age['over_budget'])}",
+                    help=", ".join(age["over_budget"]) or "none")
     par = b.view.data.get("parity")
     if par is not None:  # `tradeloop parity`: live vs replay of the same candles and models
         c = st.columns(3)

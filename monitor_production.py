@@ -99,6 +99,15 @@ def render(view: View, refresh: float | None) -> Group:
                 f"  {flag}{name}: {r['samples']} known, hit rate {_pct(r['hit_rate'])}, "
                 f"directional ECE {_pct(r['directional_ece'])} (P(up) {_pct(r['mean_p_up'])} "
                 f"vs up {_pct(r['observed_up'])})" + ("" if judged else " — too few to judge")))
+    age = d.get("model_age")
+    if age is not None:
+        budget = age["budget_hours"]
+        over = age["over_budget"]
+        lines += [Text(""), Text(
+            f"🧠 Model age: oldest {age['oldest']['series']} {age['oldest']['hours']:.1f} h"
+            + (f" (budget {budget:g} h" + (f"; over it: {', '.join(over)})" if over
+                                           else ", all within)") if budget
+               else " (no budget: continuous_learning.retraining.max_model_age_hours)"))]
     news = d.get("sentiment")
     if news is not None:
         parts = [f"{sym.split('/')[0]} " + (f"{v['mean']:+.2f}" if v["mean"] is not None

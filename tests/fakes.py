@@ -198,9 +198,14 @@ class ScriptedPredictor:
         self.script, self.version, self.drift = script, version, drift
         self.errors: dict[tuple[str, str], str] = {}
         self.preloaded: list[SeriesKey] = []
+        self.trained: dict[tuple[str, str], int] = {}
 
     def drift_reference(self, symbol: str, timeframe: str) -> DriftReference | None:
         return self.drift
+
+    def model_time(self, symbol: str, timeframe: str) -> int | None:
+        """Where each series' model's data ends (``trained``; None: unknown)."""
+        return self.trained.get((symbol, timeframe))
 
     def preload(self, key: SeriesKey, candles: CandleArrays) -> None:
         self.preloaded.append(key)

@@ -244,6 +244,9 @@ class Predictor(Protocol):
     def drift_reference(self, symbol: str, timeframe: str) -> DriftReference | None:
         """The feature-drift detector of the model that serves the series (None: none)."""
 
+    def model_time(self, symbol: str, timeframe: str) -> int | None:
+        """Where the data the serving model was fitted on ends (ms; None: no model)."""
+
 
 class Store(Protocol):
     """What the engine records: the operator tables. Orders, positions and trades belong to

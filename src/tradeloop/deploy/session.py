@@ -52,6 +52,7 @@ MODES = ("replay", "paper", "testnet", "live")
 HOUR_MS = 3_600_000
 NOT_DEPLOYED = "not yet deployed"
 IO_SECONDS = 1.0  # wall time between flushes / control-channel polls
+AGES_MS = 60_000  # at least this long between two writes of the model ages (clock time)
 SESSION_HISTORY = 10_000  # closed trades / equity samples a session keeps in memory
 
 
@@ -72,6 +73,10 @@ class SessionStore(Store, Protocol):
     def forget(self) -> None: ...
 
     def prices(self, now_ms: int, prices: dict[str, tuple[int, float]]) -> None: ...
+
+    def model_ages(self, now_ms: int, ages_ms: dict[tuple[str, str], int],
+                   budget_hours: float | None) -> None:
+        """Each series' model age now (the health check, the monitor, the dashboard)."""
 
     def adopt_positions(self, ids: dict[str, int]) -> None: ...
 
@@ -182,6 +187,7 @@ class _DeploymentHooks:
         else:
             self.schedule = BackgroundSchedule(monitor, session.health_ms, parts.clock.now_ms)
         self.last_snapshot, self.last_io = started, time.monotonic()
+        self.last_ages: int | None = None
         self.market: MarketData | None = None
 
     def snapshot(self, now: int) -> None:  # buffered; flushed within a second
@@ -194,6 +200,16 @@ class _DeploymentHooks:
 
     def on_close(self, now_ms: int) -> str | None:
         return None
+
+    def write_ages(self, now: int) -> None:
+        """The model-age budget's figures for the health check and the operators."""
+        learning = self.engine.learning
+        if not isinstance(learning, LearningController):
+            return
+        ages = learning.ages(now)
+        if ages:
+            budget = learning.max_age_ms / HOUR_MS if learning.max_age_ms else None
+            self.store.model_ages(now, ages, budget)
 
     def on_heartbeat(self, now: int) -> str | None:
         result = self.result
@@ -208,6 +224,10 @@ class _DeploymentHooks:
             if self.market is not None:  # the dashboard's live prices, within a second
                 self.store.prices(now, self.market.prices())
             self.session.refresh_blacklist(self.engine, now)
+        if self.last_ages is None or now - self.last_ages >= max(AGES_MS,
+                                                                  self.session.health_ms):
+            self.last_ages = now
+            self.write_ages(now)
         health = self.schedule.due(now, before=self.store.flush)
         stopped = ""
         if health is not None:

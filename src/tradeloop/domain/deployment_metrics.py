@@ -32,6 +32,9 @@ class DeploymentMetrics:
     calibration_gap: float | None = None  # its directional ECE
     calibration_samples: int = 0
     calibration_of: str = ""         # which gate
+    # the model-age budget: the oldest series' model (None: not known)
+    model_age_hours: float | None = None
+    model_age_of: str = ""           # which series
 
     @property
     def win_rate(self) -> float:

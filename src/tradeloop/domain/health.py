@@ -18,6 +18,7 @@ class HealthThresholds:
     min_uptime: float = 0.95
     max_api_error_rate: float = 0.20
     max_calibration_gap: float = 0.10
+    max_model_age_hours: float = 0.0  # the model-age budget (0: no check)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def assess(m: DeploymentMetrics, t: HealthThresholds) -> Health:
                                 m.calibration_gap <= t.max_calibration_gap, "<=",
                                 f"directional ECE of {m.calibration_of}'s gate over "
                                 f"{m.calibration_samples} forecasts with a known outcome"))
+    if t.max_model_age_hours and m.model_age_hours is not None:  # not in the score
+        checks.append(Criterion("model_age", m.model_age_hours, t.max_model_age_hours,
+                                m.model_age_hours <= t.max_model_age_hours, "<=",
+                                f"the oldest model: {m.model_age_of}"))
     parts = {
         "max_drawdown": 1.0 - m.max_drawdown / t.max_drawdown_percent,
         "win_rate": 1.0 if not enough else

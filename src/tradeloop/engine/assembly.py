@@ -103,6 +103,9 @@ def wire_engine(settings: Settings, symbols: list[str], *, book: CandleBook,
         gate=gate, store=store, book=book, runner=runner,
         references=(predictor.drift_reference if predictor is not None
                     else lambda symbol, timeframe: None),
-        on_transition=engine.record_transition)
+        on_transition=engine.record_transition,
+        model_time=predictor.model_time if predictor is not None else None,
+        max_age_ms=int(rt.max_model_age_hours * HOUR_MS) or None,
+        capacity=settings.continuous_learning.executor.workers)
     engine.learning = learning
     return engine, learning

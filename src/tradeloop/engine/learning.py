@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tradeloop.domain import model_age
 from tradeloop.domain.candles import SeriesKey
 from tradeloop.domain.gate import RETRAINING, Gate, Transition
 from tradeloop.domain.retraining import RetrainJob, RetrainResult, retraining_row
@@ -54,7 +55,9 @@ class LearningController:
                  gate: Gate,
                  store: Store, book: CandleBook, runner: RetrainRunner,
                  references: Callable[[str, str], DriftReference | None],
-                 on_transition: Callable[[Transition], None]) -> None:
+                 on_transition: Callable[[Transition], None],
+                 model_time: Callable[[str, str], int | None] | None = None,
+                 max_age_ms: int | None = None, capacity: int = 1) -> None:
         self.symbols, self.timeframes, self.weights = symbols, timeframes, weights
         self.exchange = exchange
         self.on_loss, self.min_interval_ms, self.schedule_ms = on_loss, min_interval_ms, schedule_ms
@@ -68,6 +71,9 @@ class LearningController:
         self._running: set[tuple[str, str]] = set()
         self._series: dict[SeriesKey, _Series] = {}
         self._schedule_from: int | None = None
+        # the model-age budget (domain/model_age.py)
+        self.model_time, self.max_age_ms, self.capacity = model_time, max_age_ms, capacity
+        self._confirmed: dict[tuple[str, str], int] = {}  # a retrain judged it fresh then
         self._now_ms = 0
         self.results: deque[tuple[RetrainJob, RetrainResult]] = deque(maxlen=RECENT_RESULTS)
         self._counts: Counter[str] = Counter()
@@ -161,7 +167,21 @@ class LearningController:
                 for symbol in self.symbols:
                     for tf in self.timeframes:
                         self.request(symbol, tf, "scheduled", now_ms)
+        if self.max_age_ms:
+            self._collect()  # the jobs that finished free their places
+            free = self.capacity - len(self._running)
+            for symbol, tf in model_age.due(self.ages(now_ms), self.max_age_ms,
+                                            self._running, free):
+                self.request(symbol, tf, "model_age", now_ms)
         self._collect()
+
+    def ages(self, now_ms: int) -> dict[tuple[str, str], int]:
+        """Each series' model age (ms) at ``now_ms`` (domain/model_age.py)."""
+        if self.model_time is None:
+            return {}
+        trained = {(s, tf): self.model_time(s, tf) for s in self.symbols
+                   for tf in self.timeframes}
+        return model_age.ages(now_ms, trained, self._confirmed)
 
     def poll(self, now_ms: int) -> None:
         """Between candles (a heartbeat): record the jobs that have finished."""
@@ -174,6 +194,8 @@ class LearningController:
             key = (job.symbol, job.timeframe)
             self._running.discard(key)
             self._last[key] = job.triggered_ms
+            if not res.error:  # trained and judged on the data up to then: current
+                self._confirmed[key] = max(self._confirmed.get(key, 0), job.triggered_ms)
             if not any(k[0] == job.symbol for k in self._running):
                 self.gate.release(job.symbol, RETRAINING)
             self.results.append((job, res))
@@ -198,6 +220,7 @@ class LearningController:
         finish and are recorded)."""
         self._series.clear()
         self._last.clear()
+        self._confirmed.clear()
         self.results.clear()
         self._counts.clear()
 

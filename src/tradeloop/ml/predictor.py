@@ -44,6 +44,7 @@ class ServedModel:
     drift: FeatureDrift | None = None  # fitted on the model's training window
     # its news features' (sentiment model, window, half-life); ("", 0, 0): it has none
     sentiment: tuple[str, int, int] = ("", 0, 0)
+    data_to: int = 0  # where the data it was fitted on ends: its last sample's label
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class logits (float64) for one input row (MLP) or sequence (GRU)."""
@@ -130,7 +131,8 @@ def load_model(ref: ModelRef) -> ServedModel:
     return ServedModel(ref, np.asarray(art.scaler_mean), np.asarray(art.scaler_std),
                    Calibration(art.temperature, (art.class_bias[0], art.class_bias[1],
                                                  art.class_bias[2])),
-                   art.sequence_length, linear, net, drift, art.sentiment_inputs)
+                   art.sequence_length, linear, net, drift, art.sentiment_inputs,
+                   art.trained_to + Timeframe.parse(art.timeframe).ms + art.horizon_span_ms)
 
 
 class ChampionPredictor:
@@ -178,6 +180,14 @@ class ChampionPredictor:
         """The serving champion's feature-drift detector (its training window), if any."""
         loaded = self._models.get((symbol, timeframe))
         return None if loaded is None else loaded.drift
+
+    def model_time(self, symbol: str, timeframe: str) -> int | None:
+        """Where the serving champion's training data ends (None: no usable champion)."""
+        try:
+            loaded = self.model(symbol, timeframe)
+        except TradeloopError:
+            return None
+        return loaded.data_to if loaded is not None else None
 
     def predict(self, symbol: str, timeframe: str, candles: CandleArrays) -> Prediction | None:
         """Forecast for ``candles``' newest (closed) candle, or None with the reason recorded."""

@@ -26,7 +26,8 @@ def thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(settings.risk.max_drawdown_percent, h.min_win_rate,
                             h.min_trades_for_win_rate, h.max_error_rate,
                             h.max_transitions_per_hour, h.min_uptime, h.max_api_error_rate,
-                            h.max_calibration_gap)
+                            h.max_calibration_gap,
+                            settings.continuous_learning.retraining.max_model_age_hours)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class WindowCounts:
     api_requests: int
     api_errors: int
     calibration: tuple[str, float, int] | None = None  # worst gate: symbol, ECE, samples
+    model_age: tuple[str, float] | None = None  # the oldest model: series, hours
 
 
 class HealthData(Protocol):
@@ -130,7 +132,9 @@ class HealthMonitor:
             api_errors=w.api_errors,
             calibration_gap=w.calibration[1] if w.calibration else None,
             calibration_samples=w.calibration[2] if w.calibration else 0,
-            calibration_of=w.calibration[0] if w.calibration else "")
+            calibration_of=w.calibration[0] if w.calibration else "",
+            model_age_hours=w.model_age[1] if w.model_age else None,
+            model_age_of=w.model_age[0] if w.model_age else "")
         health = assess(metrics, self.thresholds)
         self.data.record_checks(self.deployment_id, now_ms, health)
         self._alert(health)

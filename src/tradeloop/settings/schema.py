@@ -83,6 +83,10 @@ class RetrainingSettings(_Section):
     drift_threshold: Fraction = 0.35  # share of features beyond their calibrated PSI threshold
     drift_confirmations: Annotated[int, Field(ge=1)] = 2  # consecutive checks over it to fire
     schedule_hours: Annotated[float, Field(ge=0)] = 0.0  # scheduled retraining; 0 = off
+    # the model-age budget: every series' model retrained (or confirmed by a retrain's
+    # paired test) within this many hours, oldest first, within the executor's capacity;
+    # 0 = off
+    max_model_age_hours: Annotated[float, Field(ge=0)] = 0.0
 
 
 class PromotionSettings(_Section):
@@ -93,11 +97,22 @@ class PromotionSettings(_Section):
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.025  # one-sided significance level
 
 
+class ExecutorSettings(_Section):
+    """Where retraining jobs run: worker processes here (``process``) or a Ray cluster."""
+
+    kind: Literal["process", "ray"] = "process"
+    workers: Annotated[int, Field(ge=1, le=1024)] = 1  # jobs at once
+    ray_address: str | None = None  # a running cluster ("ray://host:10001", "auto"); None:
+    # a local Ray started for the run
+    cpus_per_job: Annotated[float, Field(gt=0, le=256)] = 1.0
+
+
 class ContinuousLearningSettings(_Section):
     enabled: bool = True
     confidence: ConfidenceSettings = ConfidenceSettings()
     retraining: RetrainingSettings = RetrainingSettings()
     promotion: PromotionSettings = PromotionSettings()
+    executor: ExecutorSettings = ExecutorSettings()
 
 
 class StrategyRisk(_Section):

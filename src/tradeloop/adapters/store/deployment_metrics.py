@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, case, func, insert, select
 
 from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployments import Deployments
+from tradeloop.adapters.store.runtime_state import MODEL_AGES, RuntimeState
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
     ErrorLogRow,
@@ -122,6 +123,17 @@ class CalibrationWatch:
     min_samples: int
 
 
+def oldest_model(engine: Engine, deployment_id: int | None) -> tuple[str, float] | None:
+    """The oldest model of the deployment's session (series, age in hours), None when the
+    session wrote none."""
+    ages = RuntimeState(engine).get(MODEL_AGES)
+    if not ages or not ages.get("series") or (
+            deployment_id is not None and ages.get("deployment_id") != deployment_id):
+        return None
+    series = max(ages["series"], key=lambda k: (ages["series"][k], k))
+    return series, float(ages["series"][series])
+
+
 class HealthRecords:
     """The health checks' view of the store (the HealthData port)."""
 
@@ -145,7 +157,8 @@ class HealthRecords:
                                      deployment_id).worst_gate(c.min_samples)
             if found is not None:
                 worst = (found[0], found[1].ece, found[1].samples)
-        return WindowCounts(n, wins, pnl, errors, transitions, requests, failed, worst)
+        return WindowCounts(n, wins, pnl, errors, transitions, requests, failed, worst,
+                            oldest_model(self.engine, deployment_id))
 
     def snapshots_after(self, deployment_id: int, last_id: int
                         ) -> list[tuple[int, int, float, int]]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployment_metrics import api_counts, measure
+from tradeloop.adapters.store.runtime_state import MODEL_AGES, RuntimeState
 from tradeloop.adapters.store.schema import (
     AlertRow,
     ConfidenceHistoryRow,
@@ -30,7 +31,7 @@ from tradeloop.adapters.store.schema import (
     TradeOutcomeRow,
 )
 from tradeloop.domain.deployment_metrics import initial_equity
-from tradeloop.domain.timestamps import ms_of
+from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.settings import Settings
 
@@ -99,6 +100,21 @@ def parity_view(conn: Any, deployment_id: int | None) -> dict[str, Any] | None:
             "predictions_matched": r.predictions_matched, "orders": r.orders,
             "orders_matched": r.orders_matched, "first_divergence": r.first_divergence,
             "report": r.report_path}
+
+
+def model_age_view(engine: Engine, deployment_id: int | None) -> dict[str, Any] | None:
+    """The session's model ages (written by the running engine) and their budget."""
+    ages = RuntimeState(engine).get(MODEL_AGES)
+    if not ages or not ages.get("series") or (
+            deployment_id is not None and ages.get("deployment_id") != deployment_id):
+        return None
+    series = ages["series"]
+    oldest = max(series, key=lambda k: (series[k], k))
+    budget = ages.get("budget_hours")
+    return {"as_of": str(ts(int(ages["as_of_ms"]))), "budget_hours": budget,
+            "oldest": {"series": oldest, "hours": series[oldest]},
+            "over_budget": sorted(k for k, h in series.items() if budget and h > budget),
+            "series": series}
 
 
 def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetime
@@ -251,6 +267,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         "parity": parity,
         "calibration": calibration,
         "sentiment": sentiment,
+        "model_age": model_age_view(engine, did),
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),
                     "exit_time": str(r.exit_time), "side": r.side,

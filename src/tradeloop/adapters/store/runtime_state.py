@@ -14,6 +14,7 @@ from tradeloop.domain.timestamps import ts
 STRATEGY = "strategy"
 PAUSED = "paused_symbols"
 GRADUATION_PROGRESS = "graduation_progress"  # the live pipeline's backtests: done, total, at
+MODEL_AGES = "model_ages"  # the running session's model age per series and its budget
 
 
 class RuntimeState:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, update
 
 from tradeloop.adapters.exchange.metrics import MetricsSnapshot
+from tradeloop.adapters.store.runtime_state import MODEL_AGES, RuntimeState
 from tradeloop.adapters.store.schema import (
     ConfidenceHistoryRow,
     DriftCheckRow,
@@ -219,6 +220,16 @@ class TradingStore:
             conn.execute(insert(LatestPriceRow), [
                 {"symbol": s, "price": p, "time": ts(t), "updated_at": ts(now_ms)}
                 for s, (t, p) in prices.items()])
+
+    def model_ages(self, now_ms: int, ages_ms: dict[tuple[str, str], int],
+                   budget_hours: float | None) -> None:
+        """The session's model age per series (``runtime_state``: the health check, the
+        monitor and the dashboard read it)."""
+        RuntimeState(self.engine).put(MODEL_AGES, {
+            "as_of_ms": now_ms, "budget_hours": budget_hours, "deployment_id":
+                self.deployment_id,
+            "series": {f"{s} {tf}": age / 3_600_000 for (s, tf), age in sorted(ages_ms.items())}},
+            now_ms, "engine")
 
     def snapshot(self, now_ms: int, equity: float, cash: float, open_positions: int,
                  events: int, errors: int) -> None:
