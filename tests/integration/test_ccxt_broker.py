@@ -231,12 +231,12 @@ def test_wipe_refuses_unless_flat_and_tickers_are_cached(tmp_path: Path,
 
 
 def test_strategy_instances_split_one_exchange_account_and_a_restart_takes_it_up(
-        tmp_path: Path, fx: FakeExchange) -> None:
+        db_url: str, fx: FakeExchange) -> None:
     """The main desk and a funded instance on one account: each its own orders, positions,
     exits and cash (the instance's from its transfers and fills on record); a crash between
     an instance's fill and its record, then a restart, loses nothing and confuses nothing."""
     clock = FakeClock(T0)
-    main = ExchangeAccount(fx, url(tmp_path), clock, 1, ledger=True)
+    main = ExchangeAccount(fx, db_url, clock, 1, ledger=True)
     inst = main.book("ma_cross:BTCUSDT:1h:abc")
     reconcile(main.broker, T0)
     reconcile(inst.broker, T0)
@@ -269,7 +269,7 @@ def test_strategy_instances_split_one_exchange_account_and_a_restart_takes_it_up
     inst.broker.submit(exit_order)
     del main, inst
 
-    main = ExchangeAccount(fx, url(tmp_path), clock, 2, ledger=True)
+    main = ExchangeAccount(fx, db_url, clock, 2, ledger=True)
     inst = main.book("ma_cross:BTCUSDT:1h:abc")
     rec = reconcile(main.broker, T0 + 1000)
     main.store.adopt_positions(rec.position_ids)

@@ -216,3 +216,35 @@ def test_a_model_whose_classes_are_not_sentiments_is_refused(tmp_path: Path) -> 
                     labels={0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
     with pytest.raises(SentimentModelError, match="each must read as positive, negative"):
         TransformersScorer(str(generic), local_files_only=True).score(["bitcoin rallies"])
+
+
+def test_the_news_store_on_sqlite_and_postgresql(db_url: str) -> None:
+    """Duplicates skipped by the database itself (also beside another writer), scores with
+    their model, and the feature series by availability, on both databases."""
+    import numpy as np
+
+    from tradeloop.adapters.news.stored_features import StoredSentiment
+    from tradeloop.adapters.store import database
+    from tradeloop.adapters.store.news_store import NewsStore
+    from tradeloop.domain.news import NewsItem, Sentiment
+    from tradeloop.settings.news import NewsSettings
+
+    engine = database.make_engine(db_url)
+    database.upgrade(engine)
+    a, b = NewsStore(engine), NewsStore(engine)  # two writers
+    item = NewsItem("wire", "https://n.test/1", "https://n.test/1", "Bitcoin rallies", "",
+                    T1, T1 + 60_000, ("BTC/USDT",))
+    assert a.add([item]) == (1, 0)
+    assert b.add([item, NewsItem("other", "https://o.test/9", "", "BITCOIN rallies!", "",
+                                 T2, T2, ("BTC/USDT",))]) == (0, 2)
+    assert a.add([NewsItem("wire", "u2", "", "Ether slides", "", T2, T2, ("ETH/USDT",))],
+                 historical=True) == (1, 0)
+    pending = a.unscored()
+    a.score([(nid, Sentiment(0.9, 0.05, 0.05)) for nid, _ in pending], "m", "r", T1 + 120_000)
+    feats = StoredSentiment(a, NewsSettings.model_validate(
+        {"sentiment": {"model": "m"}})).features("BTC/USDT", np.array([T1 + 120_000,
+                                                                     T1 + 120_001]))
+    assert feats[0, 0] == 0.0 and feats[1, 1] == pytest.approx(0.85)  # known once scored
+    pub, _ = a.series("ETH/USDT", "m")
+    assert pub.tolist() == [T2]  # an import: from its publication
+    engine.dispose()

@@ -201,10 +201,12 @@ def _trial_settings(settings: Settings, spec: StudySpec) -> Settings:
 
 def run_study(settings: Settings, spec: StudySpec | None, trials: int, *, jobs: int = 1,
               name: str | None = None, resume: str | None = None,
-              progress: Callable[[int, int, float | None], None] | None = None
-              ) -> StudyReport:
+              progress: Callable[[int, int, float | None], None] | None = None,
+              executor: str = "process") -> StudyReport:
     """Run a new study of ``spec`` (or ``resume`` a stored one, with its own spec) until it
-    holds ``trials`` trials; Ctrl+C keeps what finished."""
+    holds ``trials`` trials, ``jobs`` at once in worker processes or as Ray tasks
+    (``executor``; Ray: the configured ``continuous_learning.executor.ray_address``);
+    Ctrl+C keeps what finished."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -234,9 +236,17 @@ def run_study(settings: Settings, spec: StudySpec | None, trials: int, *, jobs: 
     window = search_window(days, spec.folds)
     todo = max(0, trials - len(study.trials))
     started = datetime.now(UTC)
-    store = open_store(trial_settings) if jobs <= 1 else None
-    pool = (ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(trial_settings,))
-            if jobs > 1 else None)
+    parallel = jobs > 1 or executor == "ray"
+    store = open_store(trial_settings) if not parallel else None
+    pool: Any = None
+    if executor == "ray":
+        from tradeloop.adapters.executors.ray_pool import RayExecutor
+
+        pool = RayExecutor(address=settings.continuous_learning.executor.ray_address,
+                           workers=jobs, initializer=_init_worker,
+                           initargs=(trial_settings,))
+    elif jobs > 1:
+        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(trial_settings,))
     pending: dict[Future[dict[str, Any]], Any] = {}
     launched, interrupted = 0, False
 

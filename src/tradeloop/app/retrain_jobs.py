@@ -31,16 +31,23 @@ def run_job(settings: Settings, registry_root: str | None, job: RetrainJob) -> R
         registry = model_registry(settings)
     try:
         return retrain(settings, store.candles, registry, job.symbol, job.timeframe,
-                       job.triggered_ms, news_features(settings, store))
+                       job.triggered_ms, news_features(settings, store), job_id=job.key)
     finally:
         store.close()
 
 
 def retrain_runner(settings: Settings, registry_root: Path | None, *, wait: bool
                    ) -> ProcessRunner:
-    """Retraining in a worker process: waited for (replay) or polled (live)."""
+    """Retraining in worker processes, or as Ray tasks (``continuous_learning.executor``):
+    waited for (replay) or polled (live)."""
     root = str(registry_root) if registry_root is not None else None
-    return ProcessRunner(run_job, (settings, root), wait=wait)
+    ex = settings.continuous_learning.executor
+    if ex.kind == "ray":
+        from tradeloop.adapters.executors.ray_pool import RayRunner
+
+        return RayRunner(run_job, (settings, root), wait=wait, address=ex.ray_address,
+                         workers=ex.workers, cpus_per_job=ex.cpus_per_job)
+    return ProcessRunner(run_job, (settings, root), wait=wait, workers=ex.workers)
 
 
 def retrain_here(settings: Settings, handle: StoreHandle, symbol: str, timeframe: str,

@@ -30,7 +30,11 @@ def register(groups: Any) -> None:
     p.add_argument("--min-trades", type=int, default=30,
                    help="a trial with fewer trades in-sample is pruned")
     p.add_argument("--folds", type=int, default=4, help="walk-forward folds")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--jobs", type=int, default=1, help="trials at once (worker processes or "
+                                                      "Ray tasks)")
+    p.add_argument("--executor", choices=("process", "ray"), default="process",
+                   help="where trials run: worker processes here, or Ray (a local one, or "
+                        "continuous_learning.executor.ray_address)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", default=None, metavar="STUDY",
                    help="continue a stored study (its own settings)")
@@ -64,6 +68,7 @@ def optimize(args: argparse.Namespace) -> int:
                        description=f"trials (best {args.objective} {shown})")
 
         report = run_study(settings, spec, args.trials, jobs=args.jobs, resume=args.resume,
+                           executor=args.executor,
                            progress=progress)
     _print(report)
     if not args.no_mlflow:

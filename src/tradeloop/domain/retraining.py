@@ -12,6 +12,11 @@ class RetrainJob:
     reason: str
     triggered_ms: int
 
+    @property
+    def key(self) -> str:
+        """The job's identity: a retried job registers its model once (its runs' tag)."""
+        return f"{self.symbol}|{self.timeframe}|{self.reason}|{self.triggered_ms}"
+
 
 @dataclass(frozen=True)
 class RetrainResult:

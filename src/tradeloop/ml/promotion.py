@@ -61,7 +61,8 @@ def paired_score(champion: ModelRef, challenger: ModelRef, candles: CandleArrays
 
 
 def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, symbol: str,
-            timeframe: str, until_ms: int, news: NewsFeatures | None = None) -> RetrainResult:
+            timeframe: str, until_ms: int, news: NewsFeatures | None = None,
+            job_id: str | None = None) -> RetrainResult:
     """Train a challenger on data up to ``until_ms`` and promote it or not, with the reason."""
     from tradeloop.ml.training_job import train_series  # Lightning: only where training runs
 
@@ -87,7 +88,7 @@ def retrain(settings: Settings, reader: CandleReader, registry: ModelRecorder, s
                                      f"v{champion.version} was trained")
     try:
         summary = train_series(settings, reader, registry, symbol, timeframe, until_ms=until_ms,
-                               news=news)
+                               news=news, job_id=job_id)
     except TradeloopError as exc:
         return RetrainResult(symbol, timeframe, None, None, False, "training failed",
                              error=str(exc))

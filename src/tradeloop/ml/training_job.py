@@ -98,6 +98,7 @@ def train_series(
     until_ms: int | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     news: NewsFeatures | None = None,
+    job_id: str | None = None,
 ) -> TrainingSummary:
     """Train, record and (for a series' first model) promote one classifier; with
     ``model.features.sentiment`` its inputs include ``news``' sentiment features."""
@@ -170,7 +171,8 @@ def train_series(
     run_id, version = registry.log_training(
         symbol, tf.name, model_path=staging, params=params, history=outcome.history,
         metrics=metrics,
-        tags={"code_version": code_version(), "stop_reason": outcome.stop_reason},
+        tags={"code_version": code_version(), "stop_reason": outcome.stop_reason,
+              **({"job_id": job_id} if job_id else {})},
         artifacts={"features.json": json.dumps(features),
                    "report.json": json.dumps(report, indent=2, default=str)})
     final = folder / f"v{version}{MODEL_SUFFIX}"

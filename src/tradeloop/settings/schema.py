@@ -498,8 +498,11 @@ class Settings(_Section):
 
     @property
     def mlflow_artifact_location(self) -> str:
+        """A URI as given (``s3://...``, a tracking server's ``mlflow-artifacts:/...``);
+        a path resolved against ``base_dir``."""
         loc = self.mlflow.artifact_location
-        return loc if "://" in loc else self.path(loc).resolve().as_uri()
+        return loc if re.match(r"^[a-z][a-z0-9+.-]+:/", loc) else \
+            self.path(loc).resolve().as_uri()
 
     @property
     def database_url(self) -> str:

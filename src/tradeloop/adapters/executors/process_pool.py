@@ -29,17 +29,18 @@ def _outcome(job: RetrainJob, future: Future[RetrainResult]) -> RetrainResult:
 
 
 class ProcessRunner:
-    """Runs retraining jobs one at a time in a spawned worker process."""
+    """Runs retraining jobs in ``workers`` spawned worker processes (one by default)."""
 
-    def __init__(self, function: JobFunction, args: tuple[Any, ...], *, wait: bool) -> None:
+    def __init__(self, function: JobFunction, args: tuple[Any, ...], *, wait: bool,
+                 workers: int = 1) -> None:
         self.function, self.args = function, args
-        self.wait = wait
-        self._pool = self._new_pool()
+        self.wait, self.workers = wait, workers
+        self._pool: Any = self._new_pool()
         self._futures: list[tuple[RetrainJob, Future[RetrainResult]]] = []
 
-    @staticmethod
-    def _new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    def _new_pool(self) -> Any:
+        return ProcessPoolExecutor(max_workers=self.workers,
+                                   mp_context=multiprocessing.get_context("spawn"))
 
     def _submit(self, job: RetrainJob) -> Future[RetrainResult]:
         """Submit, replacing a pool broken by a crashed worker (the next job still runs)."""

@@ -27,11 +27,15 @@ class LocalRegistry:
                      artifacts: dict[str, str]) -> tuple[str, str]:
         # Numbered from the runs on disk: several processes (retraining workers) share it.
         past = self._past_runs()
+        job = tags.get("job_id")
+        again = next((r for r in past if job and r.get("job_id") == job), None)
+        if again is not None:  # a retried job (its worker died after registering)
+            return str(again["run_id"]), str(again["version"])
         version = str(sum(1 for r in past if r["series"] == [symbol, timeframe]) + 1)
         run_id = f"local-{len(past) + 1}"
         run = {"run_id": run_id, "series": [symbol, timeframe],
                "version": version, "params": params, "metrics": metrics, "tags": tags,
-               "epochs": len(history)}
+               "epochs": len(history), **({"job_id": job} if job else {})}
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "runs.jsonl", "a") as fh:
             fh.write(json.dumps({k: v for k, v in run.items() if k != "tags"},

@@ -59,6 +59,9 @@ class MlflowRegistry:
         """Log one training run and register its model; returns (run_id, version)."""
         mlflow = self._mlflow
         name = model_name(symbol, timeframe)
+        again = self._registered_for(tags.get("job_id"))
+        if again is not None:  # a retried job (its worker died after registering)
+            return again
         try:
             with mlflow.start_run(experiment_id=self._experiment_id(),
                                   run_name=f"{name}") as run:
@@ -83,6 +86,24 @@ class MlflowRegistry:
             raise ModelError(f"MLflow logging for {name} failed: "
                              f"{exc.__class__.__name__}: {str(exc)[:300]}") from None
         return run_id, str(version.version)
+
+    def _registered_for(self, job_id: str | None) -> tuple[str, str] | None:
+        """(run id, version) a job registered already, if it did."""
+        if not job_id:
+            return None
+        try:
+            runs = self.client.search_runs(
+                [self._experiment_id()], filter_string=f"tags.job_id = '{job_id}'",
+                max_results=5)
+            for run in runs:
+                versions = self.client.search_model_versions(
+                    f"run_id = '{run.info.run_id}'")
+                if versions:
+                    return run.info.run_id, str(versions[0].version)
+        except Exception as exc:  # MLflow raises many types; one clear error at the edge
+            raise ModelError(f"MLflow lookup of job {job_id} failed: "
+                             f"{exc.__class__.__name__}: {str(exc)[:300]}") from None
+        return None
 
     def log_promotion(self, run_id: str, metrics: dict[str, float]) -> None:
         """The promotion decision's metrics on the challenger's (finished) run."""

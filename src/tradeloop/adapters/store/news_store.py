@@ -57,8 +57,8 @@ class NewsStore:
         added = 0
         with self.engine.begin() as conn:
             insert_new = _insert_ignoring_duplicates(self.engine)
-            for row in rows.values():
-                added += conn.execute(insert_new, row).rowcount or 0
+            for row in rows.values():  # a skipped row returns nothing
+                added += conn.execute(insert_new, row).first() is not None
         return added, len(items) - added
 
     def unscored(self, limit: int = 1000, model: str | None = None) -> list[tuple[int, str]]:
@@ -149,10 +149,10 @@ def _insert_ignoring_duplicates(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(NewsRow).on_conflict_do_nothing()
+        return pg_insert(NewsRow).on_conflict_do_nothing().returning(NewsRow.id)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(NewsRow).on_conflict_do_nothing()
+    return sqlite_insert(NewsRow).on_conflict_do_nothing().returning(NewsRow.id)
 
 
 def _symbols(symbols: tuple[str, ...]) -> str:
