@@ -56,9 +56,11 @@ def market(seed: int, drift: float) -> CandleArrays:
         close=close, volume=rng.uniform(50, 150, BARS))
 
 
-def project(root: Path, series: dict[str, CandleArrays]) -> Settings:
+def project(root: Path, series: dict[str, CandleArrays], database: str | None = None
+            ) -> Settings:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "config.yaml").write_text(CONFIG % ", ".join(series))
+    (root / "config.yaml").write_text(CONFIG % ", ".join(series) + (
+        f"database: {{url: '{database}'}}\n" if database else ""))
     settings = load_settings(root / "config.yaml", env={})
     store = open_store(settings)
     for symbol, candles in series.items():
@@ -163,8 +165,11 @@ def table_with(app: AppTest, column: str) -> pd.DataFrame:
     return next(el.value for el in app.dataframe if column in el.value.columns)
 
 
-def test_on_a_random_walk_nothing_reaches_live(tmp_path: Path) -> None:
-    settings = project(tmp_path, {"XX/USDT": market(11, 0.0), "YY/USDT": market(12, 0.0)})
+def test_on_a_random_walk_nothing_reaches_live(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and on PostgreSQL (the pipeline's records, the rehearsal's backtests)."""
+    database = None if db_url.startswith("sqlite") else db_url
+    settings = project(tmp_path, {"XX/USDT": market(11, 0.0), "YY/USDT": market(12, 0.0)},
+                       database)
     r = run(settings)
     assert r.backtests >= len(r.candidates)  # every candidate judged, re-tests counted
     assert not r.reached(Stage.LIVE) and not r.reached(Stage.LIVE_CANDIDATE)

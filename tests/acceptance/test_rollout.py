@@ -106,6 +106,40 @@ def test_phase1_on_replay(project: Path, phase1: tuple[int, str]) -> None:
     assert "[BTC/USDT @ 1h] Candle closed" in log and (project / "logs" / "error.log").exists()
 
 
+def test_phase1_on_replay_on_postgresql(shared_data: Path, tmp_path: Path, pg_url: str
+                                        ) -> None:
+    """The same rehearsal with the whole store on PostgreSQL: candles, the deployment and its
+    trades, health checks, snapshots and the report."""
+    root = tmp_path / "pg"
+    root.mkdir()
+    (root / "config.yaml").write_text(CONFIG + f"database: {{url: '{pg_url}'}}\n")
+    store = open_store(load_settings(root / "config.yaml", env={}))
+    assert store.engine.dialect.name == "postgresql"
+    for sym in ("BTC_USDT", "ETH_USDT"):
+        for tf in ("1h", "4h"):
+            import_file(store.candles, shared_data / f"binance_{sym}_{tf}.csv", now_ms=2**62)
+    store.close()
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = entry("deploy_production.py")(["--config", str(root / "config.yaml"), "--phase",
+                                               "1", "--symbol", "BTC/USDT", "--replay",
+                                               "--to", TO])
+    text_out = out.getvalue()
+    assert "Pre-deployment checks: 5/5 passed" in text_out
+    assert "PHASE 1 VALIDATION RESULTS" in text_out
+    (dep_id, status, verdict), = q(root, "SELECT id, status, verdict FROM deployments "
+                                         "WHERE phase = 1")
+    assert status == "completed" and code == (0 if verdict == "APPROVED" else 3)
+    assert q(root, f"SELECT COUNT(*) FROM trade_outcomes WHERE deployment_id = {dep_id}"
+             )[0][0] > 0
+    (rounds,), = q(root, f"SELECT COUNT(DISTINCT timestamp) FROM health_checks "
+                         f"WHERE deployment_id = {dep_id}")
+    assert rounds >= 48 * 12  # type: ignore[operator]
+
+
 def test_phase2_revalidates_from_the_database(project: Path, phase1: tuple[int, str],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code = entry("deploy_production.py")(["--config", str(project / "config.yaml"),

@@ -78,3 +78,15 @@ def test_drawdown_and_uptime_measures() -> None:
     # a 32-minute silence: 30 minutes beyond the two-interval allowance are down
     gap = [t for t in beats if not 10 * minute < t < 42 * minute]
     assert uptime_share(gap, 0, 60 * minute, minute) == pytest.approx(0.5)
+
+
+def test_the_model_age_check_fails_over_the_budget_and_is_absent_without_one() -> None:
+    budget = HealthThresholds(max_model_age_hours=6.0)
+    over = assess(metrics(model_age_hours=7.5, model_age_of="BTC/USDT 1h"), budget)
+    check = next(c for c in over.checks if c.name == "model_age")
+    assert not check.passed and "BTC/USDT 1h" in check.line()
+    within = assess(metrics(model_age_hours=5.0, model_age_of="BTC/USDT 1h"), budget)
+    assert next(c for c in within.checks if c.name == "model_age").passed
+    assert over.score == within.score  # not part of the score
+    assert all(c.name != "model_age"
+               for c in assess(metrics(model_age_hours=99.0), HealthThresholds()).checks)
