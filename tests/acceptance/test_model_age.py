@@ -73,3 +73,18 @@ def test_a_replayed_session_keeps_every_model_within_its_budget(
     assert load_entry("monitor_production.py")(["--config", str(cfg), "--hours", "48"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if "Model age" in x)
     assert "(budget 8 h, all within)" in line
+    # the dashboard's Overview shows the oldest model against the budget
+    from streamlit.testing.v1 import AppTest
+
+    from tests.acceptance.test_dashboard import ROOT
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADELOOP_CONFIG", str(cfg))
+    try:
+        app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+        assert not app.exception, app.exception
+        shown = {m.label: m.value for m in app.metric}
+        assert shown["Model-age budget"] == "8 h" and shown["Over the budget"] == "0"
+        assert float(shown["Oldest model"].split()[0]) < 8
+    finally:
+        mp.undo()
