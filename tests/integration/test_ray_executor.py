@@ -97,3 +97,23 @@ def test_processes_that_do_not_use_ray_never_import_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_starting_ray_keeps_the_sessions_graceful_stop() -> None:
+    import signal
+
+    from tradeloop.adapters.executors.ray_pool import RayExecutor
+
+    def graceful(signum: int, frame: object) -> None:
+        return None
+
+    before = signal.signal(signal.SIGTERM, graceful)
+    try:
+        pool = RayExecutor(workers=1)
+        try:
+            assert signal.getsignal(signal.SIGTERM) is graceful
+            assert pool.submit(pow, 2, 10).result(timeout=60) == 1024
+        finally:
+            pool.shutdown()
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -55,7 +55,7 @@ class InstantRunner:
             job.symbol, job.timeframe, str(self.n + 1), f"run{self.n:04d}", promoted,
             "challenger beat the champion" if promoted else "champion kept",
             validation_confidence=0.55 + 0.01 * (self.n % 5), validation_accuracy=0.52,
-            seconds=1.5)))
+            seconds=1.5, compared_samples=150)))
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
         out, self.done = self.done, []

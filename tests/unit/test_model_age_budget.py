@@ -25,11 +25,15 @@ class Jobs:
     def submit(self, job: RetrainJob) -> None:
         self.jobs.append(job)
 
-    def finish(self) -> None:
-        """The running jobs end; each champion kept (its challenger did not beat it)."""
-        self._ready += [(j, RetrainResult(j.symbol, j.timeframe, "2", "r", False,
-                                          "kept the champion"))
-                        for j in self.jobs[self.finished:]]
+    def finish(self, *, fail: set[str] | None = None) -> None:
+        """The running jobs end: each champion kept by the paired test (its challenger did
+        not beat it on 150 fresh candles), or the job failed (``fail``: by symbol)."""
+        for j in self.jobs[self.finished:]:
+            res = RetrainResult(j.symbol, j.timeframe, None, None, False, "training failed",
+                                error="boom") if j.symbol in (fail or set()) else \
+                RetrainResult(j.symbol, j.timeframe, "2", "r", False, "kept the champion",
+                              compared_samples=150)
+            self._ready.append((j, res))
         self.finished = len(self.jobs)
 
     def poll(self) -> list[tuple[RetrainJob, RetrainResult]]:
@@ -97,3 +101,27 @@ def test_off_by_default() -> None:
     learning = controller({("A", "1h"): 0}, budget_h=0, capacity=1, runner=runner)
     learning.on_tick(100 * H)
     assert not runner.jobs
+
+
+def test_a_failing_series_backs_off_and_does_not_starve_the_others() -> None:
+    runner = Jobs()
+    trained = {("A", "1h"): 0, ("B", "1h"): H}
+    learning = controller(trained, budget_h=8, capacity=1, runner=runner)
+    learning.on_tick(6 * H)
+    assert [j.symbol for j in runner.jobs] == ["A"]
+    runner.finish(fail={"A"})  # A's retrain fails: it backs off, B is next
+    learning.on_tick(7 * H)
+    assert [j.symbol for j in runner.jobs] == ["A", "B"]
+    runner.finish()
+    for t in range(8, 9):  # A waits out its back-off (2 h after its try at 6 h)
+        learning.on_tick(t * H)
+    assert [j.symbol for j in runner.jobs] == ["A", "B", "A"]
+    assert learning.ages(8 * H)[("A", "1h")] == 8 * H  # a failure refreshes nothing
+
+
+def test_a_retrain_that_trained_or_compared_nothing_does_not_refresh() -> None:
+    nothing = RetrainResult("A", "1h", None, None, False, "not trained: 40 new candles")
+    untested = RetrainResult("A", "1h", "3", "r", False, "not compared: no news")
+    kept = RetrainResult("A", "1h", "3", "r", False, "kept", compared_samples=120)
+    made = RetrainResult("A", "1h", "3", "r", True, "first model of this series")
+    assert [r.refreshed for r in (nothing, untested, kept, made)] == [False, False, True, True]

@@ -29,8 +29,8 @@ def ages(now_ms: int, trained: Mapping[Series, int | None], confirmed: Mapping[S
 
 def due(model_ages: Mapping[Series, int], budget_ms: int, busy: Iterable[Series],
         free: int) -> list[Series]:
-    """The series to refresh now: past ``REFRESH_AT`` of the budget, not running, oldest
-    first, at most ``free`` of them."""
+    """The series to refresh now: past ``REFRESH_AT`` of the budget, not ``busy`` (running,
+    in their cooldown or backing off after failures), oldest first, at most ``free``."""
     running = set(busy)
     late = [k for k, age in model_ages.items()
             if age >= REFRESH_AT * budget_ms and k not in running]

@@ -38,6 +38,14 @@ class RetrainResult:
     p_value: float | None = None
     compared_samples: int | None = None
 
+    @property
+    def refreshed(self) -> bool:
+        """Whether the series' champion is current after this retrain: a new one was made
+        champion, or the paired test on fresh data kept the old one (a retrain that trained
+        nothing, or compared nothing, leaves its age as it was)."""
+        return self.error is None and self.version is not None and (
+            self.promoted or bool(self.compared_samples))
+
 
 def retraining_row(job: RetrainJob, res: RetrainResult, finished_ms: int) -> dict[str, object]:
     """A ``retraining_history`` row (times in ms). In replay simulated time does not move

@@ -35,6 +35,7 @@ log = logging.getLogger("tradeloop.learning")
 # candles of a series a feature-drift check reads (its window and the features' lookback)
 DRIFT_HISTORY = DRIFT_WINDOW + LOOKBACK
 RECENT_RESULTS = 1000  # outcomes kept in memory (the store keeps them all)
+HOUR_MS = 3_600_000
 
 
 @dataclass
@@ -74,6 +75,8 @@ class LearningController:
         # the model-age budget (domain/model_age.py)
         self.model_time, self.max_age_ms, self.capacity = model_time, max_age_ms, capacity
         self._confirmed: dict[tuple[str, str], int] = {}  # a retrain judged it fresh then
+        self._failures: Counter[tuple[str, str]] = Counter()  # refreshes failed in a row
+        self._not_before: dict[tuple[str, str], int] = {}  # backing off until
         self._now_ms = 0
         self.results: deque[tuple[RetrainJob, RetrainResult]] = deque(maxlen=RECENT_RESULTS)
         self._counts: Counter[str] = Counter()
@@ -170,8 +173,11 @@ class LearningController:
         if self.max_age_ms:
             self._collect()  # the jobs that finished free their places
             free = self.capacity - len(self._running)
+            waiting = {k for k, until in self._not_before.items() if now_ms < until}
+            waiting |= {k for k, last in self._last.items()
+                        if now_ms - last < self.min_interval_ms}
             for symbol, tf in model_age.due(self.ages(now_ms), self.max_age_ms,
-                                            self._running, free):
+                                            self._running | waiting, free):
                 self.request(symbol, tf, "model_age", now_ms)
         self._collect()
 
@@ -194,8 +200,14 @@ class LearningController:
             key = (job.symbol, job.timeframe)
             self._running.discard(key)
             self._last[key] = job.triggered_ms
-            if not res.error:  # trained and judged on the data up to then: current
+            if res.refreshed:  # made, or kept by a paired test on the data up to then
                 self._confirmed[key] = max(self._confirmed.get(key, 0), job.triggered_ms)
+                self._failures.pop(key, None)
+                self._not_before.pop(key, None)
+            elif job.reason == "model_age":  # back off: 2, 4, 8 ... cooldowns (at most 64)
+                self._failures[key] += 1
+                self._not_before[key] = job.triggered_ms + max(self.min_interval_ms, HOUR_MS) \
+                    * 2 ** min(self._failures[key], 6)
             if not any(k[0] == job.symbol for k in self._running):
                 self.gate.release(job.symbol, RETRAINING)
             self.results.append((job, res))
@@ -221,6 +233,8 @@ class LearningController:
         self._series.clear()
         self._last.clear()
         self._confirmed.clear()
+        self._failures.clear()
+        self._not_before.clear()
         self.results.clear()
         self._counts.clear()
 

@@ -43,13 +43,19 @@ class ProcessRunner:
                                    mp_context=multiprocessing.get_context("spawn"))
 
     def _submit(self, job: RetrainJob) -> Future[RetrainResult]:
-        """Submit, replacing a pool broken by a crashed worker (the next job still runs)."""
+        """Submit, replacing a pool broken by a crashed worker (the next job still runs); a
+        job that cannot be submitted at all (a cluster gone) is a failed retrain."""
         try:
-            return self._pool.submit(self.function, *self.args, job)
-        except BrokenProcessPool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            return self._pool.submit(self.function, *self.args, job)
+            try:
+                return self._pool.submit(self.function, *self.args, job)
+            except BrokenProcessPool:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                return self._pool.submit(self.function, *self.args, job)
+        except Exception as exc:  # recorded as the job's failure
+            failed: Future[RetrainResult] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def submit(self, job: RetrainJob) -> None:
         future = self._submit(job)

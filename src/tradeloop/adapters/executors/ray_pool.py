@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
 from tradeloop.adapters.executors.process_pool import JobFunction, ProcessRunner
 from tradeloop.domain.errors import ConfigError
 
-_READY: set[int] = set()  # in a Ray worker: the initialisers that ran (by id of their args)
+_READY: set[str] = set()  # in a Ray worker: the executors whose initialiser ran here
 
 
-def _call(init: Callable[..., None] | None, init_args: tuple[Any, ...],
+def _call(executor: str, init: Callable[..., None] | None, init_args: tuple[Any, ...],
           fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """One task in a Ray worker: the worker's initialiser once, then ``fn(*args)``."""
-    key = hash((getattr(init, "__qualname__", None), repr(init_args)[:10_000]))
-    if init is not None and key not in _READY:
+    """One task in a Ray worker: its executor's initialiser once, then ``fn(*args)``."""
+    if init is not None and executor not in _READY:
         init(*init_args)
-        _READY.add(key)
+        _READY.add(executor)
     return fn(*args)
 
 
@@ -49,37 +51,55 @@ class RayExecutor:
                               "(or continuous_learning.executor.kind: process)") from None
         self.ray = ray
         self.started = False
+        self.id = uuid.uuid4().hex
         if not ray.is_initialized():
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "configure_logging": False}
-            if address is None:
+            if address is None:  # a new private instance, never one found running
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 kwargs.update(num_cpus=max(1, int(workers * cpus_per_task + 0.999)),
                               _node_ip_address="127.0.0.1")
-            ray.init(address=address, **kwargs)
+            with _own_signals():
+                ray.init(address=address or "local", **kwargs)
             self.started = True
         self.task = ray.remote(_call).options(num_cpus=cpus_per_task, max_retries=1,
                                               retry_exceptions=False)
         self.initializer, self.initargs = initializer, initargs
-        self.refs: list[Any] = []
+        self.tasks: list[tuple[Any, Future[Any]]] = []  # not finished yet
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        ref = self.task.remote(self.initializer, self.initargs, fn, args)
-        self.refs.append(ref)
+        self.tasks = [(r, f) for r, f in self.tasks if not f.done()]
+        ref = self.task.remote(self.id, self.initializer, self.initargs, fn, args)
         future: Future[Any] = ref.future()
+        self.tasks.append((ref, future))
         return future
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         if cancel_futures or not wait:
-            for ref in self.refs:
+            for ref, _ in self.tasks:
                 with contextlib.suppress(Exception):  # finished already: nothing to cancel
                     self.ray.cancel(ref, force=True)
-        elif self.refs:
-            self.ray.wait(self.refs, num_returns=len(self.refs))
-        self.refs = []
+        elif self.tasks:
+            refs = [r for r, _ in self.tasks]
+            self.ray.wait(refs, num_returns=len(refs))
+        self.tasks = []
         if self.started:
             self.ray.shutdown()
             self.started = False
+
+
+@contextlib.contextmanager
+def _own_signals() -> Iterator[None]:
+    """Keep this process's SIGTERM/SIGINT handlers (a session's graceful stop): ``ray.init``
+    replaces them with its own."""
+    main = threading.current_thread() is threading.main_thread()
+    kept = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 class RayRunner(ProcessRunner):
