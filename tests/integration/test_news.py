@@ -133,8 +133,8 @@ def test_fetch_stores_each_story_once_with_its_symbols_and_scores(
     from tradeloop.adapters.store.monitor_queries import news_summary
     from tradeloop.domain.timestamps import ts
 
-    with store.engine.connect() as conn:
-        summary = news_summary(conn, settings, ["BTC/USDT", "ETH/USDT"], ts(known + 60_000))
+    summary = news_summary(store.engine, settings, ["BTC/USDT", "ETH/USDT"],
+                           ts(known + 60_000))
     assert summary is not None and summary["symbols"]["ETH/USDT"]["items"] == 2
     assert summary["symbols"]["BTC/USDT"]["mean"] > 0.3
     store.close()

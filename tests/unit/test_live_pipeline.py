@@ -104,6 +104,16 @@ class Parts:
                              self.log)
 
 
+def winning(eng: Engine) -> Parts:
+    """Parts whose backtests answer at once and whose instances win on paper (they go on to
+    the real-money stages)."""
+    parts = Parts(eng)
+    parts.release.set()
+    parts.records = lambda since, now: {  # type: ignore[method-assign]
+        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    return parts
+
+
 def settle(pipe: LivePipeline, now: int) -> None:
     """Step until the backtests on the other thread are applied (at most 10 s)."""
     for _ in range(1000):
@@ -218,10 +228,7 @@ def test_discovery_adds_optimised_variants_and_counts_their_trials() -> None:
 
 def test_real_money_stages_trade_a_funded_book_of_the_account() -> None:
     eng, main_broker, _ = engine(ScriptedStrategy(set()))
-    parts = Parts(eng)
-    parts.release.set()
-    parts.records = lambda since, now: {  # type: ignore[method-assign]
-        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    parts = winning(eng)
 
     made = parts.make()
     made.fund = parts.fund
@@ -269,10 +276,7 @@ def test_an_account_that_cannot_fund_instances_leaves_them_on_their_simulated_bo
         ) -> None:
     eng, main_broker, _ = engine(ScriptedStrategy(set()))
     main_broker.funds_instances = False  # an account with one book
-    parts = Parts(eng)
-    parts.release.set()
-    parts.records = lambda since, now: {  # type: ignore[method-assign]
-        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    parts = winning(eng)
     made = parts.make()
     made.fund = parts.fund
     pipe = LivePipeline(CFG, eng, made, background=False)
@@ -313,10 +317,7 @@ def test_a_restart_during_the_first_backtests_runs_them_again() -> None:
 
 def test_a_book_that_cannot_be_opened_leaves_the_instance_on_paper_until_it_can() -> None:
     eng, main_broker, store = engine(ScriptedStrategy(set()))
-    parts = Parts(eng)
-    parts.release.set()
-    parts.records = lambda since, now: {  # type: ignore[method-assign]
-        k: record(s, (now - s) // DAY_MS, 0.008, 3) for k, s in since.items()}
+    parts = winning(eng)
     failures = [RuntimeError("exchange unreachable")]
 
     def fund(c: Candidate, now_ms: int) -> tuple[Desk, BrokerEvents]:

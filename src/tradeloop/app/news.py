@@ -16,7 +16,7 @@ from tradeloop.adapters.news.sources import NewsSources
 from tradeloop.adapters.news.stored_features import StoredSentiment
 from tradeloop.adapters.store.news_store import NewsStore
 from tradeloop.domain.errors import SentimentModelError
-from tradeloop.domain.news import aliases
+from tradeloop.domain.news import aliases, fresh
 from tradeloop.ports import Clock, StoreHandle
 from tradeloop.settings import Settings
 
@@ -125,18 +125,18 @@ def headlines(handle: StoreHandle, symbol: str | None = None, limit: int = 50
 def news_status(settings: Settings, handle: StoreHandle, now_ms: int) -> dict[str, Any]:
     """Sources, counts and freshness per symbol (the CLI, the checks, the reports)."""
     store = NewsStore(handle.engine)
-    fresh_ms = int(settings.news.fresh_hours * 3_600_000)
+    n = settings.news
     per_symbol = {}
     for s in settings.symbols:
-        newest = store.newest(s, settings.news.sentiment.model, now_ms)
+        newest = store.newest(s, n.sentiment.model, now_ms)
         per_symbol[s] = {"newest_scored_ms": newest,
-                         "fresh": newest is not None and now_ms - newest <= fresh_ms}
+                         "fresh": fresh(newest, now_ms, n.fresh_hours)}
     return {"configured": settings.news.configured,
             "features_on": settings.model.features.sentiment,
             "model": settings.news.sentiment.model,
             "sources": [s.__dict__ for s in store.sources()],
             "items": store.count(), "undated": store.count(undated=True),
-            "unscored": len(store.unscored(100_000, settings.news.sentiment.model)),
+            "unscored": store.count(unscored_by=n.sentiment.model),
             "symbols": per_symbol, "fresh_hours": settings.news.fresh_hours}
 
 
@@ -161,8 +161,7 @@ def sentiment_view(settings: Settings, handle: StoreHandle, symbol: str, since_m
     from tradeloop.domain.timeframes import Timeframe
 
     store = NewsStore(handle.engine)
-    tf = max(settings.timeframes.names, key=lambda t: Timeframe.parse(t).ms) \
-        if len(settings.timeframes.names) else "1h"
+    tf = max(settings.timeframes.names, key=lambda t: Timeframe.parse(t).ms)  # the coarsest
     step = Timeframe.parse(tf).ms
     candles = handle.candles.load(SeriesKey(settings.exchange.name, symbol, tf),
                                   since_ms, now_ms)

@@ -56,6 +56,11 @@ class Sentiment:
                 "negative" if best == self.negative else "neutral")
 
 
+def fresh(newest_ms: int | None, now_ms: int, hours: float) -> bool:
+    """Whether a symbol's newest scored item (``newest_ms``) is at most ``hours`` old."""
+    return newest_ms is not None and now_ms - newest_ms <= hours * 3_600_000
+
+
 def normalise_title(title: str) -> str:
     """The title as compared for duplicates: case, accents, punctuation and spacing gone
     (letters of every script kept)."""

@@ -171,15 +171,21 @@ class LearningController:
                     for tf in self.timeframes:
                         self.request(symbol, tf, "scheduled", now_ms)
         if self.max_age_ms:
-            self._collect()  # the jobs that finished free their places
-            free = self.capacity - len(self._running)
-            waiting = {k for k, until in self._not_before.items() if now_ms < until}
-            waiting |= {k for k, last in self._last.items()
-                        if now_ms - last < self.min_interval_ms}
-            for symbol, tf in model_age.due(self.ages(now_ms), self.max_age_ms,
-                                            self._running | waiting, free):
-                self.request(symbol, tf, "model_age", now_ms)
+            self._keep_within_budget(now_ms, self.max_age_ms)
         self._collect()
+
+    def _keep_within_budget(self, now_ms: int, budget_ms: int) -> None:
+        """Refresh the oldest models due (domain/model_age.py); their ages are read only
+        when a job can start."""
+        self._collect()  # the jobs that finished free their places
+        free = self.capacity - len(self._running)
+        if free <= 0:
+            return
+        waiting = {k for k, until in self._not_before.items() if now_ms < until}
+        waiting |= {k for k, last in self._last.items() if now_ms - last < self.min_interval_ms}
+        for symbol, tf in model_age.due(self.ages(now_ms), budget_ms, self._running | waiting,
+                                        free):
+            self.request(symbol, tf, "model_age", now_ms)
 
     def ages(self, now_ms: int) -> dict[tuple[str, str], int]:
         """Each series' model age (ms) at ``now_ms`` (domain/model_age.py)."""

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, case, func, insert, select
 
 from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployments import Deployments
-from tradeloop.adapters.store.runtime_state import MODEL_AGES, RuntimeState
+from tradeloop.adapters.store.runtime_state import RuntimeState
 from tradeloop.adapters.store.schema import (
     EquityHistoryRow,
     ErrorLogRow,
@@ -126,12 +126,8 @@ class CalibrationWatch:
 def oldest_model(engine: Engine, deployment_id: int | None) -> tuple[str, float] | None:
     """The oldest model of the deployment's session (series, age in hours), None when the
     session wrote none."""
-    ages = RuntimeState(engine).get(MODEL_AGES)
-    if not ages or not ages.get("series") or (
-            deployment_id is not None and ages.get("deployment_id") != deployment_id):
-        return None
-    series = max(ages["series"], key=lambda k: (ages["series"][k], k))
-    return series, float(ages["series"][series])
+    ages = RuntimeState(engine).model_ages(deployment_id)
+    return None if ages is None else (ages["oldest"], float(ages["series"][ages["oldest"]]))
 
 
 class HealthRecords:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 from tradeloop.adapters.store.calibration_queries import CalibrationSpec, live_calibration
 from tradeloop.adapters.store.deployment_metrics import api_counts, measure
-from tradeloop.adapters.store.runtime_state import MODEL_AGES, RuntimeState
+from tradeloop.adapters.store.news_store import NewsStore
+from tradeloop.adapters.store.runtime_state import RuntimeState
 from tradeloop.adapters.store.schema import (
     AlertRow,
     ConfidenceHistoryRow,
@@ -25,12 +26,12 @@ from tradeloop.adapters.store.schema import (
     ExchangeMetricsRow,
     HealthCheckRow,
     LearningStateRow,
-    NewsRow,
     ParityReportRow,
     RetrainingHistoryRow,
     TradeOutcomeRow,
 )
 from tradeloop.domain.deployment_metrics import initial_equity
+from tradeloop.domain.news import fresh
 from tradeloop.domain.timestamps import ms_of, ts
 from tradeloop.domain.trading import MAIN_INSTANCE
 from tradeloop.settings import Settings
@@ -104,12 +105,10 @@ def parity_view(conn: Any, deployment_id: int | None) -> dict[str, Any] | None:
 
 def model_age_view(engine: Engine, deployment_id: int | None) -> dict[str, Any] | None:
     """The session's model ages (written by the running engine) and their budget."""
-    ages = RuntimeState(engine).get(MODEL_AGES)
-    if not ages or not ages.get("series") or (
-            deployment_id is not None and ages.get("deployment_id") != deployment_id):
+    ages = RuntimeState(engine).model_ages(deployment_id)
+    if ages is None:
         return None
-    series = ages["series"]
-    oldest = max(series, key=lambda k: (series[k], k))
+    series, oldest = ages["series"], ages["oldest"]
     budget = ages.get("budget_hours")
     return {"as_of": str(ts(int(ages["as_of_ms"]))), "budget_hours": budget,
             "oldest": {"series": oldest, "hours": series[oldest]},
@@ -117,7 +116,7 @@ def model_age_view(engine: Engine, deployment_id: int | None) -> dict[str, Any] 
             "series": series}
 
 
-def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetime
+def news_summary(engine: Engine, settings: Settings, symbols: list[str], now: datetime
                  ) -> dict[str, Any] | None:
     """Per symbol: the headlines scored by the configured sentiment model that became
     available in the feature window before ``now`` (what the models read), their mean score
@@ -125,19 +124,15 @@ def news_summary(conn: Any, settings: Settings, symbols: list[str], now: datetim
     n = settings.news
     if not (n.configured or settings.model.features.sentiment):
         return None
-    since = now - timedelta(hours=n.features.window_hours)
+    store, model, now_ms = NewsStore(engine), n.sentiment.model, ms_of(now)
+    since_ms = now_ms - int(n.features.window_hours * 3_600_000)
     out: dict[str, Any] = {}
     for s in symbols:
-        mine = (NewsRow.symbols.contains(f",{s},"), NewsRow.model == n.sentiment.model,
-                NewsRow.sentiment.is_not(None))
-        count, mean = conn.execute(select(func.count(), func.avg(NewsRow.sentiment)).where(
-            *mine, NewsRow.available_at >= since, NewsRow.available_at < now)).one()
-        newest = conn.execute(select(func.max(NewsRow.available_at)).where(
-            *mine, NewsRow.available_at < now)).scalar()
-        out[s] = {"items": int(count), "mean": float(mean) if mean is not None else None,
-                  "newest": str(newest) if newest else None,
-                  "fresh": newest is not None
-                  and (now - newest).total_seconds() <= n.fresh_hours * 3600}
+        count, mean = store.window(s, model, since_ms, now_ms)
+        newest = store.newest(s, model, now_ms)
+        out[s] = {"items": count, "mean": mean,
+                  "newest": str(ts(newest)) if newest is not None else None,
+                  "fresh": fresh(newest, now_ms, n.fresh_hours)}
     return {"model": n.sentiment.model, "features_on": settings.model.features.sentiment,
             "window_hours": n.features.window_hours, "symbols": out}
 
@@ -192,7 +187,6 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
                       .order_by(HealthCheckRow.id.desc()).limit(5)) if did else []
         exchange = exchange_view(conn, did, since, now) if did else None
         parity = parity_view(conn, did)
-        sentiment = news_summary(conn, settings, syms, now)
         n_health = conn.execute(select(func.count(func.distinct(HealthCheckRow.timestamp)))
                                 .where(HealthCheckRow.deployment_id == did)).scalar_one() \
             if did else 0
@@ -266,7 +260,7 @@ def collect(settings: Settings, engine: Engine, *, hours: float = 24.0,
         "exchange": exchange,
         "parity": parity,
         "calibration": calibration,
-        "sentiment": sentiment,
+        "sentiment": news_summary(engine, settings, syms, now),
         "model_age": model_age_view(engine, did),
         "symbols": sym_data,
         "trades": [{"symbol": r.symbol, "entry_time": str(r.entry_time),

@@ -63,9 +63,7 @@ class NewsStore:
 
     def unscored(self, limit: int = 1000, model: str | None = None) -> list[tuple[int, str]]:
         """(id, title) of items without a score (by ``model``, when given), oldest first."""
-        q = select(NewsRow.id, NewsRow.title)
-        q = q.where(NewsRow.sentiment.is_(None) if model is None else or_(
-            NewsRow.sentiment.is_(None), NewsRow.model != model))
+        q = select(NewsRow.id, NewsRow.title).where(_unscored(model))
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(NewsRow.id).limit(limit)).all()
         return [(r.id, r.title) for r in rows]
@@ -131,12 +129,33 @@ class NewsStore:
             value = conn.execute(q).scalar_one()
         return ms_of(value) if value is not None else None
 
-    def count(self, *, undated: bool = False) -> int:
+    def window(self, symbol: str, model: str, since_ms: int, until_ms: int
+               ) -> tuple[int, float | None]:
+        """(items, mean score) of ``symbol`` scored by ``model`` that became available in
+        ``[since, until)``."""
+        with self.engine.connect() as conn:
+            n, mean = conn.execute(select(func.count(), func.avg(NewsRow.sentiment)).where(
+                NewsRow.symbols.contains(f",{symbol},"), NewsRow.model == model,
+                NewsRow.sentiment.is_not(None), NewsRow.available_at >= ts(since_ms),
+                NewsRow.available_at < ts(until_ms))).one()
+        return int(n), float(mean) if mean is not None else None
+
+    def count(self, *, undated: bool = False, unscored_by: str | None = None) -> int:
+        """Stored items (``undated``: without a trustworthy time; ``unscored_by``: not
+        scored by that model)."""
         q = select(func.count()).select_from(NewsRow)
         if undated:
             q = q.where(NewsRow.published_at.is_(None))
+        if unscored_by is not None:
+            q = q.where(_unscored(unscored_by))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+
+def _unscored(model: str | None) -> Any:
+    """Items without a score (by ``model``, when given)."""
+    return NewsRow.sentiment.is_(None) if model is None else or_(
+        NewsRow.sentiment.is_(None), NewsRow.model != model)
 
 
 def title_key(title: str) -> str:

@@ -35,6 +35,17 @@ class RuntimeState:
             conn.execute(insert(RuntimeStateRow).values(
                 key=key, value=json.dumps(value), updated_at=ts(now_ms), updated_by=by[:64]))
 
+    def model_ages(self, deployment_id: int | None) -> dict[str, Any] | None:
+        """The model ages a deployment's session wrote last (``series`` -> hours, the
+        ``budget_hours``, ``as_of_ms``) with its ``oldest`` series; None when it wrote
+        none (``deployment_id`` None: whichever session wrote them)."""
+        ages = self.get(MODEL_AGES)
+        if not ages or not ages.get("series") or (
+                deployment_id is not None and ages.get("deployment_id") != deployment_id):
+            return None
+        series = ages["series"]
+        return {**ages, "oldest": max(series, key=lambda k: (series[k], k))}
+
     def strategy(self, default: str) -> str:
         return str(self.get(STRATEGY, default))
 
