@@ -14,9 +14,11 @@ def dead_band(fee_bps: float, slippage_bps: float) -> float:
 
 
 def aux_horizons(horizon: int) -> tuple[int, ...]:
-    """Shorter horizons (a quarter and a half of ``horizon`` bars) whose labels are auxiliary
-    training targets: the same move seen earlier, with less of the later bars' noise."""
-    return tuple(sorted({k for k in (horizon // 4, horizon // 2) if 0 < k < horizon}))
+    """Shorter horizons (a quarter, a half and three quarters of ``horizon`` bars) whose labels
+    are auxiliary training targets: the same move seen earlier, with less of the later bars'
+    noise."""
+    return tuple(sorted({k for k in (horizon // 4, horizon // 2, 3 * horizon // 4)
+                         if 0 < k < horizon}))
 
 
 def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:

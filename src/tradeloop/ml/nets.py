@@ -22,6 +22,10 @@ class ClassifierNet(nn.Module):
     def head_of(self, h: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def output_layer(self) -> nn.Linear:
+        """The linear layer that maps :meth:`hidden` to the class logits."""
+        raise NotImplementedError
+
 
 class MLP(ClassifierNet):
     """Feed-forward classifier over one feature row."""
@@ -49,6 +53,11 @@ class MLP(ClassifierNet):
         """Class logits from :meth:`hidden`'s output."""
         return self.net[-1](h)
 
+    def output_layer(self) -> nn.Linear:
+        layer = self.net[-1]
+        assert isinstance(layer, nn.Linear)
+        return layer
+
 
 class GRUNet(ClassifierNet):
     """GRU over the last ``sequence_length`` feature rows; classifies from the last state."""
@@ -67,6 +76,11 @@ class GRUNet(ClassifierNet):
     def head_of(self, h: torch.Tensor) -> torch.Tensor:
         """Class logits from :meth:`hidden`'s output."""
         return self.head(h)
+
+    def output_layer(self) -> nn.Linear:
+        layer = self.head[-1]
+        assert isinstance(layer, nn.Linear)
+        return layer
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """The last state (what the head reads)."""

@@ -2,12 +2,13 @@
 
 Chronological split with purge (label horizon) and embargo, scaler fitted on the training part
 only. The validation part is split in time: its first half chooses the epoch (early stopping on
-its loss, ``patience``, ``max_epochs``, or a stop once its calibrated confidence reaches
+the whole training objective, ``patience``, ``max_epochs``, or a stop once its calibrated confidence reaches
 ``target_confidence``: that epoch is the one kept), its second half, after a purge gap, fits
 the calibration; everything is reported on the untouched test part. Validation figures (the
 per-epoch confidence, the ``val`` report) never come from a calibration fitted on the rows
 they are measured on (per epoch: cross-fitted halves; ``val``: the second half's fit).
-Training adds auxiliary losses on shorter horizons (``model.aux_weight``).
+Training stacks horizon heads (``model.aux_weight``; :class:`_Classifier`), folded into the
+net's output layer at the end.
 Seeded and deterministic. Lightning is imported here only, never on the inference path.
 """
 
@@ -80,8 +81,14 @@ class TrainOutcome:
 
 
 class _Classifier(L.LightningModule):
-    """The net plus, for training only, a head per auxiliary horizon on its last hidden layer:
-    the loss is the traded horizon's plus ``aux_weight`` x the mean of the auxiliary ones."""
+    """The net plus, for training only, stacked horizon heads (``aux_weight`` > 0): one linear
+    head per horizon (the auxiliary ones and the traded one) on the net's last hidden layer,
+    each trained on its own labels, and the traded logits a linear stacker over their logits
+    with the gradient stopped. The net's hidden layers learn from every horizon; the 4h noise
+    reaches only the stacker (a few weights), not the representation nor a readout of all of
+    it. Heads and stacker are linear, so :meth:`fold` writes them into the net's output layer:
+    the served net is the plain net. Early stopping watches the whole objective (traded loss
+    plus ``aux_weight`` x the heads' mean loss); ``val_loss`` stays the traded horizon's."""
 
     def __init__(self, net: ClassifierNet, lr: float, weight_decay: float, n_aux: int,
                  aux_weight: float) -> None:
@@ -89,48 +96,65 @@ class _Classifier(L.LightningModule):
         self.net = net
         self.lr, self.weight_decay = lr, weight_decay
         self.aux_weight = aux_weight if n_aux else 0.0
-        self.aux_heads = nn.Linear(net.width, 3 * n_aux) if self.aux_weight else None
+        n_heads = n_aux + 1
+        self.heads = nn.Linear(net.width, 3 * n_heads) if self.aux_weight else None
+        self.stack = nn.Linear(3 * n_heads, 3) if self.aux_weight else None
         self.loss = nn.CrossEntropyLoss()
-        self._val_logits: list[torch.Tensor] = []
-        self._val_y: list[torch.Tensor] = []
+        self._val: list[tuple[torch.Tensor, ...]] = []
         self._train_losses: list[float] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def _losses(self, x: torch.Tensor, y: torch.Tensor, y_aux: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(traded logits, traded loss, whole objective)."""
+        if self.heads is None or self.stack is None:
+            logits = self.net(x)
+            main = self.loss(logits, y)
+            return logits, main, main
+        z = self.heads(self.net.hidden(x))
+        logits = self.stack(z.detach())
+        main = self.loss(logits, y)
+        every = torch.cat([y_aux, y[:, None]], dim=1).reshape(-1)  # row i * k + j: horizon j
+        return logits, main, main + self.aux_weight * self.loss(z.reshape(-1, 3), every)
+
     def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
-        x, y, y_aux = batch
-        if self.aux_heads is None:
-            loss = main = self.loss(self.net(x), y)
-        else:
-            h = self.net.hidden(x)
-            main = self.loss(self.net.head_of(h), y)
-            aux = self.aux_heads(h).reshape(-1, 3)  # row i * k + j: sample i, horizon j
-            loss = main + self.aux_weight * self.loss(aux, y_aux.reshape(-1))
+        _logits, main, objective = self._losses(*batch)
         self._train_losses.append(float(main.detach()))
-        return loss
+        return objective
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
-        x, y, _aux = batch
-        self._val_logits.append(self.net(x).detach())
-        self._val_y.append(y)
+        x, y, y_aux = batch
+        logits, _main, objective = self._losses(x, y, y_aux)
+        self._val.append((logits.detach(), y, objective.detach() * len(y)))
 
     def on_validation_epoch_end(self) -> None:
-        logits = torch.cat(self._val_logits).numpy().astype(np.float64)
-        y = torch.cat(self._val_y).numpy()
-        self._val_logits.clear()
-        self._val_y.clear()
+        logits = torch.cat([v[0] for v in self._val]).numpy().astype(np.float64)
+        y = torch.cat([v[1] for v in self._val]).numpy()
+        objective = float(sum(float(v[2]) for v in self._val) / len(y))
+        self._val.clear()
         val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)))
         probs = crossfit_probabilities(logits, y)
         train_loss = float(np.mean(self._train_losses)) if self._train_losses else float("nan")
         self._train_losses.clear()
-        self.log_dict({"val_loss": val_loss, "train_loss": train_loss,
+        self.log_dict({"val_loss": val_loss, "val_objective": objective,
+                       "train_loss": train_loss,
                        "val_accuracy": float((probs.argmax(1) == y).mean()),
                        "val_confidence": float(probs.max(1).mean()),
                        "val_majority_share": float(np.bincount(y, minlength=3).max() / len(y))})
 
+    def fold(self) -> None:
+        """Write stacker o heads into the net's output layer (both linear: exact)."""
+        if self.heads is None or self.stack is None:
+            return
+        out = self.net.output_layer()
+        with torch.no_grad():
+            out.weight.copy_(self.stack.weight @ self.heads.weight)
+            out.bias.copy_(self.stack.weight @ self.heads.bias + self.stack.bias)
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.net.parameters(), lr=self.lr,
+        return torch.optim.AdamW(self.parameters(), lr=self.lr,
                                  weight_decay=self.weight_decay)
 
 
@@ -170,8 +194,8 @@ class _Monitor(L.Callback):
         # Confidence counts only once the model beats "always the majority class": where one
         # class dominates (e.g. flat on 1m candles) the prior alone would reach the target.
         hit = m["val_confidence"] >= self.target and m["val_accuracy"] > m["val_majority_share"]
-        if m["val_loss"] < self.best_loss or hit:  # a target stop keeps the epoch that hit it
-            self.best_loss, self.best_epoch = min(m["val_loss"], self.best_loss), epoch
+        if m["val_objective"] < self.best_loss or hit:  # a target stop keeps the epoch that hit it
+            self.best_loss, self.best_epoch = min(m["val_objective"], self.best_loss), epoch
             self.best_state = copy.deepcopy(module.state_dict())
         if self.on_epoch is not None:
             self.on_epoch(epoch, m)
@@ -238,7 +262,7 @@ def train_classifier(
                  TensorDataset(x[va_i], torch.from_numpy(va_y), y_aux[va_i]),
                  cfg.batch_size, cfg.seed)
     monitor = _Monitor(limits.target_confidence, on_epoch)
-    early = L.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=limits.patience,
+    early = L.pytorch.callbacks.EarlyStopping(monitor="val_objective", patience=limits.patience,
                                               mode="min")
     trainer = L.Trainer(max_epochs=limits.max_epochs, accelerator="cpu", devices=1,
                         deterministic=True, logger=False, enable_checkpointing=False,
@@ -247,6 +271,7 @@ def train_classifier(
     trainer.fit(module, datamodule=data)
     if monitor.best_state is not None:
         module.load_state_dict(monitor.best_state)
+    module.fold()
     net.eval()
     with torch.no_grad():
         val_logits = net(x[va_i]).numpy().astype(np.float64)
