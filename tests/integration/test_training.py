@@ -195,7 +195,7 @@ def test_auxiliary_horizons_shape_training_and_stay_out_of_the_model(architectur
 
     candles, _ = synth_market(60, timeframe="1h", seed=6)
     samples = build_samples(candles, 4, 0.0024, step_ms=3_600_000)
-    assert samples.y_aux.shape[1] == 2  # 1h and 2h beside the 4h move
+    assert samples.y_aux.shape[1] == 3  # 1h, 2h and 3h beside the 4h move
     limits = TrainingLimits(max_epochs=2, patience=2, target_confidence=0.99)
     nets = {}
     for weight in (0.0, 1.0):
@@ -205,3 +205,34 @@ def test_auxiliary_horizons_shape_training_and_stay_out_of_the_model(architectur
     assert nets[0.0].keys() == nets[1.0].keys()  # the auxiliary heads are training-only
     assert any(not np.array_equal(nets[0.0][k].numpy(), nets[1.0][k].numpy())
                for k in nets[0.0])  # ... and they change what the net learns
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "gru"])
+def test_stacked_horizon_heads_fold_exactly_into_the_served_net(architecture: str) -> None:
+    import torch
+
+    from tradeloop.ml.nets import build_net
+    from tradeloop.ml.training import _Classifier
+
+    torch.manual_seed(0)
+    net = build_net(architecture, 5, {"hidden_size": 8, "num_layers": 1, "dropout": 0.0})
+    module = _Classifier(net, 1e-3, 0.0, n_aux=3, aux_weight=1.0)
+    x = torch.randn(32, 4, 5) if architecture == "gru" else torch.randn(32, 5)
+    y, y_aux = torch.randint(0, 3, (32,)), torch.randint(0, 3, (32, 3))
+    net.eval()
+    with torch.no_grad():
+        stacked, _main, _objective = module._losses(x, y, y_aux)
+    module.fold()
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), stacked, rtol=1e-5, atol=1e-6)
+    # every head and the stacker are optimised (they once sat outside the optimiser, frozen
+    # at their random start)
+    optimised = {id(p) for group in module.configure_optimizers().param_groups
+                 for p in group["params"]}
+    assert {id(p) for p in module.parameters()} <= optimised
+    # the traded loss reaches only the stacker: the representation learns from the heads
+    net.train()
+    _logits, main, _objective = module._losses(x, y, y_aux)
+    main.backward()
+    assert module.stack is not None and module.stack.weight.grad is not None
+    assert all(p.grad is None for p in net.parameters())

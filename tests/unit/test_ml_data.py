@@ -65,13 +65,13 @@ def test_labels_dead_band_and_unknown_tail() -> None:
 
 
 def test_auxiliary_labels_are_the_shorter_moves_of_the_same_rows() -> None:
-    assert aux_horizons(240) == (60, 120) and aux_horizons(4) == (1, 2)
-    assert aux_horizons(2) == (1,) and aux_horizons(1) == ()
+    assert aux_horizons(240) == (60, 120, 180) and aux_horizons(4) == (1, 2, 3)
+    assert aux_horizons(3) == (1, 2) and aux_horizons(2) == (1,) and aux_horizons(1) == ()
     candles, _ = synth_market(1, seed=3)
     samples = build_samples(candles, horizon=4, band=0.002, step_ms=60_000)
-    assert samples.y_aux.shape == (len(samples), 2)
+    assert samples.y_aux.shape == (len(samples), 3)
     rows = np.searchsorted(candles.open_time, samples.open_time)
-    for col, k in enumerate((1, 2)):  # the band scales with the square root of the share
+    for col, k in enumerate((1, 2, 3)):  # the band scales with the square root of the share
         y, _ = make_labels(candles.close, k, 0.002 * np.sqrt(k / 4))
         np.testing.assert_array_equal(samples.y_aux[:, col], y[rows])
     assert (samples.y_aux != UNKNOWN).all()  # known wherever the traded label is

@@ -1,14 +1,14 @@
 """Training one classifier: Lightning for the loop, temperature + class-bias calibration.
 
 Chronological split with purge (label horizon) and embargo, scaler fitted on the training part
-only. The validation part is split in time: its first half chooses the epoch (early stopping on
-the whole training objective, ``patience``, ``max_epochs``, or a stop once its calibrated confidence reaches
-``target_confidence``: that epoch is the one kept), its second half, after a purge gap, fits
-the calibration; everything is reported on the untouched test part. Validation figures (the
-per-epoch confidence, the ``val`` report) never come from a calibration fitted on the rows
-they are measured on (per epoch: cross-fitted halves; ``val``: the second half's fit).
-Training stacks horizon heads (``model.aux_weight``; :class:`_Classifier`), folded into the
-net's output layer at the end.
+only. The validation part is split in time: its first half chooses the epoch (early stopping
+on the whole training objective, ``patience``, ``max_epochs``, or a stop once its calibrated
+confidence reaches ``target_confidence``: that epoch is the one kept), its second half, after
+a purge gap, fits the calibration; everything is reported on the untouched test part.
+Validation figures (the per-epoch confidence, the ``val`` report) never come from a
+calibration fitted on the rows they are measured on (per epoch: cross-fitted halves;
+``val``: the second half's fit). Training stacks horizon heads (``model.aux_weight``;
+:class:`_Classifier`), folded into the net's output layer at the end.
 Seeded and deterministic. Lightning is imported here only, never on the inference path.
 """
 

@@ -284,7 +284,8 @@ class ModelSettings(_Section):
     val_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     embargo_bars: Annotated[int, Field(ge=0)] = 0  # extra gap on top of the label purge
-    # weight of the auxiliary losses on a quarter and a half of the horizon (own series only;
+    # weight of the horizon heads' losses (a quarter, a half, three quarters and all of the
+    # horizon; own series only; the traded logits are stacked on them; 0: one plain head;
     # training targets, not traded): the same move seen with less of the later bars' noise
     aux_weight: Annotated[float, Field(ge=0, le=10)] = 1.0
     features: ModelFeatureSettings = ModelFeatureSettings()
