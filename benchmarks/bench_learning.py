@@ -116,16 +116,18 @@ def _walk(candles: CandleArrays, rule: np.ndarray, cfg: ModelSettings, limits: T
 
 
 def run(n: int, folds: int, test_size: int, min_train: int = 2000, draws: int = 1,
-        only: tuple[str, ...] = MARKETS) -> dict[str, Any]:
+        only: tuple[str, ...] = MARKETS, ablation: bool = True) -> dict[str, Any]:
     """Every market (or ``only`` these), ``draws`` independent times, pooled; on planted
-    interactions also the model trained without the stacked horizon heads
+    interactions also (``ablation``) the model trained without the stacked horizon heads
     (``model.aux_weight: 0``: one head on the traded horizon)."""
     cfg = ModelSettings()
     rt = RetrainingSettings()
     limits = TrainingLimits(rt.max_epochs, rt.patience, rt.target_confidence)
     band = dead_band(cfg.fee_bps, cfg.slippage_bps)
     threshold = ConfidenceSettings().trading_threshold
-    variants = {"model": cfg, "model_without_aux": cfg.model_copy(update={"aux_weight": 0.0})}
+    variants = {"model": cfg}
+    if ablation:
+        variants["model_without_aux"] = cfg.model_copy(update={"aux_weight": 0.0})
     out: dict[str, Any] = {}
     for name in only:
         probs: dict[str, list[np.ndarray]] = {"baseline_hgb": []}

@@ -27,15 +27,15 @@ def test_learning_finds_a_planted_signal_and_nothing_in_noise() -> None:
 def test_learning_finds_a_planted_interaction_and_ranks_it_first() -> None:
     # two of the full benchmark's folds on one draw (20,000 1h candles, 14,000+ training rows:
     # fewer rows leave the ranking to noise); 300 top-decile rows, so the shares carry the test
-    inter = run(20_000, 2, 1500, 8000, only=("planted_interaction",))["planted_interaction"]
-    model, ablation = inter["model"], inter["model_without_aux"]
-    rule = inter["rule_on_planted_bars"]
+    inter = run(20_000, 2, 1500, 8000, only=("planted_interaction",),
+                ablation=False)["planted_interaction"]
+    model, rule = inter["model"], inter["rule_on_planted_bars"]
     # the model calls the planted bars about as well as the rule that planted them ...
     assert model["planted_bars"] >= rule - 0.03
     # ... and its confidence puts them first: measured 0.54 of the top decile (0.15 of all
-    # bars), against 0.32 with one head on the 4h labels and 0.30 for gradient boosting
+    # bars), against 0.32 with one head on the 4h labels (the benchmark's ablation, which the
+    # 0.45 floor excludes) and 0.30 for gradient boosting
     assert model["planted_share_of_top_decile"] >= 0.45
-    assert model["planted_share_of_top_decile"] >= ablation["planted_share_of_top_decile"] + 0.1
     assert model["planted_share_of_top_decile"] >= (
         inter["baseline_hgb"]["planted_share_of_top_decile"] + 0.1)
     assert model["top_decile"] >= rule - 0.06
